@@ -1,0 +1,1 @@
+"""Data sources: PostgreSQL, PgBouncer, the host. They know nothing of Textual or of sessions."""

@@ -1,0 +1,1 @@
+"""The incident record: model, TOML store, postmortem draft. Knows nothing of Textual or psycopg."""

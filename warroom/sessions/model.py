@@ -1,0 +1,340 @@
+"""The incident record: Incident, TimelineEntry, ActionItem, SampleRollup and their rules.
+
+Plain dataclasses; no I/O. The store turns them into TOML and back, the draft reads them, the TUI
+edits them. Key timestamps are kept consistent here: an out-of-order timestamp is refused with a
+message that names both fields, never silently fixed.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, field, fields, replace
+from datetime import date, datetime
+from enum import StrEnum
+
+from warroom.sessions.times import as_utc, format_utc
+
+SEVERITIES: tuple[str, ...] = ("SEV1", "SEV2", "SEV3", "SEV4")
+DEFAULT_SEVERITY = "SEV2"
+
+
+class ModelError(ValueError):
+    """A change the record refuses; the message is fit for one error line."""
+
+
+class Status(StrEnum):
+    INVESTIGATING = "investigating"
+    IDENTIFIED = "identified"
+    MONITORING = "monitoring"
+    RESOLVED = "resolved"
+
+
+class Kind(StrEnum):
+    NOTE = "note"
+    ACTION = "action"
+    DECISION = "decision"
+    DETECTION = "detection"
+    ESCALATION = "escalation"
+    MISLEADING = "misleading"
+    STATUS = "status"
+    ALERT = "alert"
+    METRIC = "metric"
+    RESOLUTION = "resolution"
+
+
+class Source(StrEnum):
+    MANUAL = "manual"
+    CLI = "cli"
+    AUTO = "auto"
+
+
+class ActionKind(StrEnum):
+    PREVENT = "prevent"
+    MITIGATE = "mitigate"
+    DETECT = "detect"
+    PROCESS = "process"
+
+
+# The key timestamps in the order an incident normally moves through them.
+KEY_TIMES: tuple[str, ...] = (
+    "started_at",
+    "detected_at",
+    "identified_at",
+    "mitigated_at",
+    "resolved_at",
+)
+
+# Which key timestamp a status change stamps. Investigating means someone is on it, so the
+# incident has been detected by then.
+STATUS_TIME: dict[Status, str] = {
+    Status.INVESTIGATING: "detected_at",
+    Status.IDENTIFIED: "identified_at",
+    Status.MONITORING: "mitigated_at",
+    Status.RESOLVED: "resolved_at",
+}
+
+# (earlier, later) pairs that must not be reversed. Mitigation may come before the cause is
+# identified (a restart buys time), so identified/mitigated are deliberately not ordered.
+_ORDER: tuple[tuple[str, str], ...] = (
+    ("started_at", "detected_at"),
+    ("started_at", "identified_at"),
+    ("started_at", "mitigated_at"),
+    ("started_at", "resolved_at"),
+    ("detected_at", "identified_at"),
+    ("detected_at", "mitigated_at"),
+    ("detected_at", "resolved_at"),
+    ("identified_at", "resolved_at"),
+    ("mitigated_at", "resolved_at"),
+)
+
+TEXT_FIELDS: tuple[str, ...] = ("summary", "impact", "trigger", "root_cause", "resolution")
+
+
+def new_id() -> str:
+    """Short random id: unique across processes without reading the file (writers may race)."""
+    return secrets.token_hex(4)
+
+
+def slugify(text: str, limit: int = 40) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug[:limit].rstrip("-") or "incident"
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    at: datetime
+    text: str
+    kind: Kind = Kind.NOTE
+    author: str = ""
+    source: Source = Source.MANUAL
+    id: str = field(default_factory=new_id)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "at", as_utc(self.at))
+        object.__setattr__(self, "kind", Kind(self.kind))
+        object.__setattr__(self, "source", Source(self.source))
+
+
+@dataclass(frozen=True, slots=True)
+class ActionItem:
+    text: str
+    owner: str = ""
+    kind: ActionKind = ActionKind.PREVENT
+    due: date | None = None
+    done: bool = False
+    id: str = field(default_factory=new_id)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", ActionKind(self.kind))
+
+
+@dataclass(frozen=True, slots=True)
+class SampleRollup:
+    """One window (10 s by default) of live samples, as the dashboard appends them.
+
+    Field names match ``warroom.collectors.series.Rollup`` so the TUI can copy one into the other
+    without the record depending on the collectors.
+    """
+
+    at: datetime
+    seconds: float = 10.0
+    samples: int = 0
+    status: str = "up"  # up, down, or partial (some samples in the window failed)
+    conn_min: int | None = None
+    conn_mean: float | None = None
+    conn_max: int | None = None
+    max_connections: int | None = None
+    query_p50_ms: float | None = None
+    query_p95_ms: float | None = None
+    query_max_ms: float | None = None
+    connect_max_ms: float | None = None
+    refused: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "at", as_utc(self.at))
+
+
+@dataclass(slots=True)
+class Roles:
+    commander: str = ""
+    scribe: str = ""
+    comms: str = ""
+
+
+@dataclass(slots=True)
+class Target:
+    """What is being watched. The DSN is stored with its password removed."""
+
+    dsn: str = ""
+    pgbouncer: str = ""
+
+
+@dataclass(slots=True)
+class Incident:
+    id: str
+    title: str
+    started_at: datetime
+    severity: str = DEFAULT_SEVERITY
+    status: Status = Status.INVESTIGATING
+    detected_at: datetime | None = None
+    identified_at: datetime | None = None
+    mitigated_at: datetime | None = None
+    resolved_at: datetime | None = None
+    summary: str = ""
+    impact: str = ""
+    trigger: str = ""
+    root_cause: str = ""
+    resolution: str = ""
+    roles: Roles = field(default_factory=Roles)
+    target: Target = field(default_factory=Target)
+    timeline: list[TimelineEntry] = field(default_factory=list)
+    action_items: list[ActionItem] = field(default_factory=list)
+    samples: list[SampleRollup] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.status = Status(self.status)
+        check_severity(self.severity)
+        for name in KEY_TIMES:
+            value = getattr(self, name)
+            if value is not None:
+                setattr(self, name, as_utc(value))
+        self.check_key_times()
+
+    @classmethod
+    def create(
+        cls,
+        title: str,
+        started_at: datetime,
+        severity: str = DEFAULT_SEVERITY,
+        target: Target | None = None,
+    ) -> Incident:
+        title = title.strip()
+        if not title:
+            raise ModelError("an incident needs a title")
+        started_at = as_utc(started_at)
+        ident = f"{started_at:%Y%m%d-%H%M}-{slugify(title)}"
+        return cls(
+            id=ident,
+            title=title,
+            started_at=started_at,
+            severity=severity,
+            target=target or Target(),
+        )
+
+    # -- key timestamps ------------------------------------------------------------------
+
+    def key_times(self) -> dict[str, datetime | None]:
+        return {name: getattr(self, name) for name in KEY_TIMES}
+
+    def check_key_times(self, times: dict[str, datetime | None] | None = None) -> None:
+        times = times if times is not None else self.key_times()
+        for earlier, later in _ORDER:
+            first, second = times.get(earlier), times.get(later)
+            if first is not None and second is not None and second < first:
+                raise ModelError(
+                    f"{later} ({format_utc(second)}) is before {earlier} ({format_utc(first)}); "
+                    f"give a time at or after {format_utc(first)}, or correct {earlier} first"
+                )
+
+    def set_key_time(self, name: str, value: datetime | None) -> None:
+        """Set one key timestamp after checking it against the others."""
+        if name not in KEY_TIMES:
+            raise ModelError(f"unknown key timestamp {name!r}")
+        if name == "started_at" and value is None:
+            raise ModelError("started_at (impact start) cannot be cleared")
+        value = as_utc(value) if value is not None else None
+        times = self.key_times() | {name: value}
+        self.check_key_times(times)
+        setattr(self, name, value)
+
+    # -- changes that land on the timeline -------------------------------------------------
+
+    def add_entry(self, entry: TimelineEntry) -> bool:
+        """Append ``entry``; a first detection entry sets ``detected_at``.
+
+        Returns True when a header field changed as a result (the store must then rewrite).
+        """
+        header_changed = False
+        if entry.kind is Kind.DETECTION and self.detected_at is None:
+            self.set_key_time("detected_at", entry.at)
+            header_changed = True
+        self.timeline.append(entry)
+        return header_changed
+
+    def status_change(
+        self,
+        status: Status | str,
+        at: datetime,
+        author: str = "",
+        source: Source = Source.MANUAL,
+    ) -> TimelineEntry:
+        """Move to ``status`` at ``at``: stamp its key timestamp and log a status entry.
+
+        The first time wins for a key timestamp already set (a second "identified" does not move
+        identified_at); reopening a resolved incident clears resolved_at.
+        """
+        try:
+            new = Status(status)
+        except ValueError:
+            choices = ", ".join(s.value for s in Status)
+            raise ModelError(f"unknown status {status!r} (choose from {choices})") from None
+        at = as_utc(at)
+        old = self.status
+        times = self.key_times()
+        stamp = STATUS_TIME[new]
+        if times[stamp] is None:
+            times[stamp] = at
+        if old is Status.RESOLVED and new is not Status.RESOLVED:
+            times["resolved_at"] = None
+        self.check_key_times(times)
+        for name, value in times.items():
+            setattr(self, name, value)
+        self.status = new
+        text = f"status: {old.value} -> {new.value}" if old is not new else f"status: {new.value}"
+        if old is Status.RESOLVED and new is not Status.RESOLVED:
+            text += " (reopened)"
+        entry = TimelineEntry(at=at, text=text, kind=Kind.STATUS, author=author, source=source)
+        self.timeline.append(entry)
+        return entry
+
+    def set_severity(self, severity: str) -> None:
+        self.severity = check_severity(severity)
+
+    # -- queries ---------------------------------------------------------------------------
+
+    def entries_in_order(self) -> list[TimelineEntry]:
+        """Timeline by time; entries with the same time keep the order they were written in."""
+        return sorted(self.timeline, key=lambda entry: entry.at)
+
+    def entry(self, entry_id: str) -> TimelineEntry:
+        for candidate in self.timeline:
+            if candidate.id == entry_id:
+                return candidate
+        raise ModelError(f"no timeline entry with id {entry_id!r}")
+
+    def replace_entry(self, entry_id: str, **changes: object) -> TimelineEntry:
+        old = self.entry(entry_id)
+        new = replace(old, **changes)  # type: ignore[arg-type]
+        self.timeline[self.timeline.index(old)] = new
+        return new
+
+    def remove_entry(self, entry_id: str) -> TimelineEntry:
+        old = self.entry(entry_id)
+        self.timeline.remove(old)
+        return old
+
+    @property
+    def end(self) -> datetime | None:
+        """When impact ended: resolution, else mitigation; None while ongoing."""
+        return self.resolved_at or self.mitigated_at
+
+
+def check_severity(severity: str) -> str:
+    if severity not in SEVERITIES:
+        raise ModelError(f"unknown severity {severity!r} (choose from {', '.join(SEVERITIES)})")
+    return severity
+
+
+def field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
