@@ -1,5 +1,351 @@
-"""Placeholder; the CLI is being written."""
+"""The `warroom` command: argparse front door to every subcommand (contract in DESIGN.md).
+
+Errors are one line ``warroom: error: ...`` on stderr: exit 1 for a failure, 2 for bad usage.
+No traceback reaches the user unless ``WARROOM_DEBUG=1`` asks for it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from warroom import __version__
+from warroom.sessions.model import (
+    SEVERITIES,
+    Incident,
+    Kind,
+    ModelError,
+    Source,
+    Status,
+    TimelineEntry,
+)
+from warroom.sessions.times import TimeError, format_utc, parse_time, utcnow
+
+PROG = "warroom"
 
 
-def main() -> int:
+class CliError(Exception):
+    """A failure to report in one line, exit 1."""
+
+
+class UsageError(Exception):
+    """Bad usage, exit 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors in the contract's one-line form."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=30)
+
+
+def _add(
+    subs: argparse._SubParsersAction,  # type: ignore[type-arg]
+    name: str,
+    summary: str,
+    example: str,
+) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = subs.add_parser(
+        name,
+        help=summary,
+        description=summary,
+        epilog=f"example:\n  {example}",
+        formatter_class=_Formatter,
+    )
+    return parser
+
+
+def _session_arg(parser: argparse.ArgumentParser, default_note: str) -> None:
+    parser.add_argument(
+        "--session",
+        metavar="PATH",
+        type=Path,
+        help=f"session file (default: {default_note})",
+    )
+
+
+def _time_arg(parser: argparse.ArgumentParser, meaning: str) -> None:
+    parser.add_argument(
+        "--at",
+        metavar="TIME",
+        help=f"{meaning}: ISO 8601 with a zone, or HH:MM[:SS] meaning UTC today (default: now)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description=(
+            "A terminal war room for PostgreSQL incidents: live connections and latency, an "
+            "incident clock, a timeline that is on disk the moment you press Enter, and the "
+            "postmortem draft."
+        ),
+        epilog=(
+            "sessions live in $WARROOM_HOME, else ~/.local/share/warroom/incidents.\n"
+            "`note` and `status` use the newest unresolved session unless --session is given."
+        ),
+        formatter_class=_Formatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subs = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = _add(subs, "new", "create an incident and print its session file's path",
+             'warroom new --title "orders DB refusing connections" --severity SEV1 --at 09:00')
+    _session_arg(p, "a new file in the sessions directory")
+    p.add_argument("--title", required=True, help="what is happening, in a few words")
+    p.add_argument("--severity", default="SEV2", choices=SEVERITIES,
+                   help="SEV1 (worst) .. SEV4 (default: SEV2)")
+    _time_arg(p, "impact start")
+    p.set_defaults(func=cmd_new)
+
+    p = _add(subs, "note", "append an entry to the incident timeline and print its id",
+             'warroom note --kind action "raised shop-api pool max to 20, rolling restart"')
+    _session_arg(p, "the newest unresolved session")
+    _time_arg(p, "when it happened")
+    p.add_argument("--kind", default="note", choices=[k.value for k in Kind],
+                   help="entry kind (default: note)")
+    p.add_argument("--author", help="who writes it (default: $WARROOM_AUTHOR, else your login)")
+    p.add_argument("text", nargs="+", metavar="TEXT", help="the entry's text")
+    p.set_defaults(func=cmd_note)
+
+    p = _add(subs, "status", "change the incident's status and log it on the timeline",
+             "warroom status identified --at 10:30")
+    _session_arg(p, "the newest unresolved session")
+    p.add_argument("status", choices=[s.value for s in Status], metavar="STATUS",
+                   help="investigating, identified, monitoring or resolved")
+    _time_arg(p, "when the status changed")
+    p.add_argument("--author", help="who changes it (default: $WARROOM_AUTHOR, else your login)")
+    p.set_defaults(func=cmd_status)
+
+    p = _add(subs, "postmortem", "write the postmortem draft (Markdown) for a session",
+             "warroom postmortem ~/.local/share/warroom/incidents/20261124-0900-db.toml -o pm.md")
+    p.add_argument("path", type=Path, metavar="PATH", help="session file")
+    p.add_argument("-o", "--output", type=Path, metavar="OUT",
+                   help="write the draft here (default: standard output)")
+    p.set_defaults(func=cmd_postmortem)
+
+    p = _add(subs, "check", "validate a session file; exit 1 when it is broken",
+             "warroom check ~/.local/share/warroom/incidents/20261124-0900-db.toml")
+    p.add_argument("path", type=Path, metavar="PATH", help="session file")
+    p.set_defaults(func=cmd_check)
+
+    p = _add(subs, "sessions", "list incidents in the sessions directory, newest first",
+             "warroom sessions")
+    p.set_defaults(func=cmd_sessions)
+
+    p = _add(subs, "watch", "open the dashboard (an existing --session is resumed)",
+             'warroom watch --dsn "host=db1 dbname=orders" --title "orders DB saturated"')
+    p.add_argument("--dsn", default="", help="libpq connection string or URI (default: PG* env)")
+    _session_arg(p, "a new incident")
+    p.add_argument("--title", help="title for a new incident")
+    p.add_argument("--interval", type=float, default=1.0, metavar="S",
+                   help="seconds between samples (default: 1)")
+    p.add_argument("--pgbouncer", metavar="DSN", help="PgBouncer admin console DSN")
+    p.set_defaults(func=cmd_not_yet("watch"))
+
+    p = _add(subs, "sample", "print live samples as JSON lines (headless)",
+             'warroom sample --dsn "host=127.0.0.1 dbname=postgres" --count 5 --json')
+    p.add_argument("--dsn", default="", help="libpq connection string or URI (default: PG* env)")
+    p.add_argument("--count", type=int, metavar="N", help="stop after N samples (default: forever)")
+    p.add_argument("--interval", type=float, default=1.0, metavar="S",
+                   help="seconds between samples (default: 1)")
+    p.add_argument("--json", action="store_true", required=True,
+                   help="one JSON object per line (the only output format)")
+    p.set_defaults(func=cmd_not_yet("sample"))
+
+    p = _add(subs, "demo", "run an incident drill on a throwaway sandbox PostgreSQL",
+             "warroom demo --scenario storm")
+    p.add_argument("--scenario", metavar="NAME", help="which drill (default: storm)")
+    p.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    p.set_defaults(func=cmd_not_yet("demo"))
+    return parser
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def _author(given: str | None) -> str:
+    if given:
+        return given
+    env = os.environ.get("WARROOM_AUTHOR")
+    if env:
+        return env
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return ""
+
+
+def _resolve_session(path: Path | None) -> Path:
+    from warroom.sessions.paths import newest_unresolved
+
+    return path if path is not None else newest_unresolved()
+
+
+# -- commands --------------------------------------------------------------------------------
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    from warroom.sessions.paths import new_session_path
+    from warroom.sessions.store import Store
+
+    started = utcnow() if args.at is None else parse_time(args.at)
+    incident = Incident.create(args.title, started, severity=args.severity)
+    path = args.session if args.session is not None else new_session_path(incident.id)
+    Store.create(path, incident)
+    print(path)
     return 0
+
+
+def cmd_note(args: argparse.Namespace) -> int:
+    from warroom.sessions.store import Store
+
+    text = " ".join(args.text).strip()
+    if not text:
+        raise UsageError("a note needs some text")
+    at = utcnow() if args.at is None else parse_time(args.at)
+    store = Store.open(_resolve_session(args.session))
+    entry = TimelineEntry(
+        at=at, text=text, kind=Kind(args.kind), author=_author(args.author), source=Source.CLI
+    )
+    store.append_entry(entry)
+    print(entry.id)
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from warroom.sessions.store import Store
+
+    at = utcnow() if args.at is None else parse_time(args.at)
+    store = Store.open(_resolve_session(args.session))
+    author = _author(args.author)
+    entry = store.update(
+        lambda incident: incident.status_change(args.status, at, author, Source.CLI)
+    )
+    print(entry.id)
+    return 0
+
+
+def cmd_postmortem(args: argparse.Namespace) -> int:
+    from warroom.sessions.postmortem import render
+    from warroom.sessions.store import load
+
+    loaded = load(args.path)
+    if loaded.torn is not None:
+        _warn(f"{args.path}: ignoring a torn last write ({len(loaded.torn)} bytes)")
+    draft = render(loaded.incident)
+    if args.output is None:
+        sys.stdout.write(draft)
+        return 0
+    _write_atomically(args.output, draft)
+    print(args.output)
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from warroom.sessions.store import load
+
+    loaded = load(args.path)
+    incident = loaded.incident
+    if loaded.torn is not None:
+        raise CliError(
+            f"{args.path}: the last write was torn ({len(loaded.torn)} bytes); everything before "
+            "it is valid, and the next `warroom note` or `watch` on it cuts it off and keeps it "
+            "beside the file"
+        )
+    print(
+        f"{args.path}: ok: {incident.id}, {incident.severity}, {incident.status.value}, "
+        f"{len(incident.timeline)} timeline entries, {len(incident.action_items)} action items, "
+        f"{len(incident.samples)} sample rollups"
+    )
+    return 0
+
+
+def cmd_sessions(args: argparse.Namespace) -> int:
+    from warroom.sessions.paths import list_sessions, sessions_dir
+
+    found = list_sessions()
+    if not found:
+        print(f"no incidents in {sessions_dir()}")
+        return 0
+    for item in found:
+        inc = item.incident
+        if inc is None:
+            print(f"{'BROKEN':<13} {'':<4} {'':<20} {item.path}  ({item.error})")
+            continue
+        started = format_utc(inc.started_at, seconds=False)
+        print(f"{inc.status.value:<13} {inc.severity:<4} {started:<20} {inc.title}  {item.path}")
+    return 0
+
+
+def cmd_not_yet(name: str) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        raise CliError(f"`warroom {name}` is not built yet")
+
+    return run
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise CliError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _warn(message: str) -> None:
+    print(f"{PROG}: warning: {message}", file=sys.stderr)
+
+
+def _fail(message: str, code: int) -> int:
+    # One line, always: a multi-line message from below would break scripts that read stderr.
+    line = " ".join(str(message).split())
+    print(f"{PROG}: error: {line}", file=sys.stderr)
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from warroom.sessions.store import SessionError
+
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 2
+        result: int = args.func(args)
+        return result
+    except UsageError as exc:
+        return _fail(str(exc), 2)
+    except (CliError, SessionError, ModelError, TimeError) as exc:
+        return _fail(str(exc), 1)
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        return _fail(f"{where}{exc.strerror or exc}", 1)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # `warroom postmortem x | head`: the reader left; not an error worth a line.
+        sys.stderr.close()
+        return 0
+    except Exception as exc:  # last resort: never show a traceback to a responder at 3 a.m.
+        if os.environ.get("WARROOM_DEBUG"):
+            traceback.print_exc()
+        name = exc.__class__.__name__
+        return _fail(f"internal error: {name}: {exc} (WARROOM_DEBUG=1 shows more)", 1)
