@@ -1,0 +1,257 @@
+"""Bounded history: ring buffers of (time, value), window statistics, and 10-second rollups.
+
+Memory is flat with incident length: every buffer is a ``deque(maxlen=...)``, and the rollup
+builder keeps only the samples of the window still open. Percentiles interpolate linearly
+between closest ranks (numpy's default), so p50 of ``[1, 2]`` is 1.5.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from warroom.collectors.sample import FailureKind, PgSample
+
+# One sample a second for an hour; a caller polling faster or wanting more history passes maxlen.
+DEFAULT_MAXLEN = 3600
+
+
+def _timestamp(at: datetime | float) -> float:
+    # Naive datetimes are taken as UTC, like the rest of warroom, never as local time.
+    if isinstance(at, datetime):
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=UTC)
+        return at.timestamp()
+    return float(at)
+
+
+def percentile(ordered: Sequence[float], fraction: float) -> float:
+    """The ``fraction`` (0..1) quantile of an already sorted, non-empty sequence."""
+    if not ordered:
+        raise ValueError("percentile of an empty sequence")
+    rank = fraction * (len(ordered) - 1)
+    low = math.floor(rank)
+    high = math.ceil(rank)
+    if low == high:
+        return float(ordered[low])
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Statistics of the points in a time window; every figure is None when it is empty."""
+
+    count: int = 0
+    min: float | None = None
+    max: float | None = None
+    mean: float | None = None
+    p50: float | None = None
+    p95: float | None = None
+    p99: float | None = None
+
+    @classmethod
+    def of(cls, values: Iterable[float]) -> Window:
+        ordered = sorted(values)
+        if not ordered:
+            return cls()
+        return cls(
+            count=len(ordered),
+            min=ordered[0],
+            max=ordered[-1],
+            mean=math.fsum(ordered) / len(ordered),
+            p50=percentile(ordered, 0.50),
+            p95=percentile(ordered, 0.95),
+            p99=percentile(ordered, 0.99),
+        )
+
+
+class Series:
+    """The last ``maxlen`` (time, value) points; the oldest fall off as new ones arrive.
+
+    Times are epoch seconds (datetimes are converted). Points are expected in time order, as a
+    poller produces them; ``window`` relies on that to stop scanning at the first old point.
+    """
+
+    __slots__ = ("_points",)
+
+    def __init__(self, maxlen: int = DEFAULT_MAXLEN) -> None:
+        if maxlen < 1:
+            raise ValueError("a series needs room for at least one point")
+        self._points: deque[tuple[float, float]] = deque(maxlen=maxlen)
+
+    def append(self, at: datetime | float, value: float) -> None:
+        self._points.append((_timestamp(at), float(value)))
+
+    def __len__(self) -> int:
+        return len(self._points)
+
+    @property
+    def maxlen(self) -> int:
+        maxlen = self._points.maxlen
+        assert maxlen is not None
+        return maxlen
+
+    def points(self) -> list[tuple[float, float]]:
+        return list(self._points)
+
+    def last(self) -> tuple[float, float] | None:
+        return self._points[-1] if self._points else None
+
+    def values(self, seconds: float, now: datetime | float | None = None) -> list[float]:
+        """Values of points newer than ``now - seconds`` (``now`` defaults to the newest point)."""
+        if not self._points:
+            return []
+        end = self._points[-1][0] if now is None else _timestamp(now)
+        start = end - seconds
+        found: list[float] = []
+        for at, value in reversed(self._points):
+            if at <= start:
+                break
+            if at <= end:
+                found.append(value)
+        found.reverse()
+        return found
+
+    def window(self, seconds: float, now: datetime | float | None = None) -> Window:
+        """Statistics over the last ``seconds`` (ending at ``now``, default the newest point)."""
+        return Window.of(self.values(seconds, now))
+
+
+@dataclass(frozen=True, slots=True)
+class Rollup:
+    """One closed window of samples. Field names match ``warroom.sessions.model.SampleRollup``.
+
+    ``at`` is the window start (a wall-clock multiple of ``seconds``, UTC). ``status`` is ``up``
+    when every sample in the window was up, ``down`` when none was, ``partial`` otherwise.
+    Connection counts and latencies come from the samples that were up. ``refused`` counts the
+    samples in which a new connection failed: the connect probe reported an error, or the
+    monitor itself was turned away (too many connections, shutting down).
+    """
+
+    at: datetime
+    seconds: float = 10.0
+    samples: int = 0
+    status: str = "up"
+    conn_min: int | None = None
+    conn_mean: float | None = None
+    conn_max: int | None = None
+    max_connections: int | None = None
+    query_p50_ms: float | None = None
+    query_p95_ms: float | None = None
+    query_max_ms: float | None = None
+    connect_max_ms: float | None = None
+    refused: int = 0
+
+
+# Failures that mean "the server turned a new connection away", as opposed to "no answer".
+_REFUSALS = frozenset({FailureKind.TOO_MANY_CONNECTIONS, FailureKind.SHUTTING_DOWN})
+
+
+class _Open:
+    """The samples of the window still open, reduced to what a rollup needs."""
+
+    __slots__ = (
+        "connect_ms",
+        "conns",
+        "down",
+        "max_connections",
+        "query_ms",
+        "refused",
+        "start",
+        "up",
+    )
+
+    def __init__(self, start: float) -> None:
+        self.start = start
+        self.conns: list[int] = []
+        self.query_ms: list[float] = []
+        self.connect_ms: list[float] = []
+        self.up = 0
+        self.down = 0
+        self.refused = 0
+        self.max_connections: int | None = None
+
+    def add(self, sample: PgSample) -> None:
+        if sample.probe_error is not None or (
+            sample.error is not None and sample.error.kind in _REFUSALS
+        ):
+            self.refused += 1
+        if not sample.up:
+            self.down += 1
+            return
+        self.up += 1
+        if sample.connections is not None:
+            self.conns.append(sample.connections.total)
+            self.max_connections = sample.connections.max
+        if sample.query_ms is not None:
+            self.query_ms.append(sample.query_ms)
+        if sample.connect_ms is not None:
+            self.connect_ms.append(sample.connect_ms)
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+class RollupBuilder:
+    """Turns a stream of PgSamples into one Rollup per closed, wall-clock-aligned window.
+
+    A window closes when the first sample of a later window arrives, so a rollup is emitted one
+    sample late; windows without samples (the app was suspended, the poller stalled) are skipped,
+    not invented. A sample older than the open window (clock stepped back) joins the open window
+    rather than reopening a closed one, so rollups stay in order.
+    """
+
+    __slots__ = ("_open", "seconds")
+
+    def __init__(self, seconds: float = 10.0) -> None:
+        if seconds <= 0:
+            raise ValueError("rollup windows must be longer than zero seconds")
+        self.seconds = float(seconds)
+        self._open: _Open | None = None
+
+    def _start_of(self, at: datetime) -> float:
+        ts = _timestamp(at)
+        return math.floor(ts / self.seconds) * self.seconds
+
+    def add(self, sample: PgSample) -> list[Rollup]:
+        start = self._start_of(sample.at)
+        closed: list[Rollup] = []
+        if self._open is not None and start > self._open.start:
+            closed.append(self._close())
+        if self._open is None:
+            self._open = _Open(start)
+        self._open.add(sample)
+        return closed
+
+    def flush(self) -> list[Rollup]:
+        """Close the partial window (at shutdown); empty when nothing is pending."""
+        return [self._close()] if self._open is not None else []
+
+    def _close(self) -> Rollup:
+        window = self._open
+        assert window is not None
+        self._open = None
+        up = window.up
+        total = up + window.down
+        status = "up" if window.down == 0 else ("down" if up == 0 else "partial")
+        conns = window.conns
+        query = Window.of(window.query_ms)
+        return Rollup(
+            at=datetime.fromtimestamp(window.start, tz=UTC),
+            seconds=self.seconds,
+            samples=total,
+            status=status,
+            conn_min=min(conns) if conns else None,
+            conn_mean=round(math.fsum(conns) / len(conns), 2) if conns else None,
+            conn_max=max(conns) if conns else None,
+            max_connections=window.max_connections,
+            query_p50_ms=_round(query.p50, 3),
+            query_p95_ms=_round(query.p95, 3),
+            query_max_ms=_round(query.max, 3),
+            connect_max_ms=_round(max(window.connect_ms), 3) if window.connect_ms else None,
+            refused=window.refused,
+        )
