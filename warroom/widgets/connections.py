@@ -1,0 +1,92 @@
+"""Connections pane: used/max against usable slots, by state, waiting, who holds them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from warroom.widgets.pane import LEVEL_STYLE, Pane
+from warroom.widgets.spark import bar, sparkline
+from warroom.widgets.text import clean
+
+STATE_SHORT = {
+    "active": "active",
+    "idle": "idle",
+    "idle in transaction": "idle-tx",
+    "idle in transaction (aborted)": "idle-tx-abrt",
+    "fastpath function call": "fastpath",
+    "disabled": "disabled",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionsView:
+    """Plain data for the pane; the app builds it from the latest sample."""
+
+    total: int | None
+    usable: int | None
+    max: int | None
+    by_state: tuple[tuple[str, int], ...]
+    waiting: int
+    top: tuple[tuple[str, int], ...]  # (application, connections), biggest first
+    level: str  # ok, warning, critical, down
+    banner: str  # "" when live; "DOWN unreachable 12s" or "stale 4s" otherwise
+    history: tuple[tuple[float, float], ...]  # (unix time, connections)
+    now: float
+    span_s: float = 600.0
+
+
+class ConnectionsPane(Pane):
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("Connections", id=id)
+
+    def set_view(self, view: ConnectionsView) -> None:
+        width = max(self.content_size.width, 20)
+        height = max(self.content_size.height, 4)
+        # The chart moves with time, so the key holds the history's last point and the width.
+        key = (view, width, height)
+        self.show(key, lambda: self._render_view(view, width, height))
+
+    def _render_view(self, view: ConnectionsView, width: int, height: int) -> Group:
+        style = LEVEL_STYLE.get(view.level, "")
+        lines: list[Text | Table] = []
+        if view.total is None or view.usable is None:
+            lines.append(Text("no data yet" if not view.banner else "", style="dim"))
+        else:
+            fraction = view.total / view.usable if view.usable else 0.0
+            head = Text()
+            head.append(f"{view.total}", style=style or "bold")
+            head.append(f"/{view.usable} usable ", style="")
+            gauge_width = max(width - len(head) - 6, 4)
+            head.append(bar(fraction, gauge_width), style=style)
+            head.append(f" {fraction * 100:3.0f}%", style=style)
+            lines.append(head)
+            states = Text(no_wrap=True, overflow="ellipsis")
+            for name, count in view.by_state:
+                states.append(f"{STATE_SHORT.get(name, clean(name, 16))} ", style="dim")
+                states.append(f"{count}  ")
+            states.append("waiting ", style="dim")
+            states.append(str(view.waiting), style="bold red" if view.waiting else "")
+            lines.append(states)
+        if view.banner:
+            lines.append(Text(view.banner, style="bold red" if view.level == "down" else "yellow"))
+        rows_for_apps = max(height - len(lines) - 1, 0)
+        if view.top and rows_for_apps:
+            table = Table.grid(expand=True)
+            table.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
+            table.add_column(justify="right", width=6)
+            for name, count in view.top[:rows_for_apps]:
+                table.add_row(Text(clean(name) or "(no name)", no_wrap=True), str(count))
+            lines.append(table)
+        chart = sparkline(view.history, view.now, view.span_s, width, top=view.max)
+        lines.append(Text(chart, style=style or "cyan", no_wrap=True))
+        return Group(*lines)
+
+
+def top_pairs(items: Sequence[object]) -> tuple[tuple[str, int], ...]:
+    """(name, count) pairs from collector Count objects."""
+    return tuple((str(getattr(i, "name", "")), int(getattr(i, "count", 0))) for i in items)

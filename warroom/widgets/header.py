@@ -1,0 +1,67 @@
+"""Incident header: id, title, severity, status, the running clock and the wall time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.widgets import Static
+
+from warroom.widgets.text import clean
+
+SEVERITY_STYLE = {
+    "SEV1": "bold white on red",
+    "SEV2": "bold black on dark_orange",
+    "SEV3": "bold black on yellow",
+    "SEV4": "bold black on grey70",
+}
+STATUS_STYLE = {
+    "investigating": "bold red",
+    "identified": "bold yellow",
+    "monitoring": "bold cyan",
+    "resolved": "bold green",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderView:
+    incident_id: str
+    title: str
+    severity: str
+    status: str
+    clock: str  # "T+01:02:03"; stops at resolution
+    wall: str  # "09:12:33 UTC"
+
+
+class IncidentHeader(Static):
+    DEFAULT_CSS = """
+    IncidentHeader {
+        dock: top;
+        height: 1;
+        background: $panel;
+        padding: 0 1;
+    }
+    """
+
+    _view: HeaderView | None = None
+
+    def set_view(self, view: HeaderView) -> None:
+        if self._view == view:
+            return
+        self._view = view
+        self.update(render_header(view))
+
+
+def render_header(view: HeaderView) -> Text:
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append(f" {view.severity} ", style=SEVERITY_STYLE.get(view.severity, "reverse"))
+    text.append(" ")
+    text.append(view.status.upper(), style=STATUS_STYLE.get(view.status, "bold"))
+    text.append("  ")
+    text.append(view.clock, style="bold")
+    text.append("  ")
+    text.append(view.wall, style="dim")
+    text.append("  ")
+    text.append(clean(view.title), style="bold")
+    text.append(f"  {clean(view.incident_id)}", style="dim")
+    return text

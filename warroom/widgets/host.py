@@ -1,0 +1,52 @@
+"""Host pane: the bastion's or database host's CPU, memory, load and TCP sockets to the DB port."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.console import Group
+from rich.text import Text
+
+from warroom.widgets.pane import Pane
+
+
+@dataclass(frozen=True, slots=True)
+class HostView:
+    cpu_percent: float | None
+    mem_percent: float | None
+    swap_percent: float | None
+    load: tuple[float, float, float] | None
+    tcp: tuple[tuple[str, int], ...]  # TCP connections to the DB port by state
+
+
+def _pct(label: str, value: float | None) -> Text:
+    line = Text(no_wrap=True, overflow="ellipsis")
+    line.append(f"{label} ", style="dim")
+    if value is None:
+        line.append("—")
+    else:
+        line.append(f"{value:5.1f}%", style="bold red" if value >= 90 else "")
+    return line
+
+
+class HostPane(Pane):
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("Host", id=id)
+
+    def set_view(self, view: HostView) -> None:
+        self.show(view, lambda: self._render_view(view))
+
+    def _render_view(self, view: HostView) -> Group:
+        load = Text(no_wrap=True, overflow="ellipsis")
+        load.append("load ", style="dim")
+        load.append(" ".join(f"{x:.2f}" for x in view.load) if view.load else "—")
+        tcp = Text(no_wrap=True, overflow="ellipsis")
+        tcp.append("tcp ", style="dim")
+        tcp.append(" ".join(f"{state.lower()} {n}" for state, n in view.tcp) or "—")
+        return Group(
+            _pct("cpu ", view.cpu_percent),
+            _pct("mem ", view.mem_percent),
+            _pct("swap", view.swap_percent),
+            load,
+            tcp,
+        )

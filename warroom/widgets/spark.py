@@ -1,0 +1,60 @@
+"""Tiny block-character charts: cheap to redraw, readable over a slow SSH link."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+BLOCKS = " ▁▂▃▄▅▆▇█"
+
+
+def bucket(
+    points: Sequence[tuple[float, float]], now: float, span: float, width: int
+) -> list[float | None]:
+    """Columns of ``span / width`` seconds ending at ``now``, each holding its peak (spikes matter).
+
+    ``points`` are (unix time, value) in time order. Time-based columns treat 1 s live samples
+    and 10 s rollups read back from a session alike, and show a gap where nothing was sampled.
+    """
+    if width <= 0:
+        return []
+    cols: list[float | None] = [None] * width
+    start = now - span
+    step = span / width
+    for at, value in reversed(points):
+        if at < start:
+            break
+        col = min(int((at - start) / step), width - 1)
+        current = cols[col]
+        if current is None or value > current:
+            cols[col] = value
+    return cols
+
+
+def sparkline(
+    points: Sequence[tuple[float, float]],
+    now: float,
+    span: float,
+    width: int,
+    top: float | None = None,
+) -> str:
+    """One row of blocks scaled to ``top`` (default: the peak); gaps show as ``·``."""
+    cols = bucket(points, now, span, width)
+    present = [v for v in cols if v is not None]
+    peak = top if top is not None else (max(present) if present else 0.0)
+    chars = []
+    for value in cols:
+        if value is None:
+            chars.append("·" if present else " ")
+        elif peak <= 0:
+            chars.append(BLOCKS[1])
+        else:
+            level = round(min(value / peak, 1.0) * (len(BLOCKS) - 2)) + 1
+            chars.append(BLOCKS[level])
+    return "".join(chars)
+
+
+def bar(fraction: float, width: int) -> str:
+    """A horizontal gauge ``█████░░░░`` for 0..1 (clamped)."""
+    fraction = min(max(fraction, 0.0), 1.0)
+    filled = round(fraction * width)
+    return "█" * filled + "░" * (width - filled)

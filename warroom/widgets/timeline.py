@@ -1,0 +1,97 @@
+"""The incident timeline: newest at the bottom, one row per entry, the cursor selects for edits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from warroom.widgets.text import literal
+
+KIND_MARK: dict[str, tuple[str, str]] = {
+    "note": ("·", ""),
+    "action": ("!", "bold cyan"),
+    "decision": (">", "bold blue"),
+    "detection": ("*", "bold magenta"),
+    "escalation": ("^", "bold yellow"),
+    "misleading": ("?", "italic dark_orange"),
+    "status": ("=", "bold green"),
+    "alert": ("⚠", "bold red"),
+    "metric": ("#", "cyan"),
+    "resolution": ("✓", "bold green"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineRow:
+    id: str
+    time: str  # "09:12:33" in the zone the user chose
+    offset: str  # "T+00:12:33"
+    kind: str
+    author: str
+    text: str
+
+
+class TimelineTable(DataTable[Text]):
+    DEFAULT_CSS = """
+    TimelineTable {
+        height: 1fr;
+        border: round $primary-darken-1;
+        border-title-color: $text;
+    }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=False, show_header=True)
+        self.border_title = "Timeline"
+        self._rows: list[TimelineRow] = []
+
+    def on_mount(self) -> None:
+        self.add_column("time", key="time", width=8)
+        self.add_column("T+", key="offset", width=10)
+        self.add_column("kind", key="kind", width=12)
+        self.add_column("who", key="who", width=8)
+        self.add_column("text", key="text")
+
+    @property
+    def selected_id(self) -> str | None:
+        if not self._rows or self.cursor_row < 0 or self.cursor_row >= len(self._rows):
+            return None
+        return self._rows[self.cursor_row].id
+
+    def set_rows(self, rows: Sequence[TimelineRow]) -> None:
+        """Show ``rows`` (already in time order); appends cost one row, anything else a rebuild."""
+        rows = list(rows)
+        if rows == self._rows:
+            return
+        following = not self._rows or self.cursor_row >= len(self._rows) - 1
+        selected = self.selected_id
+        if rows[: len(self._rows)] == self._rows:
+            for row in rows[len(self._rows) :]:
+                self._add(row)
+        else:
+            self.clear()
+            for row in rows:
+                self._add(row)
+        self._rows = rows
+        if not rows:
+            return
+        if following:
+            self.move_cursor(row=len(rows) - 1)
+        elif selected is not None:
+            ids = [row.id for row in rows]
+            if selected in ids:
+                self.move_cursor(row=ids.index(selected))
+
+    def _add(self, row: TimelineRow) -> None:
+        mark, style = KIND_MARK.get(row.kind, ("·", ""))
+        self.add_row(
+            Text(row.time),
+            Text(row.offset, style="dim"),
+            Text(f"{mark} {row.kind}", style=style),
+            literal(row.author, style="dim"),
+            literal(row.text, style="italic" if row.kind == "misleading" else ""),
+            key=row.id,
+        )
