@@ -1,0 +1,479 @@
+"""Threshold rules with hysteresis: PgSamples in, raised/cleared alert events out.
+
+Hysteresis, both ways, so a value flapping around a threshold gives one raise and one clear:
+- raise (or escalate warning -> critical) at once, on the first sample at or above a threshold;
+- lower a level (clear, or critical -> warning) only after ``clear_after`` consecutive samples
+  below that level's threshold minus ``margin``. A sample at or above the lowered threshold
+  resets the count. A rule with no value in a sample (the database is down, so there is no
+  saturation to speak of) keeps its state and resets the count: no evidence, no change.
+
+Configuration is the ``[alerts]`` table of a TOML file (see ``config_path``); other top-level
+tables in that file belong to other parts of warroom and are left alone here::
+
+    [alerts]
+    clear_after = 3            # default for every rule
+
+    [alerts.saturation]        # percent of the slots applications may use
+    warning = 80
+    critical = 95              # a number, or false to turn the level off
+    margin = 5
+
+    [alerts.query_p95]         # p95 of the monitoring query's round trip, ms
+    warning = 100
+    critical = 500
+    margin = 20
+    window = 30                # seconds of samples the p95 is taken over (the caller's window)
+
+    [alerts.unreachable]       # yes/no rules have a level instead of thresholds
+    level = "critical"
+    enabled = true
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from warroom.collectors.sample import Failure, FailureKind, PgSample
+
+
+class Level(StrEnum):
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+class State(StrEnum):
+    RAISED = "raised"  # the alert is active after this event (first raise or a level change)
+    CLEARED = "cleared"
+
+
+_RANK: dict[Level | None, int] = {None: 0, Level.WARNING: 1, Level.CRITICAL: 2}
+_LEVELS_DOWN = (Level.CRITICAL, Level.WARNING)
+_REFUSALS = frozenset({FailureKind.TOO_MANY_CONNECTIONS, FailureKind.SHUTTING_DOWN})
+
+DEFAULT_CLEAR_AFTER = 3
+
+
+class ConfigError(ValueError):
+    """A config file warroom cannot use; the message is one line naming the file and the key."""
+
+
+# -- configuration ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RuleConfig:
+    """One rule's settings. Yes/no rules use ``warning``/``critical`` = 1 for their level."""
+
+    enabled: bool = True
+    warning: float | None = None
+    critical: float | None = None
+    margin: float = 0.0
+    clear_after: int = DEFAULT_CLEAR_AFTER
+    window: float | None = None  # only query_p95: seconds of samples its p95 covers
+
+    def threshold(self, level: Level) -> float | None:
+        return self.warning if level is Level.WARNING else self.critical
+
+
+@dataclass(frozen=True, slots=True)
+class _RuleSpec:
+    title: str
+    boolean: bool
+    default: RuleConfig
+
+
+_SPECS: dict[str, _RuleSpec] = {
+    "saturation": _RuleSpec(
+        "saturation", False, RuleConfig(warning=80.0, critical=95.0, margin=5.0)
+    ),
+    "query_p95": _RuleSpec(
+        "query p95", False, RuleConfig(warning=100.0, critical=500.0, margin=20.0, window=30.0)
+    ),
+    "unreachable": _RuleSpec("database unreachable", True, RuleConfig(critical=1.0)),
+    "refused": _RuleSpec("new connections refused", True, RuleConfig(critical=1.0)),
+    "lock_waits": _RuleSpec("sessions waiting on locks", False, RuleConfig(warning=1.0)),
+    "idle_in_transaction": _RuleSpec(
+        "idle in transaction", False, RuleConfig(warning=60.0, margin=5.0)
+    ),
+}
+
+RULES: tuple[str, ...] = tuple(_SPECS)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertConfig:
+    rules: Mapping[str, RuleConfig] = field(
+        default_factory=lambda: {name: spec.default for name, spec in _SPECS.items()}
+    )
+
+    def rule(self, name: str) -> RuleConfig:
+        return self.rules[name]
+
+    @property
+    def latency_window_s(self) -> float:
+        """How many seconds of query round trips the caller should take the p95 over."""
+        window = self.rules["query_p95"].window
+        return 30.0 if window is None else window
+
+
+def config_path() -> Path:
+    """``$WARROOM_CONFIG``, else ``$XDG_CONFIG_HOME/warroom/config.toml`` (``~/.config/...``)."""
+    explicit = os.environ.get("WARROOM_CONFIG")
+    if explicit:
+        return Path(explicit).expanduser()
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "warroom" / "config.toml"
+
+
+def load_config(path: Path | str | None = None) -> AlertConfig:
+    """Read the ``[alerts]`` table; defaults for what it leaves out, and when there is no file.
+
+    A missing file is fine only when nobody named it: an explicit ``path`` or ``$WARROOM_CONFIG``
+    that does not exist is an error, because the user expects their thresholds to apply.
+    """
+    named = path is not None or bool(os.environ.get("WARROOM_CONFIG"))
+    where = Path(path).expanduser() if path is not None else config_path()
+    try:
+        with where.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        if named:
+            raise ConfigError(f"{where}: no such config file") from None
+        return AlertConfig()
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{where}: not valid TOML: {_one_line(str(exc))}") from None
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read: {exc.strerror or exc}") from None
+    return parse_config(data, source=str(where))
+
+
+def parse_config(data: Mapping[str, Any], source: str = "config") -> AlertConfig:
+    """Validate an already parsed TOML document (its ``alerts`` table) into an AlertConfig."""
+    alerts = data.get("alerts", {})
+
+    def fail(key: str, problem: str) -> ConfigError:
+        return ConfigError(f"{source}: {key}: {problem}")
+
+    if not isinstance(alerts, dict):
+        raise fail("alerts", "expected a table ([alerts])")
+    clear_after = DEFAULT_CLEAR_AFTER
+    if "clear_after" in alerts:
+        clear_after = _count(alerts["clear_after"], "alerts.clear_after", fail)
+    rules: dict[str, RuleConfig] = {}
+    for name, spec in _SPECS.items():
+        rules[name] = replace(spec.default, clear_after=clear_after)
+    for key, value in alerts.items():
+        if key == "clear_after":
+            continue
+        if key not in _SPECS:
+            raise fail(f"alerts.{key}", f"unknown rule (known: {', '.join(_SPECS)}, clear_after)")
+        if not isinstance(value, dict):
+            raise fail(f"alerts.{key}", "expected a table ([alerts." + key + "])")
+        rules[key] = _parse_rule(key, value, rules[key], fail)
+    return AlertConfig(rules=rules)
+
+
+def _parse_rule(
+    name: str,
+    table: dict[str, Any],
+    base: RuleConfig,
+    fail: Callable[[str, str], ConfigError],
+) -> RuleConfig:
+    spec = _SPECS[name]
+    allowed = ["enabled", "clear_after"]
+    allowed += ["level"] if spec.boolean else ["warning", "critical", "margin"]
+    if name == "query_p95":
+        allowed.append("window")
+    rule = base
+    for key, value in table.items():
+        dotted = f"alerts.{name}.{key}"
+        if key not in allowed:
+            raise fail(dotted, f"unknown key (known: {', '.join(allowed)})")
+        if key == "enabled":
+            if not isinstance(value, bool):
+                raise fail(dotted, f"expected true or false, got {value!r}")
+            rule = replace(rule, enabled=value)
+        elif key == "clear_after":
+            rule = replace(rule, clear_after=_count(value, dotted, fail))
+        elif key == "level":
+            if value not in (Level.WARNING.value, Level.CRITICAL.value):
+                raise fail(dotted, f'expected "warning" or "critical", got {value!r}')
+            is_warning = value == Level.WARNING.value
+            rule = replace(
+                rule, warning=1.0 if is_warning else None, critical=None if is_warning else 1.0
+            )
+        elif key in ("warning", "critical"):
+            if value is False:
+                rule = replace(rule, **{key: None})
+            else:
+                rule = replace(rule, **{key: _number(value, dotted, fail, "a number or false")})
+        else:  # margin, window
+            number = _number(value, dotted, fail, "a number")
+            if key == "window" and number == 0:
+                raise fail(dotted, "must be more than 0 seconds")
+            rule = replace(rule, **{key: number})
+    if rule.warning is not None and rule.critical is not None and rule.warning >= rule.critical:
+        raise fail(
+            f"alerts.{name}.warning",
+            f"must be below critical ({_num(rule.warning)} >= {_num(rule.critical)})",
+        )
+    return rule
+
+
+def _number(
+    value: Any, key: str, fail: Callable[[str, str], ConfigError], expected: str
+) -> float:
+    # bool is an int in Python; `warning = true` is a mistake, not 1.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise fail(key, f"expected {expected}, got {value!r}")
+    if value < 0 or value != value:
+        raise fail(key, f"must not be negative, got {value!r}")
+    return float(value)
+
+
+def _count(value: Any, key: str, fail: Callable[[str, str], ConfigError]) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise fail(key, f"expected a whole number of samples >= 1, got {value!r}")
+    return value
+
+
+# -- evaluation ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AlertEvent:
+    """One transition. ``level`` is the level now active (for ``cleared``: the one that ended)."""
+
+    at: datetime
+    rule: str
+    level: Level
+    state: State
+    value: float
+    threshold: float  # the boundary crossed: a raise threshold, or a lowered clear threshold
+    message: str  # one line, ready to become a timeline entry
+    previous: Level | None = None  # the level before this event (None on a first raise)
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveAlert:
+    rule: str
+    level: Level
+    since: datetime  # first raised (a level change does not reset it)
+    value: float  # the latest value seen
+    threshold: float
+    message: str  # the message of the raise or level change that set ``level``
+
+
+@dataclass(slots=True)
+class _RuleState:
+    level: Level | None = None
+    since: datetime | None = None
+    value: float = 0.0
+    threshold: float = 0.0
+    message: str = ""
+    streak: int = 0  # consecutive samples asking for a lower level
+    pending: Level | None = None  # the highest of the lower levels asked for during the streak
+
+
+class AlertEngine:
+    """Feeds samples through every enabled rule; keeps each rule's level between samples."""
+
+    def __init__(self, config: AlertConfig | None = None) -> None:
+        self.config = config or AlertConfig()
+        self._states: dict[str, _RuleState] = {name: _RuleState() for name in _SPECS}
+
+    def evaluate(
+        self, sample: PgSample, *, query_p95_ms: float | None = None
+    ) -> list[AlertEvent]:
+        """Transitions caused by this sample, at most one per rule."""
+        events: list[AlertEvent] = []
+        for name in _SPECS:
+            rule = self.config.rule(name)
+            if not rule.enabled:
+                continue
+            value = _value(name, sample, query_p95_ms)
+            event = self._step(name, rule, sample, value)
+            if event is not None:
+                events.append(event)
+        return events
+
+    def active(self) -> list[ActiveAlert]:
+        """Current alerts, critical first, then oldest first."""
+        found = [
+            ActiveAlert(name, s.level, s.since, s.value, s.threshold, s.message)
+            for name, s in self._states.items()
+            if s.level is not None and s.since is not None
+        ]
+        found.sort(key=lambda a: (-_RANK[a.level], a.since))
+        return found
+
+    def _step(
+        self, name: str, rule: RuleConfig, sample: PgSample, value: float | None
+    ) -> AlertEvent | None:
+        state = self._states[name]
+        if value is None:
+            state.streak, state.pending = 0, None
+            return None
+        state.value = value
+        current = state.level
+        raw = _level_at(rule, value, margin=0.0)
+        if _RANK[raw] > _RANK[current]:
+            assert raw is not None
+            state.streak, state.pending = 0, None
+            return self._move(name, rule, state, sample, raw, value)
+        # Hysteresis: the levels we are at or above only drop once below threshold - margin.
+        held = _level_at(rule, value, margin=rule.margin, ceiling=current)
+        if _RANK[held] >= _RANK[current]:
+            state.streak, state.pending = 0, None
+            return None
+        state.streak += 1
+        if state.pending is None or _RANK[held] > _RANK[state.pending]:
+            state.pending = held
+        if state.streak < rule.clear_after:
+            return None
+        target = state.pending
+        state.streak, state.pending = 0, None
+        return self._move(name, rule, state, sample, target, value)
+
+    def _move(
+        self,
+        name: str,
+        rule: RuleConfig,
+        state: _RuleState,
+        sample: PgSample,
+        target: Level | None,
+        value: float,
+    ) -> AlertEvent:
+        previous = state.level
+        spec = _SPECS[name]
+        detail = _detail(name, sample)
+        if target is None:
+            assert previous is not None
+            limit = _threshold(rule, previous) - rule.margin
+            text = f"cleared {spec.title}"
+            if not spec.boolean:
+                text += f" {_fmt(name, value)} < {_fmt(name, limit)}"
+            message = _join(text, detail if not spec.boolean else "")
+            state.level, state.since = None, None
+            return AlertEvent(
+                sample.at, name, previous, State.CLEARED, value, limit, message, previous
+            )
+        if _RANK[target] > _RANK[previous]:
+            limit = _threshold(rule, target)
+            verb = f"raised {target.value.upper()}"
+            compare = f"{_fmt(name, value)} >= {_fmt(name, limit)}"
+        else:
+            assert previous is not None
+            limit = _threshold(rule, previous) - rule.margin
+            verb = f"lowered to {target.value.upper()}"
+            compare = f"{_fmt(name, value)} < {_fmt(name, limit)}"
+        text = f"{verb} {spec.title}" + ("" if spec.boolean else f" {compare}")
+        message = _join(text, detail)
+        state.level, state.threshold, state.message = target, limit, message
+        if state.since is None:
+            state.since = sample.at
+        return AlertEvent(sample.at, name, target, State.RAISED, value, limit, message, previous)
+
+
+def _threshold(rule: RuleConfig, level: Level) -> float:
+    limit = rule.threshold(level)
+    assert limit is not None
+    return limit
+
+
+def _level_at(
+    rule: RuleConfig, value: float, *, margin: float, ceiling: Level | None = Level.CRITICAL
+) -> Level | None:
+    """The highest level up to ``ceiling`` whose threshold (minus ``margin``) ``value`` reaches."""
+    for level in _LEVELS_DOWN:
+        if _RANK[level] > _RANK[ceiling]:
+            continue
+        limit = rule.threshold(level)
+        if limit is not None and value >= limit - margin:
+            return level
+    return None
+
+
+def _value(name: str, sample: PgSample, query_p95_ms: float | None) -> float | None:
+    """The rule's measure in this sample; None when the sample says nothing about it."""
+    if name == "unreachable":
+        return 0.0 if sample.up else 1.0
+    if name == "refused":
+        if sample.up:
+            refused = sample.probe_error is not None and sample.probe_error.kind in _REFUSALS
+            return 1.0 if refused else 0.0
+        # Down for another reason: whether new clients would be refused is unknown.
+        if sample.error is not None and sample.error.kind in _REFUSALS:
+            return 1.0
+        return None
+    if not sample.up:
+        return None
+    if name == "query_p95":
+        return query_p95_ms
+    conns = sample.connections
+    if name == "saturation":
+        return None if conns is None else conns.saturation * 100.0
+    if name == "lock_waits":
+        return None if conns is None else float(conns.waiting)
+    if name == "idle_in_transaction":
+        # None while up means nobody is idle in a transaction.
+        return sample.oldest_idle_xact_s or 0.0
+    raise KeyError(name)
+
+
+def _detail(name: str, sample: PgSample) -> str:
+    conns = sample.connections
+    if name == "saturation" and conns is not None:
+        return f"({conns.total}/{conns.usable} usable)"
+    if name == "unreachable" and sample.error is not None:
+        return ": " + _failure(sample.error)
+    if name == "refused":
+        failure = sample.probe_error if sample.up else sample.error
+        return ": " + _failure(failure) if failure is not None else ""
+    if name == "lock_waits" and sample.blocked:
+        pids = ", ".join(str(b.pid) for b in sample.blocked[:5])
+        more = f" +{len(sample.blocked) - 5}" if len(sample.blocked) > 5 else ""
+        return f"(blocked pids {pids}{more})"
+    return ""
+
+
+def _failure(failure: Failure) -> str:
+    code = f" {failure.sqlstate}" if failure.sqlstate else ""
+    return f"{failure.kind.value}{code} {_one_line(failure.message)}".strip()
+
+
+def _join(text: str, detail: str) -> str:
+    if not detail:
+        return text
+    return text + detail if detail.startswith(":") else f"{text} {detail}"
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    # Server messages are data: no control characters or newlines may reach a timeline line.
+    flat = re.sub(r"[\x00-\x1f\x7f]+", " ", text)
+    flat = " ".join(flat.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _num(value: float) -> str:
+    return f"{value:g}"
+
+
+def _fmt(name: str, value: float) -> str:
+    # Truncate rather than round, so "74.6 < 75" never prints as "75% < 75%".
+    if name == "saturation":
+        return f"{math.floor(value)}%"
+    if name == "query_p95":
+        return f"{math.floor(value)} ms" if value >= 10 else f"{math.floor(value * 10) / 10} ms"
+    if name == "idle_in_transaction":
+        return f"{math.floor(value)} s"
+    return _num(value)
