@@ -1,0 +1,134 @@
+"""Host figures from the real machine, and real TCP sockets counted against a port."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+
+import pytest
+
+from warroom.collectors.host import HostCollector
+from warroom.collectors.tcpstates import count_by_state
+
+
+@contextmanager
+def listener(family: int = socket.AF_INET, host: str = "127.0.0.1") -> Iterator[socket.socket]:
+    server = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        server.bind((host, 0))
+        server.listen(16)
+        yield server
+    finally:
+        server.close()
+
+
+def connect_clients(stack: ExitStack, server: socket.socket, n: int) -> list[socket.socket]:
+    """``n`` client sockets, each accepted by the server; both ends held open by ``stack``."""
+    addr = server.getsockname()
+    clients = []
+    for _ in range(n):
+        client = stack.enter_context(socket.socket(server.family, socket.SOCK_STREAM))
+        client.connect(addr[:2])
+        accepted, _ = server.accept()
+        stack.enter_context(accepted)
+        clients.append(client)
+    return clients
+
+
+def test_figures_are_in_range() -> None:
+    collector = HostCollector()
+    sample = collector.sample()
+    assert sample.error is None
+    for value in (sample.cpu_percent, sample.mem_percent, sample.swap_percent):
+        assert value is not None and 0.0 <= value <= 100.0
+    assert sample.load is not None and all(x >= 0.0 for x in sample.load)
+    assert sample.mem_percent is not None and sample.mem_percent > 0.0
+    # No port given: no TCP scan at all.
+    assert sample.tcp_by_state == {} and sample.tcp_at is None
+
+
+def test_cpu_percent_covers_the_time_since_the_last_sample() -> None:
+    collector = HostCollector()
+    collector.sample()
+    deadline = time.monotonic() + 0.3
+    while time.monotonic() < deadline:  # keep one core busy between two samples
+        pass
+    busy = collector.sample().cpu_percent
+    assert busy is not None and busy > 0.0
+
+
+def test_connections_to_the_db_port_by_state() -> None:
+    with listener() as server, ExitStack() as stack:
+        port = server.getsockname()[1]
+        collector = HostCollector(db_port=port, tcp_every=0)
+        # Listening alone is not a connection.
+        assert collector.sample().tcp_by_state == {}
+        connect_clients(stack, server, 3)
+        # Both ends of each loopback connection are on this host; each counts once.
+        sample = collector.sample()
+        assert sample.tcp_by_state == {"ESTABLISHED": 3}
+        assert sample.tcp_total == 3
+        assert sample.tcp_at == sample.at
+        # Connections on another port are not ours.
+        with listener() as other, ExitStack() as elsewhere:
+            connect_clients(elsewhere, other, 2)
+            assert collector.sample().tcp_by_state == {"ESTABLISHED": 3}
+
+
+def test_closed_connections_show_their_state() -> None:
+    with listener() as server, ExitStack() as stack:
+        port = server.getsockname()[1]
+        collector = HostCollector(db_port=port, tcp_every=0)
+        clients = connect_clients(stack, server, 4)
+        clients[0].close()  # the client hangs up; the server end has not read the FIN yet
+        deadline = time.monotonic() + 5
+        counts: dict[str, int] = {}
+        while time.monotonic() < deadline:
+            counts = collector.sample().tcp_by_state
+            if counts == {"CLOSE_WAIT": 1, "ESTABLISHED": 3}:
+                break
+            time.sleep(0.01)
+        assert counts == {"CLOSE_WAIT": 1, "ESTABLISHED": 3}
+
+
+def test_ipv6_loopback_connections_count_too() -> None:
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as probe:
+            probe.bind(("::1", 0))
+    except OSError as exc:
+        pytest.skip(f"no IPv6 loopback: {exc}")
+    with listener(socket.AF_INET6, "::1") as server, ExitStack() as stack:
+        connect_clients(stack, server, 2)
+        collector = HostCollector(db_port=server.getsockname()[1], tcp_every=0)
+        assert collector.sample().tcp_by_state == {"ESTABLISHED": 2}
+
+
+def test_tcp_scan_is_rate_limited() -> None:
+    with listener() as server, ExitStack() as stack:
+        collector = HostCollector(db_port=server.getsockname()[1], tcp_every=3600)
+        first = collector.sample()
+        connect_clients(stack, server, 2)
+        second = collector.sample()
+        # Within tcp_every the last counts are repeated, with the time they were taken.
+        assert second.tcp_by_state == first.tcp_by_state == {}
+        assert second.tcp_at == first.at
+
+
+def test_count_by_state_for_remote_servers_and_local_pairs() -> None:
+    db = 5432
+    sockets = [
+        ("0.0.0.0", db, "0.0.0.0", 0, "LISTEN"),
+        # Warroom on a bastion: client ends only, remote port is the DB port.
+        ("10.0.0.5", 40001, "10.0.0.9", db, "ESTABLISHED"),
+        ("10.0.0.5", 40002, "10.0.0.9", db, "SYN_SENT"),
+        # A local app connected to a local server: both ends listed, one connection.
+        ("127.0.0.1", 40003, "127.0.0.1", db, "ESTABLISHED"),
+        ("127.0.0.1", db, "127.0.0.1", 40003, "ESTABLISHED"),
+        # A remote client of a local server.
+        ("10.0.0.9", db, "10.0.0.7", 51000, "TIME_WAIT"),
+        # Unrelated traffic.
+        ("10.0.0.5", 40004, "10.0.0.9", 443, "ESTABLISHED"),
+    ]
+    assert count_by_state(sockets, db) == {"ESTABLISHED": 2, "SYN_SENT": 1, "TIME_WAIT": 1}

@@ -1,0 +1,123 @@
+"""TCP sockets to one port, counted by state, without walking every process's file descriptors.
+
+``psutil.net_connections`` maps each socket to its pid by reading every ``/proc/*/fd``: costly
+on a busy database host and pointless here. On Linux we read ``/proc/net/tcp`` and ``tcp6``
+directly (one pass over the kernel's socket table); elsewhere we fall back to psutil.
+
+A connection between two local endpoints appears twice in the socket table (client side and
+server side); it is counted once. Listening sockets are not connections and are not counted.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import psutil
+
+# Kernel state numbers (include/net/tcp_states.h), named as psutil names them.
+_STATES = {
+    "01": "ESTABLISHED",
+    "02": "SYN_SENT",
+    "03": "SYN_RECV",
+    "04": "FIN_WAIT1",
+    "05": "FIN_WAIT2",
+    "06": "TIME_WAIT",
+    "07": "CLOSE",
+    "08": "CLOSE_WAIT",
+    "09": "LAST_ACK",
+    "0A": "LISTEN",
+    "0B": "CLOSING",
+    "0C": "SYN_RECV",  # NEW_SYN_RECV: a request socket, shown as SYN_RECV like ss does
+}
+
+_PROC_TABLES = (Path("/proc/net/tcp"), Path("/proc/net/tcp6"))
+
+# (local address, local port, remote address, remote port, state)
+Socket = tuple[str, int, str, int, str]
+
+
+def _address(hex_addr: str) -> str:
+    """``0100007F`` -> ``127.0.0.1``; IPv4-mapped IPv6 is folded to IPv4 so both ends match."""
+    raw = bytes.fromhex(hex_addr)
+    # The kernel prints each 32-bit word in host (little-endian on every Linux we run on) order.
+    words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+    if len(words) == 4:
+        return str(ipaddress.IPv4Address(words))
+    addr = ipaddress.IPv6Address(words)
+    return str(addr.ipv4_mapped or addr)
+
+
+def _parse_proc(lines: Iterable[str]) -> Iterator[Socket]:
+    for line in lines:
+        parts = line.split()
+        # "sl local_address rem_address st ..." header, and any malformed line, are skipped.
+        if len(parts) < 4 or ":" not in parts[1] or parts[0] == "sl":
+            continue
+        local_addr, _, local_port = parts[1].rpartition(":")
+        remote_addr, _, remote_port = parts[2].rpartition(":")
+        try:
+            yield (
+                _address(local_addr),
+                int(local_port, 16),
+                _address(remote_addr),
+                int(remote_port, 16),
+                _STATES.get(parts[3].upper(), "NONE"),
+            )
+        except ValueError:
+            continue
+
+
+def _proc_sockets() -> list[Socket] | None:
+    found: list[Socket] = []
+    read_any = False
+    for table in _PROC_TABLES:
+        try:
+            with table.open() as handle:
+                found.extend(_parse_proc(handle))
+            read_any = True
+        except OSError:
+            continue
+    return found if read_any else None
+
+
+def _psutil_sockets() -> list[Socket]:
+    found: list[Socket] = []
+    for conn in psutil.net_connections(kind="tcp"):
+        if not conn.laddr:
+            continue
+        raddr = conn.raddr or ("", 0)
+        found.append((str(conn.laddr[0]), int(conn.laddr[1]), str(raddr[0]), int(raddr[1]),
+                      conn.status))  # fmt: skip
+    return found
+
+
+def count_by_state(sockets: Iterable[Socket], port: int) -> dict[str, int]:
+    """Connections with ``port`` at either end, by state, each local pair counted once."""
+    server_side: set[tuple[str, int, str, int]] = set()
+    client_side: list[Socket] = []
+    counts: Counter[str] = Counter()
+    for sock in sockets:
+        local_addr, local_port, remote_addr, remote_port, state = sock
+        if state == "LISTEN":
+            continue
+        if local_port == port:
+            server_side.add((local_addr, local_port, remote_addr, remote_port))
+            counts[state] += 1
+        elif remote_port == port:
+            client_side.append(sock)
+    for local_addr, local_port, remote_addr, remote_port, state in client_side:
+        # The same connection seen from the server's end is already counted.
+        if (remote_addr, remote_port, local_addr, local_port) not in server_side:
+            counts[state] += 1
+    return dict(sorted(counts.items()))
+
+
+def tcp_by_state(port: int) -> dict[str, int]:
+    """TCP connections to or from ``port`` on this host, by state (``ESTABLISHED``: 12, ...)."""
+    sockets = _proc_sockets()
+    if sockets is None:
+        sockets = _psutil_sockets()
+    return count_by_state(sockets, port)
