@@ -1,0 +1,609 @@
+"""The session file: crash-safe TOML that a plain ``tomllib.load`` reads at any moment.
+
+New timeline entries, action items and sample rollups are appended (one write of the whole
+block, then fsync) under an exclusive flock on PATH.lock, so a note costs the same in hour 8 as
+in minute 1 and "acknowledged" means "on disk". Everything else (status, severity, header
+edits, entry edits and deletes) rewrites the file atomically: temp file, fsync, rename, fsync
+the directory.
+
+Only the last appended block can be torn (a crash or a full disk mid-write). ``load`` reports
+it and reads the rest; ``Store.open`` cuts the file back to the last whole block and keeps the
+torn bytes beside it. Anything else wrong with the file is a SessionError naming the line or
+field, and the file is never touched. Unknown keys are errors (see toml_codec).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import re
+import threading
+import tomllib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import tomli_w
+
+from warroom.sessions import fileio
+from warroom.sessions.model import ActionItem, Incident, SampleRollup, TimelineEntry
+from warroom.sessions.toml_codec import (
+    BLOCKS,
+    FieldError,
+    action_item_table,
+    decode_blocks,
+    decode_document,
+    decode_header,
+    entry_table,
+    header_tables,
+    render_block,
+    render_blocks,
+    render_document,
+    rollup_table,
+)
+
+T = TypeVar("T")
+
+__all__ = ["Loaded", "SessionError", "Store", "load", "load_header"]
+
+
+class SessionError(Exception):
+    """One-line message fit for `warroom: error: ...`: names the path and the line or field."""
+
+
+@dataclass(slots=True)
+class Loaded:
+    incident: Incident
+    torn: bytes | None  # the cut-off last block, ignored in ``incident``; None when whole
+
+
+# -- parsing a whole file ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    incident: Incident
+    whole: int  # bytes of the file that hold whole blocks; len(data) unless torn
+    torn: bytes | None
+
+
+_BLOCK_HEADERS: tuple[bytes, ...] = tuple(f"[[{name}]]".encode() for name in BLOCKS)
+_TABLE_LINE = re.compile(rb"^[ \t]*\[(\[)?[ \t]*([A-Za-z0-9_.-]+)[ \t]*\]", re.MULTILINE)
+_TOML_AT = re.compile(r"^(?P<what>.*?) \(at line (?P<line>\d+), column (?P<col>\d+)\)$")
+
+
+def _last_table_start(data: bytes) -> int | None:
+    """Offset of the last line that opens a table (``[`` at line start); None if none."""
+    i = data.rfind(b"\n[")
+    return None if i < 0 else i + 1
+
+
+def _looks_cut_off(tail: bytes) -> str | None:
+    """The block name if ``tail`` starts like one of our appended blocks (or a cut-off header)."""
+    first, newline, _ = tail.partition(b"\n")
+    for header, name in zip(_BLOCK_HEADERS, BLOCKS, strict=True):
+        if first.rstrip() == header if newline else header.startswith(first):
+            return name
+    return None
+
+
+def _line_of(data: bytes, error: FieldError) -> int | None:
+    """Best line number for a FieldError: the key's line, else its table's header line."""
+    headers = list(_TABLE_LINE.finditer(data))
+    if error.section is None:
+        start, end = 0, headers[0].start() if headers else len(data)
+        header_line = None
+    else:
+        is_array = error.index is not None
+        matches = [m for m in headers if m[2].decode() == error.section and bool(m[1]) == is_array]
+        position = error.index if is_array else 0
+        if position is None or position >= len(matches):
+            return None
+        match = matches[position]
+        start = match.end()
+        later = [m.start() for m in headers if m.start() > match.start()]
+        end = later[0] if later else len(data)
+        header_line = data.count(b"\n", 0, match.start()) + 1
+    if error.key and not error.missing:
+        key = re.compile(rb"^[ \t]*" + re.escape(error.key.encode()) + rb"[ \t]*=", re.MULTILINE)
+        found = key.search(data, start, end)
+        if found:
+            return data.count(b"\n", 0, found.start()) + 1
+    return header_line
+
+
+def _field_error(path: Path, data: bytes, error: FieldError) -> SessionError:
+    line = _line_of(data, error)
+    where = f"line {line}: " if line else ""
+    return SessionError(f"{path}: {where}{error}")
+
+
+def _syntax_error(path: Path, data: bytes, error: Exception) -> SessionError:
+    if isinstance(error, UnicodeDecodeError):
+        line = data.count(b"\n", 0, error.start) + 1
+        return SessionError(f"{path}: line {line}: not UTF-8 text (byte {error.start})")
+    text = str(error)
+    match = _TOML_AT.match(text)
+    if match:
+        what = match["what"][:1].lower() + match["what"][1:]
+        return SessionError(
+            f"{path}: line {match['line']}, column {match['col']}: {what} (not valid TOML)"
+        )
+    if text.endswith(" (at end of document)"):
+        what = text.removesuffix(" (at end of document)")
+        what = what[:1].lower() + what[1:]
+        line = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+        return SessionError(f"{path}: line {line}: {what} at the end of the file (not valid TOML)")
+    return SessionError(f"{path}: not valid TOML: {text}")
+
+
+def _error_line(error: Exception, data: bytes) -> int | None:
+    if isinstance(error, UnicodeDecodeError):
+        return data.count(b"\n", 0, error.start) + 1
+    match = _TOML_AT.match(str(error))
+    return int(match["line"]) if match else None
+
+
+def _parse_whole(data: bytes) -> Incident:
+    """``data`` as a complete document; raises UnicodeDecodeError, TOMLDecodeError, FieldError."""
+    return decode_document(tomllib.loads(data.decode("utf-8")))
+
+
+def _parse(path: Path, data: bytes) -> _Parsed:
+    """Validate ``data`` fully, telling a torn last block apart from corruption."""
+    problem: Exception | None = None
+    try:
+        doc = tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        problem = exc
+    tail_at = _last_table_start(data)
+    tail_block = _looks_cut_off(data[tail_at:]) if tail_at is not None else None
+
+    if problem is None:
+        try:
+            incident = decode_document(doc)
+        except FieldError as exc:
+            last = tail_block is not None and exc.section == tail_block and exc.missing
+            if not (last and exc.index == len(doc.get(tail_block, [])) - 1):
+                raise _field_error(path, data, exc) from None
+            problem = exc  # the last block lacks a key its writer always writes: cut off
+        else:
+            if data.endswith(b"\n") or tail_block is None:
+                return _Parsed(incident, len(data), None)
+            # It parses, but a writer always ends a block with a newline: cut off mid-line.
+
+    if tail_at is None or tail_block is None:
+        raise _as_session_error(path, data, problem)
+    line = _error_line(problem, data) if problem is not None else None
+    tail_line = data.count(b"\n", 0, tail_at) + 1
+    if line is not None and line < tail_line:
+        raise _as_session_error(path, data, problem)  # broken before the last block
+    head = data[:tail_at]
+    try:
+        incident = _parse_whole(head)
+    except FieldError as exc:
+        raise _field_error(path, head, exc) from None
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise _syntax_error(path, head, exc) from None
+    return _Parsed(incident, tail_at, data[tail_at:])
+
+
+def _as_session_error(path: Path, data: bytes, problem: Exception | None) -> SessionError:
+    if isinstance(problem, FieldError):
+        return _field_error(path, data, problem)
+    if problem is None:
+        return SessionError(f"{path}: does not end with a newline")
+    return _syntax_error(path, data, problem)
+
+
+def _os_error(path: Path, exc: OSError, doing: str = "cannot read") -> SessionError:
+    if isinstance(exc, FileNotFoundError):
+        return SessionError(f"no such session file: {path}")
+    if isinstance(exc, IsADirectoryError):
+        return SessionError(f"{path}: is a directory, not a session file")
+    return SessionError(f"{path}: {doing}: {exc.strerror or exc}")
+
+
+def _read(path: Path) -> tuple[bytes, os.stat_result]:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise _os_error(path, exc) from None
+    try:
+        st = os.fstat(fd)
+        return fileio.read_all(fd), st
+    except OSError as exc:
+        raise _os_error(path, exc) from None
+    finally:
+        os.close(fd)
+
+
+# -- public read-only API ---------------------------------------------------------------------
+
+
+def load(path: Path) -> Loaded:
+    """Read and fully validate a session file without writing anything (not even a lock file).
+
+    A torn last block is left out of the incident and returned in ``torn``; any other problem
+    raises SessionError. Waits briefly for a writer in progress so as not to mistake its
+    half-finished append for a torn one.
+    """
+    path = Path(path)
+    try:
+        with fileio.locked(path, exclusive=False, create=False):
+            data, _ = _read(path)
+    except fileio.LockTimeout as exc:
+        raise _os_error(path, exc) from None
+    parsed = _parse(path, data)
+    return Loaded(parsed.incident, parsed.torn)
+
+
+def load_header(path: Path) -> Incident:
+    """Only the part before the first ``[[...]]`` block: lists of the incident are empty.
+
+    Cheap whatever the session's length, for listing many sessions. The blocks are not
+    validated here; ``load`` does that.
+    """
+    path = Path(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise _os_error(path, exc) from None
+    data = b""
+    try:
+        while True:
+            chunk = os.read(fd, 1 << 16)
+            data += chunk
+            cut = data.find(b"\n[[")
+            if cut >= 0:
+                data = data[: cut + 1]
+                break
+            if not chunk:
+                break
+    except OSError as exc:
+        raise _os_error(path, exc) from None
+    finally:
+        os.close(fd)
+    try:
+        return decode_header(tomllib.loads(data.decode("utf-8")))
+    except FieldError as exc:
+        raise _field_error(path, data, exc) from None
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        # A hand-edited multi-line string may hold "\n[[": let the full reader decide.
+        return load(path).incident
+
+
+# -- the writer -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """What the file looked like when this Store last read or wrote it."""
+
+    dev: int
+    ino: int
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+
+    @classmethod
+    def of(cls, st: os.stat_result) -> _Seen:
+        return cls(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _copy(incident: Incident) -> Incident:
+    """A copy safe to change: new lists and header objects; entries are frozen, so shared."""
+    return dataclasses.replace(
+        incident,
+        roles=dataclasses.replace(incident.roles),
+        target=dataclasses.replace(incident.target),
+        timeline=list(incident.timeline),
+        action_items=list(incident.action_items),
+        samples=list(incident.samples),
+    )
+
+
+def _assign(into: Incident, source: Incident) -> None:
+    """Make ``into`` equal to ``source`` in place, so holders of ``Store.incident`` see it."""
+    for f in dataclasses.fields(Incident):
+        setattr(into, f.name, getattr(source, f.name))
+
+
+_LISTS = frozenset({"timeline", "action_items", "samples"})
+
+
+def _header_state(incident: Incident) -> dict[str, Any]:
+    return {
+        f.name: dataclasses.replace(value) if dataclasses.is_dataclass(value) else value
+        for f in dataclasses.fields(Incident)
+        if f.name not in _LISTS
+        for value in (getattr(incident, f.name),)
+    }
+
+
+class Store:
+    """The writer of one session file; the TUI and every CLI command that writes use one.
+
+    ``incident`` is the in-memory truth, kept in step with the file: it changes only after the
+    file did. Safe to share between threads of one process; processes coordinate via PATH.lock.
+    """
+
+    path: Path
+    incident: Incident
+    recovered_to: Path | None
+
+    def __init__(self, path: Path, incident: Incident, seen: _Seen, whole: int) -> None:
+        self.path = path
+        self.incident = incident
+        self.recovered_to = None
+        self._seen = seen
+        self._whole = whole  # < seen.size while a torn tail we did not cut is on disk
+        self._ids = {entry.id for entry in incident.timeline}
+        self._mutex = threading.RLock()
+
+    # -- opening ---------------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, path: Path, incident: Incident) -> Store:
+        """Write a new session file (parents created, 0600, durable); refuses an existing one."""
+        path = Path(path)
+        if os.path.lexists(path):
+            raise SessionError(f"session file already exists: {path}")
+        data = _render(path, render_document, incident)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            with fileio.locked(path, exclusive=True):
+                fileio.create_exclusively(path, data)
+                st = os.stat(path)
+        except FileExistsError:
+            raise SessionError(f"session file already exists: {path}") from None
+        except OSError as exc:
+            raise _os_error(path, exc, "cannot create") from None
+        return cls(path, incident, _Seen.of(st), st.st_size)
+
+    @classmethod
+    def open(cls, path: Path) -> Store:
+        """Open an existing session to write to it, cutting off a torn last append if any.
+
+        The torn bytes are kept beside the file (``recovered_to``); everything before them is
+        validated first, so a corrupt file raises SessionError and stays byte-identical.
+        """
+        path = Path(path)
+        if not os.path.lexists(path):
+            raise SessionError(f"no such session file: {path}")
+        try:
+            with fileio.locked(path, exclusive=True):
+                data, st = _read(path)
+                parsed = _parse(path, data)
+                store = cls(path, parsed.incident, _Seen.of(st), parsed.whole)
+                if parsed.torn is not None:
+                    store._recover(parsed)
+        except OSError as exc:
+            raise _os_error(path, exc, "cannot open for writing") from None
+        return store
+
+    # -- appends ---------------------------------------------------------------------------
+
+    def append_entry(self, entry: TimelineEntry) -> None:
+        """Append one timeline entry; returns once it is fsynced.
+
+        An entry that changes the header (a first detection sets detected_at) rewrites instead.
+        """
+        with self._mutex, self._writing():
+            if entry.id in self._ids:
+                raise SessionError(f"{self.path}: timeline already has an entry with id {entry.id}")
+            block = _render(self.path, render_block, "timeline", entry_table(entry))
+            before = _header_state(self.incident)
+            header_changed = self.incident.add_entry(entry)  # ModelError: nothing changed yet
+            try:
+                if header_changed:
+                    self._rewrite(self.incident)
+                else:
+                    self._append(block)
+            except BaseException:
+                # Put memory back as it was: the file did not change.
+                if self.incident.timeline and self.incident.timeline[-1] is entry:
+                    self.incident.timeline.pop()
+                for name, value in before.items():
+                    setattr(self.incident, name, value)
+                raise
+            self._ids.add(entry.id)
+
+    def append_samples(self, rollups: Sequence[SampleRollup]) -> None:
+        """Append sample rollups, all in one write + fsync."""
+        if not rollups:
+            return
+        with self._mutex, self._writing():
+            tables = [rollup_table(rollup) for rollup in rollups]
+            self._append(_render(self.path, render_blocks, "samples", tables))
+            self.incident.samples.extend(rollups)
+
+    def append_action_item(self, item: ActionItem) -> None:
+        with self._mutex, self._writing():
+            block = _render(self.path, render_block, "action_items", action_item_table(item))
+            self._append(block)
+            self.incident.action_items.append(item)
+
+    # -- rewrites --------------------------------------------------------------------------
+
+    def update(self, change: Callable[[Incident], T]) -> T:
+        """Apply ``change`` to the incident and rewrite the file atomically; returns its result.
+
+        Others' writes are picked up first, under the lock. ``change`` runs on a copy: if it
+        raises (ModelError, say) or leaves something that cannot be stored, nothing is written
+        and ``incident`` is as it was.
+        """
+        with self._mutex, self._writing():
+            work = _copy(self.incident)
+            result = change(work)
+            self._check_header(work)
+            self._rewrite(work)
+            _assign(self.incident, work)
+            self._ids = {entry.id for entry in work.timeline}
+            return result
+
+    # -- other writers ---------------------------------------------------------------------
+
+    def refresh(self) -> list[TimelineEntry]:
+        """Pick up appends and rewrites made by other processes; returns entries new to us.
+
+        A single stat when nothing changed. Never blocks on a writer: if one holds the lock,
+        this returns [] and the next call catches up. Raises SessionError if another process
+        left the file unreadable.
+        """
+        with self._mutex:
+            if not self._changed():
+                return []
+            try:
+                with fileio.locked(self.path, exclusive=False, wait=None) as have:
+                    return self._sync(recover=False) if have else []
+            except OSError as exc:
+                raise _os_error(self.path, exc) from None
+
+    # -- internals -------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Exclusive lock, then catch up with (and repair after) other writers."""
+        try:
+            with fileio.locked(self.path, exclusive=True):
+                self._sync(recover=True)
+                yield
+        except fileio.LockTimeout as exc:
+            raise SessionError(
+                f"{self.path}: {exc.strerror} ({fileio.lock_path(self.path)})"
+            ) from None
+        except OSError as exc:
+            raise _os_error(self.path, exc, "cannot write") from None
+
+    def _stat(self) -> os.stat_result:
+        try:
+            return os.stat(self.path)
+        except FileNotFoundError:
+            raise SessionError(f"{self.path}: session file has gone away") from None
+
+    def _changed(self) -> bool:
+        st = self._stat()
+        return _Seen.of(st) != self._seen or self._whole != st.st_size
+
+    def _sync(self, recover: bool) -> list[TimelineEntry]:
+        """Bring memory up to date with the file; with ``recover``, cut a torn tail off it."""
+        if not self._changed():
+            return []
+        if self._whole == self._seen.size:
+            new = self._read_appended()
+            if new is not None:
+                return new
+        data, st = _read(self.path)
+        parsed = _parse(self.path, data)
+        new = [entry for entry in parsed.incident.timeline if entry.id not in self._ids]
+        _assign(self.incident, parsed.incident)
+        self._ids = {entry.id for entry in self.incident.timeline}
+        self._seen = _Seen.of(st)
+        self._whole = parsed.whole
+        if recover and parsed.torn is not None:
+            self._recover(parsed)
+        return new
+
+    def _read_appended(self) -> list[TimelineEntry] | None:
+        """Just the blocks appended since we last looked; None when that is not the case."""
+        with open(self.path, "rb") as handle:
+            st = os.fstat(handle.fileno())
+            if (st.st_dev, st.st_ino) != (self._seen.dev, self._seen.ino):
+                return None
+            if st.st_size <= self._seen.size:
+                return None
+            handle.seek(self._seen.size)
+            added = handle.read(st.st_size - self._seen.size)
+        if not added.endswith(b"\n") or not added.lstrip(b"\n").startswith(b"[["):
+            return None
+        try:
+            doc = tomllib.loads(added.decode("utf-8"))
+            if not set(doc) <= set(BLOCKS):
+                return None
+            blocks = decode_blocks(doc)
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError, FieldError):
+            return None  # torn or odd: the full reader sorts it out and names the problem
+        new = [entry for entry in blocks["timeline"] if entry.id not in self._ids]
+        self.incident.timeline.extend(blocks["timeline"])
+        self.incident.action_items.extend(blocks["action_items"])
+        self.incident.samples.extend(blocks["samples"])
+        self._ids.update(entry.id for entry in blocks["timeline"])
+        self._seen = _Seen.of(st)
+        self._whole = st.st_size
+        return new
+
+    def _recover(self, parsed: _Parsed) -> None:
+        """Keep the torn bytes beside the file, then cut the file back to its whole blocks."""
+        assert parsed.torn is not None
+        self.recovered_to = fileio.save_beside(self.path, "torn", parsed.torn)
+        fd = os.open(self.path, os.O_WRONLY | os.O_CLOEXEC)
+        try:
+            os.ftruncate(fd, parsed.whole)
+            os.fsync(fd)
+            st = os.fstat(fd)
+        finally:
+            os.close(fd)
+        self._seen = _Seen.of(st)
+        self._whole = st.st_size
+
+    def _append(self, data: bytes) -> None:
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+        try:
+            old = os.fstat(fd).st_size
+            try:
+                fileio.write_all(fd, data)
+                os.fsync(fd)
+            except OSError as exc:
+                raise self._undo_append(fd, old, exc) from None
+            self._seen = _Seen.of(os.fstat(fd))
+            self._whole = self._seen.size
+        finally:
+            os.close(fd)
+
+    def _undo_append(self, fd: int, old: int, exc: OSError) -> SessionError:
+        """Cut a failed append back off so no torn block is left behind."""
+        reason = exc.strerror or str(exc)
+        try:
+            os.ftruncate(fd, old)
+            os.fsync(fd)
+        except OSError:
+            self._whole = -1  # unknown: the next write re-reads and recovers the tail
+            return SessionError(
+                f"{self.path}: append failed ({reason}); the partial block left at the end "
+                "is cut off by the next write"
+            )
+        self._seen = _Seen.of(os.fstat(fd))
+        self._whole = self._seen.size
+        return SessionError(f"{self.path}: append failed ({reason}); nothing was written")
+
+    def _check_header(self, incident: Incident) -> None:
+        """Refuse a header the file could not be read back with (e.g. severity set directly)."""
+        text = _render(self.path, lambda: tomli_w.dumps(header_tables(incident)))
+        try:
+            decode_header(tomllib.loads(text))
+        except FieldError as exc:
+            raise SessionError(f"{self.path}: refusing to write: {exc}") from None
+
+    def _rewrite(self, incident: Incident) -> None:
+        data = _render(self.path, render_document, incident)
+        try:
+            fileio.replace_atomically(self.path, data)
+        except OSError as exc:
+            raise SessionError(
+                f"{self.path}: rewrite failed ({exc.strerror or exc}); the file is unchanged"
+            ) from None
+        st = os.stat(self.path)
+        self._seen = _Seen.of(st)
+        self._whole = st.st_size
+
+
+def _render(path: Path, render: Callable[..., T], *args: Any) -> T:
+    try:
+        return render(*args)
+    except FieldError as exc:
+        raise SessionError(f"{path}: {exc}") from None
+    except (TypeError, ValueError) as exc:
+        raise SessionError(f"{path}: cannot store this value: {exc}") from None

@@ -1,0 +1,484 @@
+"""Incident <-> TOML tables: rendering the file's parts and validating what was read back.
+
+The layout (DESIGN.md "Session file"): ``schema = 1``, ``[incident]`` with ``[incident.roles]``,
+``[target]``, then ``[[timeline]]``, ``[[action_items]]`` and ``[[samples]]`` blocks in any order.
+TOML has no null, so a None field is simply left out. Datetimes are offset datetimes in UTC,
+enums their string values. Strings are written as one-line basic strings (tomli-w's default), so
+a line starting with ``[[`` is always a block header: the store relies on that to find the last
+block without parsing.
+
+Validation is strict and names the field (``timeline[3].at: expected an offset datetime, got a
+local datetime``). Unknown keys are an error rather than ignored: the file is the truth, and a
+key nobody reads would be silently dropped by the next rewrite (a hand-edited ``tilte`` would
+vanish). Every key a block is written with is required, apart from the optional (None-able)
+fields; the key written last in every block is required, so a block cut off at a line boundary
+always lacks a required key and is recognised as torn rather than read with defaults.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from enum import StrEnum
+from typing import Any, TypeVar
+
+import tomli_w
+
+from warroom.sessions.model import (
+    KEY_TIMES,
+    TEXT_FIELDS,
+    ActionItem,
+    ActionKind,
+    Incident,
+    Kind,
+    ModelError,
+    Roles,
+    SampleRollup,
+    Source,
+    Status,
+    Target,
+    TimelineEntry,
+)
+from warroom.sessions.times import TimeError
+
+SCHEMA = 1
+
+# Array-of-tables blocks, in the order a rewrite writes them.
+BLOCKS: tuple[str, ...] = ("timeline", "action_items", "samples")
+TOP_KEYS: frozenset[str] = frozenset({"schema", "incident", "target", *BLOCKS})
+
+_E = TypeVar("_E", bound=StrEnum)
+
+
+class FieldError(ValueError):
+    """A value in the file the model cannot take.
+
+    ``section``/``index``/``key`` locate it so the store can add a line number; ``missing``
+    marks an absent required key (a block cut off mid-write looks exactly like that).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        section: str | None = None,
+        index: int | None = None,
+        key: str | None = None,
+        missing: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.section = section
+        self.index = index
+        self.key = key
+        self.missing = missing
+
+
+# -- writing ---------------------------------------------------------------------------------
+
+
+_URI_PASSWORD = re.compile(r"^(?P<head>[a-z][a-z0-9+.-]*://[^:/?#@]*):[^@/?#]*@", re.IGNORECASE)
+_QUERY_PASSWORD = re.compile(r"(?P<sep>[?&])password=[^&#]*&?", re.IGNORECASE)
+_KV_PASSWORD = re.compile(r"(?:^|(?<=\s))password\s*=\s*(?:'(?:[^'\\]|\\.)*'|\S*)\s*", re.I)
+
+
+def scrub_dsn(dsn: str) -> str:
+    """``dsn`` without a password, whatever form it came in (URI or key=value).
+
+    Whoever builds a Target is meant to strip it already; this is the last line of defence so
+    a password can never reach the session file.
+    """
+    if "://" in dsn:
+        dsn = _URI_PASSWORD.sub(r"\g<head>@", dsn)
+        dsn = _QUERY_PASSWORD.sub(lambda m: m["sep"], dsn)
+        return dsn.rstrip("?&")
+    return _KV_PASSWORD.sub("", dsn).strip()
+
+
+def header_tables(incident: Incident) -> dict[str, Any]:
+    """The part before the first block: schema (first), [incident] (+ roles), [target]."""
+    table: dict[str, Any] = {
+        "id": incident.id,
+        "title": incident.title,
+        "severity": incident.severity,
+        "status": incident.status.value,
+    }
+    for name in KEY_TIMES:
+        value = getattr(incident, name)
+        if value is not None:
+            table[name] = value
+    for name in TEXT_FIELDS:
+        table[name] = getattr(incident, name)
+    table["roles"] = {
+        "commander": incident.roles.commander,
+        "scribe": incident.roles.scribe,
+        "comms": incident.roles.comms,
+    }
+    return {
+        "schema": SCHEMA,
+        "incident": table,
+        "target": {
+            "dsn": scrub_dsn(incident.target.dsn),
+            "pgbouncer": scrub_dsn(incident.target.pgbouncer),
+        },
+    }
+
+
+def entry_table(entry: TimelineEntry) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "at": entry.at,
+        "kind": entry.kind.value,
+        "text": entry.text,
+        "author": entry.author,
+        "source": entry.source.value,
+    }
+
+
+def action_item_table(item: ActionItem) -> dict[str, Any]:
+    table: dict[str, Any] = {
+        "id": item.id,
+        "text": item.text,
+        "owner": item.owner,
+        "kind": item.kind.value,
+    }
+    if item.due is not None:
+        table["due"] = item.due
+    table["done"] = item.done  # required and last: see the module docstring
+    return table
+
+
+_ROLLUP_OPTIONAL: tuple[str, ...] = (
+    "conn_min",
+    "conn_mean",
+    "conn_max",
+    "max_connections",
+    "query_p50_ms",
+    "query_p95_ms",
+    "query_max_ms",
+    "connect_max_ms",
+)
+
+
+def rollup_table(rollup: SampleRollup) -> dict[str, Any]:
+    table: dict[str, Any] = {
+        "at": rollup.at,
+        "seconds": rollup.seconds,
+        "samples": rollup.samples,
+        "status": rollup.status,
+    }
+    for name in _ROLLUP_OPTIONAL:
+        value = getattr(rollup, name)
+        if value is not None:
+            table[name] = value
+    table["refused"] = rollup.refused  # required and last: see the module docstring
+    return table
+
+
+def _encode(text: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        # Lone surrogates (e.g. undecodable argv bytes) cannot be stored as TOML text.
+        raise FieldError(
+            f"text is not valid Unicode (position {exc.start}); nothing written"
+        ) from None
+
+
+def render_block(name: str, table: Mapping[str, Any]) -> bytes:
+    """One appended block, preceded by a blank line for the human reader.
+
+    The header line is written by hand: tomli-w turns a short array of tables into an inline
+    array (``timeline = [{...}]``), which after an earlier block would land inside that block.
+    ``table`` holds no nested tables, so its dump is plain ``key = value`` lines.
+    """
+    return _encode(f"\n[[{name}]]\n" + tomli_w.dumps(table))
+
+
+def render_blocks(name: str, tables: Iterable[Mapping[str, Any]]) -> bytes:
+    return b"".join(render_block(name, table) for table in tables)
+
+
+def render_document(incident: Incident) -> bytes:
+    """The whole file, as a rewrite writes it."""
+    parts = [_encode(tomli_w.dumps(header_tables(incident)))]
+    parts.extend(render_block("timeline", entry_table(e)) for e in incident.timeline)
+    parts.extend(render_block("action_items", action_item_table(a)) for a in incident.action_items)
+    parts.extend(render_block("samples", rollup_table(r)) for r in incident.samples)
+    return b"".join(parts)
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+def describe(value: object) -> str:
+    """A TOML value's type as a user would name it."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a float"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, datetime):
+        return "a local datetime" if value.tzinfo is None else "an offset datetime"
+    if isinstance(value, date):
+        return "a local date"
+    if isinstance(value, time):
+        return "a local time"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    return type(value).__name__
+
+
+@dataclass(frozen=True, slots=True)
+class _Where:
+    """Where a table sits in the document, for error messages."""
+
+    label: str  # e.g. "timeline[3]" or "incident"
+    section: str | None
+    index: int | None = None
+
+    def error(self, key: str | None, message: str, missing: bool = False) -> FieldError:
+        place = f"{self.label}.{key}" if key and self.label else (key or self.label)
+        return FieldError(
+            f"{place}: {message}",
+            section=self.section,
+            index=self.index,
+            key=key,
+            missing=missing,
+        )
+
+
+class _Reader:
+    """Typed access to one table; remembers which keys were consumed to spot unknown ones."""
+
+    def __init__(self, table: object, where: _Where) -> None:
+        if not isinstance(table, dict):
+            raise where.error(None, f"expected a table, got {describe(table)}")
+        self.table: dict[str, Any] = table
+        self.where = where
+        self.seen: set[str] = set()
+
+    def _get(self, key: str, required: bool) -> object:
+        self.seen.add(key)
+        if key not in self.table:
+            if required:
+                raise self.where.error(key, "missing", missing=True)
+            return None
+        return self.table[key]
+
+    def _typed(self, key: str, required: bool, ok: Callable[[object], bool], want: str) -> Any:
+        value = self._get(key, required)
+        if value is not None and not ok(value):
+            raise self.where.error(key, f"expected {want}, got {describe(value)}")
+        return value
+
+    def string(self, key: str, required: bool = True, default: str = "") -> str:
+        value = self._typed(key, required, lambda v: isinstance(v, str), "a string")
+        return default if value is None else value
+
+    def integer(self, key: str, required: bool = True) -> int | None:
+        return self._typed(
+            key, required, lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer"
+        )
+
+    def number(self, key: str, required: bool = True) -> float | None:
+        value = self._typed(
+            key,
+            required,
+            lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+            "a number",
+        )
+        return None if value is None else float(value)
+
+    def boolean(self, key: str, required: bool = True) -> bool | None:
+        return self._typed(key, required, lambda v: isinstance(v, bool), "a boolean")
+
+    def moment(self, key: str, required: bool = True) -> datetime | None:
+        return self._typed(
+            key,
+            required,
+            lambda v: isinstance(v, datetime) and v.tzinfo is not None,
+            "an offset datetime",
+        )
+
+    def day(self, key: str, required: bool = True) -> date | None:
+        return self._typed(
+            key,
+            required,
+            lambda v: isinstance(v, date) and not isinstance(v, datetime),
+            "a local date",
+        )
+
+    def choice(self, key: str, enum: type[_E], required: bool = True) -> _E | None:
+        value = self.string(key, required, default="")
+        if not required and key not in self.table:
+            return None
+        try:
+            return enum(value)
+        except ValueError:
+            choices = ", ".join(member.value for member in enum)
+            raise self.where.error(
+                key, f"unknown value {value!r} (choose from {choices})"
+            ) from None
+
+    def sub(self, key: str, label: str, section: str) -> _Reader | None:
+        value = self._get(key, required=False)
+        if value is None:
+            return None
+        return _Reader(value, _Where(label, section))
+
+    def done(self) -> None:
+        for key in self.table:
+            if key not in self.seen:
+                raise self.where.error(key, "unknown key")
+
+
+def _model(where: _Where, build: Callable[[], Any]) -> Any:
+    """Run a model constructor, turning its refusals into a FieldError at ``where``."""
+    try:
+        return build()
+    except (ModelError, TimeError, ValueError) as exc:
+        raise where.error(None, str(exc)) from None
+
+
+def check_schema(doc: Mapping[str, Any]) -> None:
+    top = _Where("", None)
+    if "schema" not in doc:
+        raise top.error("schema", "missing (not a warroom session file?)", missing=True)
+    schema = doc["schema"]
+    if not isinstance(schema, int) or isinstance(schema, bool):
+        raise top.error("schema", f"expected an integer, got {describe(schema)}")
+    if schema > SCHEMA:
+        raise top.error(
+            "schema", f"written by a newer warroom (schema {schema}; this one reads {SCHEMA})"
+        )
+    if schema < 1:
+        raise top.error("schema", f"unknown schema {schema} (this warroom reads {SCHEMA})")
+
+
+def decode_header(doc: Mapping[str, Any]) -> Incident:
+    """schema, [incident] and [target]; blocks are ignored here (see decode_document)."""
+    check_schema(doc)
+    if "incident" not in doc:
+        raise FieldError("incident: missing table", section=None, key="incident", missing=True)
+    r = _Reader(doc["incident"], _Where("incident", "incident"))
+    values: dict[str, Any] = {
+        "id": r.string("id"),
+        "title": r.string("title"),
+        "severity": r.string("severity"),
+        "status": r.choice("status", Status),
+        "started_at": r.moment("started_at"),
+    }
+    for name in KEY_TIMES[1:]:
+        values[name] = r.moment(name, required=False)
+    for name in TEXT_FIELDS:
+        values[name] = r.string(name, required=False)
+    roles = Roles()
+    sub = r.sub("roles", "incident.roles", "incident.roles")
+    if sub is not None:
+        roles = Roles(
+            commander=sub.string("commander", required=False),
+            scribe=sub.string("scribe", required=False),
+            comms=sub.string("comms", required=False),
+        )
+        sub.done()
+    r.done()
+    target = Target()
+    if "target" in doc:
+        t = _Reader(doc["target"], _Where("target", "target"))
+        target = Target(dsn=t.string("dsn", required=False), pgbouncer=t.string("pgbouncer", False))
+        t.done()
+    return _model(
+        _Where("incident", "incident"),
+        lambda: Incident(**values, roles=roles, target=target),
+    )
+
+
+def decode_entry(table: object, index: int) -> TimelineEntry:
+    where = _Where(f"timeline[{index}]", "timeline", index)
+    r = _Reader(table, where)
+    values = {
+        "id": r.string("id"),
+        "at": r.moment("at"),
+        "kind": r.choice("kind", Kind),
+        "text": r.string("text"),
+        "author": r.string("author"),
+        "source": r.choice("source", Source),
+    }
+    r.done()
+    return _model(where, lambda: TimelineEntry(**values))
+
+
+def decode_action_item(table: object, index: int) -> ActionItem:
+    where = _Where(f"action_items[{index}]", "action_items", index)
+    r = _Reader(table, where)
+    values = {
+        "id": r.string("id"),
+        "text": r.string("text"),
+        "owner": r.string("owner"),
+        "kind": r.choice("kind", ActionKind),
+        "due": r.day("due", required=False),
+        "done": r.boolean("done"),
+    }
+    r.done()
+    return _model(where, lambda: ActionItem(**values))
+
+
+def decode_rollup(table: object, index: int) -> SampleRollup:
+    where = _Where(f"samples[{index}]", "samples", index)
+    r = _Reader(table, where)
+    values: dict[str, Any] = {
+        "at": r.moment("at"),
+        "seconds": r.number("seconds"),
+        "samples": r.integer("samples"),
+        "status": r.string("status"),
+        "refused": r.integer("refused"),
+    }
+    for name in _ROLLUP_OPTIONAL:
+        is_int = name in ("conn_min", "conn_max", "max_connections")
+        values[name] = r.integer(name, False) if is_int else r.number(name, False)
+    r.done()
+    return _model(where, lambda: SampleRollup(**values))
+
+
+_DECODERS: dict[str, Callable[[object, int], Any]] = {
+    "timeline": decode_entry,
+    "action_items": decode_action_item,
+    "samples": decode_rollup,
+}
+
+
+def block_list(doc: Mapping[str, Any], name: str) -> list[Any]:
+    value = doc.get(name, [])
+    if not isinstance(value, list):
+        raise FieldError(f"{name}: expected [[{name}]] blocks, got {describe(value)}", key=name)
+    return value
+
+
+def decode_blocks(doc: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """The blocks of ``doc`` as model objects, by block name."""
+    out: dict[str, list[Any]] = {}
+    for name in BLOCKS:
+        decode = _DECODERS[name]
+        out[name] = [decode(t, i) for i, t in enumerate(block_list(doc, name))]
+    return out
+
+
+def decode_document(doc: Mapping[str, Any]) -> Incident:
+    """A whole parsed file as an Incident; FieldError names the first bad field."""
+    check_schema(doc)
+    for key in doc:
+        if key not in TOP_KEYS:
+            raise FieldError(f"{key}: unknown key", key=key)
+    incident = decode_header(doc)
+    blocks = decode_blocks(doc)
+    incident.timeline = blocks["timeline"]
+    incident.action_items = blocks["action_items"]
+    incident.samples = blocks["samples"]
+    return incident
