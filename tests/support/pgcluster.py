@@ -260,7 +260,11 @@ class PgCluster:
 
     def dsn(self, user: str = "postgres", dbname: str = "postgres", **extra: str | int) -> str:
         """A libpq keyword DSN over TCP to 127.0.0.1 (trust auth except for PASSWORD_ROLE)."""
-        return make_conninfo(host="127.0.0.1", port=self.port, user=user, dbname=dbname, **extra)
+        params: dict[str, str | int] = {
+            "host": "127.0.0.1", "port": self.port, "user": user, "dbname": dbname
+        }
+        params.update(extra)
+        return make_conninfo(**params)
 
     def connect(
         self, user: str = "postgres", dbname: str = "postgres", *, autocommit: bool = True,

@@ -1,0 +1,407 @@
+"""The PostgreSQL collector: one monitoring connection, a connect probe, typed failures.
+
+``PostgresCollector.sample()`` never raises and always returns within its budget (less than the
+interval): an up sample, or a down one saying why. The server is never hammered: a broken
+connection is rebuilt with capped exponential backoff, and while backing off a sample answers at
+once. Connecting happens on a short-lived background thread so a slow handshake (TLS over a
+slow link, a server busy forking backends) can span several samples without any one of them
+blocking; the connect probe has its own thread. All waits on sockets carry a deadline, so a
+server that stops answering (SIGSTOP, a dead network path) yields a ``timeout``, never a hang.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from psycopg import pq
+from psycopg.conninfo import make_conninfo
+
+from warroom.collectors import pg_queries, pg_wire
+from warroom.collectors.pg_wire import Stopped, WireError
+from warroom.collectors.sample import Failure, FailureKind, PgSample
+
+APPLICATION = "warroom"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class DownWindow:
+    """A stretch of down samples: from the first down sample to the first up one after it."""
+
+    started_at: datetime
+    ended_at: datetime | None
+    failure: Failure
+
+    @property
+    def seconds(self) -> float | None:
+        return None if self.ended_at is None else (self.ended_at - self.started_at).total_seconds()
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeResult:
+    at: datetime
+    connect_ms: float | None
+    failure: Failure | None
+
+
+@dataclass(slots=True)
+class _Session:
+    pgconn: pq.PGconn
+    limits: pg_queries.Limits
+    version: int
+
+
+class _Connector:
+    """One connection attempt (connect + setup) on its own thread, bounded by ``timeout``."""
+
+    def __init__(self, conninfo: str, timeout: float, statement_timeout_ms: int) -> None:
+        self.done = threading.Event()
+        self.session: _Session | None = None
+        self.failure: Failure | None = None
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._abandoned = False
+        self._args = (conninfo, timeout, statement_timeout_ms)
+        threading.Thread(target=self._run, name="warroom-pg-connect", daemon=True).start()
+
+    def _run(self) -> None:
+        conninfo, timeout, st_ms = self._args
+        deadline = time.monotonic() + timeout
+        session: _Session | None = None
+        failure: Failure | None = None
+        try:
+            pgconn = pg_wire.connect(conninfo, deadline, self._stop)
+            try:
+                session = _setup(pgconn, deadline, self._stop, st_ms)
+            except BaseException:
+                pgconn.finish()
+                raise
+        except WireError as exc:
+            failure = exc.failure
+        except Stopped:
+            failure = Failure(FailureKind.OTHER, "collector closed")
+        except Exception as exc:  # never let a thread die silently: this becomes a down sample
+            failure = Failure(FailureKind.OTHER, f"connect failed: {exc!r}")
+        with self._lock:
+            if self._abandoned and session is not None:
+                session.pgconn.finish()
+                session = None
+            self.session, self.failure = session, failure
+            self.done.set()
+
+    def abandon(self) -> None:
+        """Stop waiting; whatever the thread gets is closed, not leaked."""
+        self._stop.set()
+        with self._lock:
+            self._abandoned = True
+            if self.session is not None:
+                self.session.pgconn.finish()
+                self.session = None
+
+
+def _setup(
+    pgconn: pq.PGconn, deadline: float, stop: threading.Event, statement_timeout_ms: int
+) -> _Session:
+    version = pgconn.server_version
+    sql = pg_queries.setup_sql(version, statement_timeout_ms).encode()
+    results = pg_wire.execute(pgconn, lambda c: c.send_query(sql), deadline, stop)
+    first = results[0]
+    row = [pg_wire.value(first, 0, i) for i in range(3)]
+    return _Session(pgconn, pg_queries.parse_limits(row), version)
+
+
+class PostgresCollector:
+    """Samples one PostgreSQL server. Thread-safe; ``sample()`` never raises."""
+
+    def __init__(
+        self,
+        dsn: str = "",
+        *,
+        interval: float = 1.0,
+        probe_every: float = 5.0,
+        budget: float | None = None,
+        connect_timeout: float = 5.0,
+        top: int = 5,
+        backoff_base: float = 0.5,
+        backoff_max: float = 10.0,
+    ) -> None:
+        self.interval = interval
+        self.budget = budget if budget is not None else 0.8 * interval
+        self.probe_every = probe_every  # <= 0 disables the connect probe
+        self.connect_timeout = connect_timeout
+        self.top = top
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        # The server cancels a slow statement itself before our client-side deadline fires,
+        # which keeps the connection; the deadline is only for a server that cannot answer.
+        self._statement_timeout_ms = max(20, int(self.budget * 600))
+        self._conninfo = ""
+        self._probe_conninfo = ""
+        self._dsn_failure: Failure | None = None
+        try:
+            # libpq parses (keyword DSN or URI); env, .pgpass and services apply at connect.
+            self._conninfo = make_conninfo(dsn, application_name=APPLICATION)
+            self._probe_conninfo = make_conninfo(
+                dsn, application_name=pg_queries.PROBE_APPLICATION
+            )
+        except Exception as exc:
+            self._dsn_failure = Failure(FailureKind.OTHER, f"invalid connection string: {exc}")
+
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._closed = False
+        self._session: _Session | None = None
+        self._connector: _Connector | None = None
+        self._next_attempt = 0.0
+        self._failures_in_row = 0
+        self._last_failure: Failure | None = None
+        self._prev_xacts: tuple[float, int] | None = None
+        self._own_statements = 0  # ours since the previous xact reading: not the app's TPS
+        self._probe_thread: threading.Thread | None = None
+        self._probe: ProbeResult | None = None
+        self.down_since: datetime | None = None
+        self.down_windows: deque[DownWindow] = deque(maxlen=256)
+
+    # -- public ----------------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        return self._session is not None
+
+    @property
+    def backend_pid(self) -> int | None:
+        """The monitoring connection's backend pid (the one excluded from the counts)."""
+        session = self._session
+        return None if session is None else session.pgconn.backend_pid
+
+    @property
+    def latest_probe(self) -> ProbeResult | None:
+        return self._probe
+
+    def sample(self) -> PgSample:
+        at = _now()
+        deadline = time.monotonic() + self.budget
+        try:
+            if not self._lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                result = self._down(at, Failure(FailureKind.TIMEOUT, "previous sample still busy"))
+            else:
+                try:
+                    result = self._sample_locked(at, deadline)
+                finally:
+                    self._lock.release()
+        except Exception as exc:  # the contract: never raise into the caller
+            result = self._down(at, Failure(FailureKind.OTHER, f"collector error: {exc!r}"))
+        self._track(result)
+        return result
+
+    def close(self) -> None:
+        """Stop the probe, drop the connection. Returns promptly, even mid-stall."""
+        self._closed = True
+        self._stop.set()
+        connector = self._connector
+        if connector is not None:
+            connector.abandon()  # wakes a sample() waiting on it
+        got = self._lock.acquire(timeout=max(self.budget, 0.2) + 0.5)
+        try:
+            if self._connector is not None:
+                self._connector.abandon()
+                self._connector = None
+            if self._session is not None:
+                self._session.pgconn.finish()
+                self._session = None
+        finally:
+            if got:
+                self._lock.release()
+        if self._probe_thread is not None:
+            self._probe_thread.join(timeout=1.0)
+
+    def __enter__(self) -> PostgresCollector:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- sampling --------------------------------------------------------------------------
+
+    def _sample_locked(self, at: datetime, deadline: float) -> PgSample:
+        if self._closed:
+            return self._down(at, Failure(FailureKind.OTHER, "collector closed"))
+        if self._dsn_failure is not None:
+            return self._down(at, self._dsn_failure)
+        self._ensure_probe()
+        if self._session is None:
+            failure = self._advance_connect(deadline)
+            if failure is not None:
+                return self._down(at, failure)
+        session = self._session
+        assert session is not None
+        try:
+            t0 = time.perf_counter()
+            pg_wire.execute(
+                session.pgconn, lambda c: c.send_query_prepared(pg_queries.PING.encode(), None),
+                deadline, self._stop,
+            )  # fmt: skip
+            query_ms = (time.perf_counter() - t0) * 1000.0
+            top = str(self.top).encode()
+            results = pg_wire.execute(
+                session.pgconn,
+                lambda c: c.send_query_prepared(pg_queries.SAMPLE.encode(), [top]),
+                deadline, self._stop,
+            )  # fmt: skip
+            self._own_statements += 2
+            text = pg_wire.value(results[-1])
+            if text is None:
+                raise ValueError("empty answer to the sample query")
+            agg = pg_queries.parse_sample(text, session.limits)
+        except Stopped:
+            return self._down(at, Failure(FailureKind.OTHER, "collector closed"))
+        except WireError as exc:
+            if exc.broken:
+                self._drop_session()
+                self._schedule_retry(exc.failure, immediate=True)
+            return self._down(at, exc.failure)
+        except (ValueError, KeyError, TypeError, json.JSONDecodeError) as exc:
+            return self._down(at, Failure(FailureKind.OTHER, f"unexpected answer: {exc!r}"))
+        self._last_failure = None
+        return self._up(at, session, query_ms, agg)
+
+    def _advance_connect(self, deadline: float) -> Failure | None:
+        """Connect (or keep connecting) until ``deadline``; None once the session is ready."""
+        if self._connector is None:
+            if time.monotonic() < self._next_attempt:
+                return self._last_failure or Failure(FailureKind.UNREACHABLE, "not connected")
+            self._connector = _Connector(
+                self._conninfo, self.connect_timeout, self._statement_timeout_ms
+            )
+        connector = self._connector
+        if not connector.done.wait(max(0.0, deadline - time.monotonic())):
+            return self._last_failure or Failure(
+                FailureKind.TIMEOUT, "connecting: the server has not answered yet"
+            )
+        self._connector = None
+        if connector.session is None:
+            failure = connector.failure or Failure(FailureKind.OTHER, "connect failed")
+            self._schedule_retry(failure, immediate=False)
+            return failure
+        self._session = connector.session
+        self._failures_in_row = 0
+        self._prev_xacts = None
+        self._own_statements = 0
+        return None
+
+    def _schedule_retry(self, failure: Failure, *, immediate: bool) -> None:
+        """Capped exponential backoff with jitter; a just-lost connection retries at once."""
+        self._last_failure = failure
+        if immediate:
+            self._next_attempt = 0.0
+            return
+        delay = min(self.backoff_max, self.backoff_base * 2**self._failures_in_row)
+        self._failures_in_row += 1
+        self._next_attempt = time.monotonic() + delay * random.uniform(0.8, 1.0)
+
+    def _drop_session(self) -> None:
+        if self._session is not None:
+            self._session.pgconn.finish()
+            self._session = None
+
+    # -- building samples ------------------------------------------------------------------
+
+    def _probe_fields(self) -> tuple[float | None, Failure | None]:
+        probe = self._probe
+        if probe is None:
+            return None, None
+        return probe.connect_ms, probe.failure
+
+    def _down(self, at: datetime, failure: Failure) -> PgSample:
+        connect_ms, probe_error = self._probe_fields()
+        session = self._session
+        return PgSample(
+            at=at, status="down", error=failure, connect_ms=connect_ms, probe_error=probe_error,
+            server_version=None if session is None else session.version,
+        )  # fmt: skip
+
+    def _up(
+        self, at: datetime, session: _Session, query_ms: float, agg: pg_queries.Aggregate
+    ) -> PgSample:
+        connect_ms, probe_error = self._probe_fields()
+        return PgSample(
+            at=at,
+            status="up",
+            connections=agg.connections,
+            query_ms=query_ms,
+            connect_ms=connect_ms,
+            probe_error=probe_error,
+            tps=self._tps(agg.xacts),
+            oldest_xact_s=agg.oldest_xact_s,
+            oldest_idle_xact_s=agg.oldest_idle_xact_s,
+            longest_query=agg.longest_query,
+            blocked=agg.blocked,
+            server_version=session.version,
+        )
+
+    def _tps(self, xacts: int | None) -> float | None:
+        if xacts is None:
+            return None
+        now = time.monotonic()
+        prev, self._prev_xacts = self._prev_xacts, (now, xacts)
+        own, self._own_statements = self._own_statements, 0
+        if prev is None or now <= prev[0]:
+            return None
+        # Our own statements are transactions too; the previous sample's pair is in this delta.
+        delta = xacts - prev[1] - own
+        if xacts < prev[1]:
+            return None  # stats were reset or the server restarted
+        return max(delta, 0) / (now - prev[0])
+
+    def _track(self, sample: PgSample) -> None:
+        if not sample.up and self.down_since is None:
+            assert sample.error is not None
+            self.down_since = sample.at
+            self.down_windows.append(DownWindow(sample.at, None, sample.error))
+        elif sample.up and self.down_since is not None:
+            self.down_since = None
+            if self.down_windows and self.down_windows[-1].ended_at is None:
+                self.down_windows[-1] = replace(self.down_windows[-1], ended_at=sample.at)
+
+    # -- connect probe ---------------------------------------------------------------------
+
+    def _ensure_probe(self) -> None:
+        if self.probe_every <= 0 or self._probe_thread is not None:
+            return
+        self._probe_thread = threading.Thread(
+            target=self._probe_loop, name="warroom-pg-probe", daemon=True
+        )
+        self._probe_thread.start()
+
+    def probe_once(self) -> ProbeResult:
+        """Open a fresh connection and close it: its time, or the typed refusal."""
+        at = _now()
+        t0 = time.perf_counter()
+        timeout = min(self.connect_timeout, max(self.probe_every, 1.0))
+        try:
+            pgconn = pg_wire.connect(self._probe_conninfo, time.monotonic() + timeout, self._stop)
+        except WireError as exc:
+            return ProbeResult(at, None, exc.failure)
+        elapsed = (time.perf_counter() - t0) * 1000.0
+        pgconn.finish()
+        return ProbeResult(at, elapsed, None)
+
+    def _probe_loop(self) -> None:
+        while not self._stop.is_set():
+            started = time.monotonic()
+            try:
+                self._probe = self.probe_once()
+            except Stopped:
+                return
+            except Exception as exc:
+                self._probe = ProbeResult(_now(), None, Failure(FailureKind.OTHER, repr(exc)))
+            self._stop.wait(max(0.0, self.probe_every - (time.monotonic() - started)))
