@@ -1,0 +1,544 @@
+"""The postmortem draft: an Incident rendered as CommonMark.
+
+Pure: the same record gives the same text, with no clock or file reads, so the CLI, the TUI and
+the tests agree. What the record lacks becomes a visible ``TODO:`` prompt rather than a guess, and
+every piece of recorded text (typed at 3 a.m., pasted from psql, or written by the database) is
+escaped so it reads literally and can never add a heading, a list item or a code block.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from warroom.sessions.model import (
+    ActionItem,
+    Incident,
+    Kind,
+    SampleRollup,
+    Source,
+    TimelineEntry,
+)
+from warroom.sessions.times import TimeError, format_duration, format_utc
+
+SECTIONS: tuple[str, ...] = (
+    "Issue Summary",
+    "Impact",
+    "Detection",
+    "Timeline",
+    "Root Cause and Resolution",
+    "Corrective and Preventative Measures",
+    "Lessons Learned",
+    "Metrics",
+)
+
+# The marker a responder (and the golden test) looks for on entries that led the wrong way.
+MISLEADING = "**misleading path**"
+
+# Down windows listed one by one; beyond this the list would bury the rest of the section.
+MAX_DOWN_WINDOWS = 20
+
+
+# -- escaping recorded text ----------------------------------------------------------------------
+
+_NEWLINES = re.compile(r"\r\n?|[\x85\u2028\u2029]")
+# Whole terminal escape sequences go, so "\x1b[31m" leaves no "[31m" litter behind.
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+# C0/C1 controls except tab and newline, and the bidirectional overrides that make text display
+# differently from what it says.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Everything that can open an inline construct: emphasis, code spans, raw HTML and autolinks,
+# links and link definitions, entities (which could smuggle a control character back in).
+_INLINE = re.compile(r"_+|[\\`*<\[\]]|&(?=#?[0-9A-Za-z]+;)")
+# Line starts that open a block: heading, quote, list, thematic break, setext underline, fence.
+_BLOCK_CHAR = frozenset("#>+-=~|")
+_ORDERED = re.compile(r"^(\d+)([.)])")
+
+
+def clean(text: str) -> str:
+    """``text`` with newlines normalised and terminal/control characters removed."""
+    text = _NEWLINES.sub("\n", text)
+    text = _ANSI.sub("", text)
+    return _CONTROL.sub("", text)
+
+
+def _inline_sub(match: re.Match[str]) -> str:
+    found = match.group()
+    if found[0] == "_":
+        # snake_case stays readable: an underscore run between letters cannot open emphasis.
+        text, start, end = match.string, match.start(), match.end()
+        before = text[start - 1] if start else ""
+        after = text[end] if end < len(text) else ""
+        if before.isalnum() and after.isalnum():
+            return found
+        return "\\_" * len(found)
+    return "\\" + found
+
+
+def escape_line(line: str) -> str:
+    """One line of recorded text, safe anywhere a line of Markdown text may go."""
+    line = _INLINE.sub(_inline_sub, line.strip(" \t"))
+    if line and line[0] in _BLOCK_CHAR:
+        return "\\" + line
+    return _ORDERED.sub(r"\1\\\2", line, count=1)
+
+
+def _lines(text: str) -> list[str]:
+    """Escaped non-blank lines of ``text``."""
+    return [escaped for line in clean(text).split("\n") if (escaped := escape_line(line))]
+
+
+def one_line(text: str) -> str:
+    """Recorded text joined onto a single line (titles, names, list item heads)."""
+    return " ".join(_lines(text))
+
+
+def _paragraphs(text: str) -> list[list[str]]:
+    """Escaped lines grouped into the paragraphs the writer separated with blank lines."""
+    paragraphs: list[list[str]] = [[]]
+    for line in clean(text).split("\n"):
+        escaped = escape_line(line)
+        if escaped:
+            paragraphs[-1].append(escaped)
+        elif paragraphs[-1]:
+            paragraphs.append([])
+    return [p for p in paragraphs if p]
+
+
+def _prose(text: str, todo: str) -> list[str]:
+    """Paragraphs of recorded text, or the TODO prompt when there is none."""
+    paragraphs = _paragraphs(text)
+    if not paragraphs:
+        return [todo]
+    out: list[str] = []
+    for paragraph in paragraphs:
+        if out:
+            out.append("")
+        out.extend(paragraph)
+    return out
+
+
+def _first_paragraph(text: str) -> str:
+    paragraphs = _paragraphs(text)
+    return " ".join(paragraphs[0]) if paragraphs else ""
+
+
+def _item(head: str, text: str) -> list[str]:
+    """A list item: ``head`` then the text, continuation lines kept inside the item."""
+    lines = _lines(text) or ["(no text)"]
+    first, *rest = lines
+    return [f"- {head}{first}", *(f"  {line}" for line in rest)]
+
+
+def _paragraph(head: str, text: str) -> list[str]:
+    """``head`` then the text as one paragraph (escaped lines cannot leave it)."""
+    lines = _lines(text) or ["(no text)"]
+    return [head + lines[0], *lines[1:]]
+
+
+def _safe_dsn(dsn: str) -> str:
+    """The DSN without any password, whatever the store did (belt and braces)."""
+    dsn = re.sub(r"(\w+://[^:/?#@\s]*):[^/?#\s]*@", r"\1@", dsn)
+    dsn = re.sub(r"(?i)(^|[\s?&])password\s*=\s*('(?:[^'\\]|\\.)*'?|[^\s&]*)", r"\1", dsn)
+    return " ".join(dsn.split())
+
+
+# -- times ---------------------------------------------------------------------------------------
+
+
+def _zone(tz_name: str) -> tzinfo | None:
+    """The reader's zone for local equivalents; None for UTC, where there is nothing to add."""
+    if tz_name.upper() in ("UTC", "Z", "ETC/UTC"):
+        return None
+    try:
+        return ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        hint = "use an IANA name like Europe/Paris"
+        raise TimeError(f"unknown time zone {tz_name!r} ({hint})") from None
+
+
+def _stamp(value: datetime) -> str:
+    """UTC stamp; seconds only when they are not zero, so durations add up on the page."""
+    return format_utc(value, seconds=bool(value.second or value.microsecond))
+
+
+def _at(value: datetime, zone: tzinfo | None, note: str) -> str:
+    """A UTC stamp with a bracketed note and, when asked for, the reader's local time."""
+    notes = [note] if note else []
+    if zone is not None:
+        local = value.astimezone(zone)
+        notes.append(f"{local:%Y-%m-%d %H:%M} {local.tzname() or ''}".rstrip() + " local")
+    return _stamp(value) + (f" ({'; '.join(notes)})" if notes else "")
+
+
+def _span(start: datetime, end: datetime) -> str:
+    """``2026-11-24 10:05:00 to 10:07:30 UTC``, with the end date only when it differs."""
+    tail = f"{end:%H:%M:%S}" if end.date() == start.date() else f"{end:%Y-%m-%d %H:%M:%S}"
+    return f"{start:%Y-%m-%d %H:%M:%S} to {tail} UTC"
+
+
+def _since_start(incident: Incident, value: datetime | None) -> str:
+    return format_duration(value - incident.started_at) if value is not None else ""
+
+
+# -- sections ------------------------------------------------------------------------------------
+
+_RESOLVE_HINT = "`warroom status resolved --at TIME`"
+
+
+def _heading_text(text: str) -> str:
+    """``text`` safe as heading content: a trailing "#" run would be eaten as a closing sequence."""
+    if text.endswith("#"):
+        body = text[:-1]
+        backslashes = len(body) - len(body.rstrip("\\"))
+        if backslashes % 2 == 0:  # the final "#" is not escaped yet
+            return body + "\\#"
+    return text
+
+
+def _title(incident: Incident) -> list[str]:
+    title = _heading_text(one_line(incident.title)) or "TODO: give the incident a title"
+    return [
+        f"# Postmortem: {title}",
+        "",
+        f"Incident {one_line(incident.id)} · {incident.severity} · status: "
+        f"{incident.status.value} · draft written by warroom from the session record; "
+        "replace every TODO before you share it.",
+    ]
+
+
+def _roles(incident: Incident) -> str:
+    roles = incident.roles
+    named = [
+        f"{label}: {one_line(value)}"
+        for label, value in (
+            ("Incident commander", roles.commander),
+            ("Scribe", roles.scribe),
+            ("Comms", roles.comms),
+        )
+        if one_line(value)
+    ]
+    if named:
+        return " · ".join(named)
+    return "TODO: name who held the roles, if anyone did (incident commander, scribe, comms)"
+
+
+def _end_lines(incident: Incident, zone: tzinfo | None) -> list[str]:
+    if incident.resolved_at is not None:
+        end = incident.resolved_at
+        return [
+            f"- **End:** {_at(end, zone, 'resolved')}",
+            f"- **Duration:** {format_duration(end - incident.started_at)}",
+        ]
+    if incident.mitigated_at is not None:
+        end = incident.mitigated_at
+        return [
+            f"- **End:** {_at(end, zone, 'mitigated; not yet resolved')}. TODO: record the "
+            f"resolution with {_RESOLVE_HINT} and render the draft again",
+            f"- **Duration:** {format_duration(end - incident.started_at)} to mitigation",
+        ]
+    return [
+        "- **End:** not yet resolved: the incident is ongoing. TODO: when it is over, record it "
+        f"with {_RESOLVE_HINT} and render the draft again",
+        "- **Duration:** ongoing (TODO: known once the incident is resolved)",
+    ]
+
+
+def _summary(incident: Incident, zone: tzinfo | None) -> list[str]:
+    start = incident.started_at
+    zone_note = "all times are UTC"
+    if zone is not None:
+        zone_note += f"; local times in brackets are {getattr(zone, 'key', str(zone))}"
+    target = _safe_dsn(incident.target.dsn)
+    system = one_line(target) if target else "TODO: name the database or cluster affected"
+    if incident.target.pgbouncer:
+        system += f" (through PgBouncer {one_line(_safe_dsn(incident.target.pgbouncer))})"
+    impact = _first_paragraph(incident.impact) or "TODO: one line on who was affected and how"
+    cause = _first_paragraph(incident.root_cause) or "TODO: one line on the root cause"
+    return [
+        *_prose(
+            incident.summary,
+            "TODO: summarise in two or three sentences what happened, for readers who stop "
+            "here (`warroom` field summary)",
+        ),
+        "",
+        f"- **Start:** {_at(start, zone, 'impact start')}",
+        *_end_lines(incident, zone),
+        f"- **Time zone:** {zone_note}",
+        f"- **Severity:** {incident.severity} · **Status:** {incident.status.value}",
+        f"- **Impact:** {impact}",
+        f"- **Root cause:** {cause}",
+        f"- **Affected system:** {system}",
+        f"- **Responders:** {_roles(incident)}",
+    ]
+
+
+def _impact(incident: Incident) -> list[str]:
+    lines = _prose(
+        incident.impact,
+        "TODO: describe who and what was affected, how badly and for how long: users, "
+        "requests, errors, data (`warroom` field impact)",
+    )
+    end = incident.end
+    if end is not None:
+        lines += ["", f"Impact lasted {format_duration(end - incident.started_at)}, from "
+                  f"{_stamp(incident.started_at)} to {_stamp(end)}."]
+    else:
+        lines += ["", f"Impact began {_stamp(incident.started_at)} and is not yet over."]
+    return lines
+
+
+def _key_time(incident: Incident, label: str, done: str, field: str, todo: str) -> str:
+    value: datetime | None = getattr(incident, field)
+    if value is None:
+        return f"- **Time to {label}:** not recorded. TODO: {todo}"
+    return f"- **Time to {label}:** {_since_start(incident, value)} ({done} {_stamp(value)})"
+
+
+def _detection(incident: Incident, entries: list[TimelineEntry]) -> list[str]:
+    lines = [
+        f"Measured from impact start, {_stamp(incident.started_at)}.",
+        "",
+        _key_time(incident, "detect", "detected", "detected_at",
+                  "when did a person or an alert first notice? (`warroom note --kind detection "
+                  "--at TIME ...`)"),
+        _key_time(incident, "identify", "identified", "identified_at",
+                  "when was the cause known? (`warroom status identified --at TIME`)"),
+        _key_time(incident, "mitigate", "mitigated", "mitigated_at",
+                  "when did impact stop? (`warroom status monitoring --at TIME`)"),
+    ]
+    if incident.resolved_at is None:
+        lines.append(f"- **Time to resolve:** not yet resolved. TODO: {_RESOLVE_HINT} when over")
+    else:
+        lines.append(_key_time(incident, "resolve", "resolved", "resolved_at", ""))
+    first = next((e for e in entries if e.kind is Kind.DETECTION), None)
+    first = first or next((e for e in entries if e.kind is Kind.ALERT), None)
+    lines.append("")
+    if first is None:
+        lines.append("TODO: say how the incident was noticed (alert, customer report, a "
+                     "colleague) and whether monitoring should have caught it sooner.")
+    else:
+        lines += _paragraph(f"How it was noticed ({_stamp(first.at)}, {first.kind.value}): ",
+                            first.text)
+    return lines
+
+
+def _timeline(entries: list[TimelineEntry]) -> list[str]:
+    if not entries:
+        return ["TODO: no timeline entries were recorded; rebuild the timeline from chat logs "
+                "and alerts (`warroom note --at TIME --kind KIND TEXT`)."]
+    lines = ["All times are UTC."]
+    lines.append("")
+    shown: date | None = None
+    for entry in entries:
+        day = entry.at.date()
+        when = f"{entry.at:%H:%M}" if day == shown else f"{entry.at:%Y-%m-%d %H:%M}"
+        shown = day
+        parts = [f"**{when}**", MISLEADING if entry.kind is Kind.MISLEADING else entry.kind.value]
+        who = one_line(entry.author) or ("warroom" if entry.source is Source.AUTO else "")
+        if who:
+            parts.append(who)
+        lines += _item(" · ".join(parts) + " — ", entry.text)
+    return lines
+
+
+def _root_cause(incident: Incident, entries: list[TimelineEntry]) -> list[str]:
+    lines = ["### Root cause", ""]
+    lines += _prose(incident.root_cause,
+                    "TODO: describe the root cause: why it happened, not only what broke "
+                    "(`warroom` field root_cause)")
+    lines += ["", "### Trigger", ""]
+    lines += _prose(incident.trigger,
+                    "TODO: what set it off: a deploy, a traffic spike, a job, a config change "
+                    "(`warroom` field trigger)")
+    lines += ["", "### Resolution", ""]
+    lines += _prose(incident.resolution,
+                    "TODO: describe what fixed it and how you knew it was fixed "
+                    "(`warroom` field resolution)")
+    steps = [e for e in entries if e.kind is Kind.RESOLUTION]
+    if steps:
+        lines += ["", "Resolution entries from the timeline:", ""]
+        for entry in steps:
+            lines += _item(f"{_stamp(entry.at)} — ", entry.text)
+    return lines
+
+
+def _action_item(item: ActionItem) -> list[str]:
+    meta = [item.kind.value]
+    owner = one_line(item.owner)
+    if owner:
+        meta.append(f"owner: {owner}")
+    elif not item.done:
+        meta.append("TODO: assign an owner")
+    if item.due is not None:
+        meta.append(f"due {item.due.isoformat()}")
+    elif not item.done:
+        meta.append("TODO: set a due date")
+    box = "[x]" if item.done else "[ ]"
+    text = one_line(item.text) or "TODO: describe this action item"
+    return [f"- {box} {text} — {' · '.join(meta)}"]
+
+
+def _measures(incident: Incident) -> list[str]:
+    if not incident.action_items:
+        return ["TODO: list what will stop this happening again, or catch it sooner: each item "
+                "with an owner, a kind (prevent, mitigate, detect, process) and a due date "
+                "(`warroom` action items)."]
+    lines: list[str] = []
+    for item in incident.action_items:
+        lines += _action_item(item)
+    return lines
+
+
+def _lessons(incident: Incident, entries: list[TimelineEntry]) -> list[str]:
+    lines = ["### What went well", "",
+             "TODO: what helped: alerts that fired, runbooks that worked, people who helped."]
+    lines += ["", "### What went wrong", ""]
+    facts: list[list[str]] = []
+    if incident.detected_at is not None and incident.detected_at > incident.started_at:
+        facts.append([f"- Detection took {_since_start(incident, incident.detected_at)} "
+                      "from impact start."])
+    for entry in entries:
+        if entry.kind is Kind.MISLEADING:
+            facts.append(_item(f"False lead followed at {_stamp(entry.at)}: ", entry.text))
+    if facts:
+        lines += ["From the record:", ""]
+        for fact in facts:
+            lines += fact
+        lines.append("")
+    lines.append("TODO: what slowed the response or made it worse, and why.")
+    lines += ["", "### Where we got lucky", "",
+              "TODO: what could have made this much worse and did not happen."]
+    return lines
+
+
+def _peak(
+    samples: Iterable[SampleRollup], value: Callable[[SampleRollup], float | None]
+) -> tuple[float, SampleRollup] | None:
+    best: tuple[float, SampleRollup] | None = None
+    for sample in samples:
+        found = value(sample)
+        if found is not None and (best is None or found > best[0]):
+            best = (found, sample)
+    return best
+
+
+def _worst_query(sample: SampleRollup) -> float | None:
+    found = [v for v in (sample.query_max_ms, sample.query_p95_ms) if v is not None]
+    return max(found) if found else None
+
+
+def _ms(value: float) -> str:
+    return f"{value:,.0f} ms" if value >= 10 else f"{value:.1f} ms"
+
+
+def down_windows(samples: list[SampleRollup]) -> list[tuple[datetime, datetime]]:
+    """Consecutive ``down`` rollups merged into (start, end) ranges.
+
+    ``at`` is the window start. Two down rollups merge only when nothing else lies between them
+    and no time is missing: a gap in sampling is not claimed as downtime.
+    """
+    windows: list[tuple[datetime, datetime]] = []
+    open_end: datetime | None = None
+    for sample in sorted(samples, key=lambda s: s.at):
+        if sample.status != "down":
+            open_end = None
+            continue
+        start = sample.at
+        end = start + timedelta(seconds=max(sample.seconds, 0.0))
+        slack = timedelta(seconds=max(sample.seconds, 1.0) / 2)
+        if open_end is not None and start <= open_end + slack:
+            open_end = max(open_end, end)
+            windows[-1] = (windows[-1][0], open_end)
+        else:
+            open_end = end
+            windows.append((start, end))
+    return windows
+
+
+def _metrics(incident: Incident) -> list[str]:
+    samples = sorted(incident.samples, key=lambda s: s.at)
+    if not samples:
+        return ["TODO: no samples were recorded for this incident; add peak connections against "
+                "max_connections, query latency and any downtime from your monitoring."]
+    last = samples[-1]
+    lines = [f"From {len(samples)} sample windows recorded by warroom, "
+             f"{_span(samples[0].at, last.at + timedelta(seconds=last.seconds))}.", ""]
+
+    peak = _peak(samples, lambda s: s.conn_max)
+    if peak is None:
+        lines.append("- **Peak connections:** not measured (no window had a connection count)")
+    else:
+        count, at = int(peak[0]), peak[1]
+        limit = at.max_connections
+        if limit:
+            share = f" of max_connections {limit} ({count / limit:.0%})"
+        else:
+            share = " (max_connections not recorded)"
+        lines.append(f"- **Peak connections:** {count}{share} at {_stamp(at.at)}")
+
+    worst = _peak(samples, _worst_query)
+    if worst is None:
+        lines.append("- **Peak query latency:** not measured")
+    else:
+        lines.append(f"- **Peak query latency:** {_ms(worst[0])} at {_stamp(worst[1].at)}")
+    connect = _peak(samples, lambda s: s.connect_max_ms)
+    if connect is not None:
+        lines.append(f"- **Slowest new connection:** {_ms(connect[0])} at "
+                     f"{_stamp(connect[1].at)}")
+
+    refusing = [s for s in samples if s.refused]
+    if refusing:
+        total = sum(s.refused for s in refusing)
+        lines.append(f"- **Connect refusals:** {total} in total, first at "
+                     f"{_stamp(refusing[0].at)}, last at {_stamp(refusing[-1].at)}")
+    else:
+        lines.append("- **Connect refusals:** none")
+
+    partial = sum(1 for s in samples if s.status == "partial")
+    if partial:
+        lines.append(f"- **Windows with some failed samples:** {partial}")
+
+    windows = down_windows(samples)
+    if not windows:
+        lines.append("- **Down windows:** none: the database answered in every sampled window")
+        return lines
+    downtime = sum((end - start for start, end in windows), timedelta())
+    lines.append(f"- **Down windows:** {len(windows)}, {format_duration(downtime)} in total")
+    for start, end in windows[:MAX_DOWN_WINDOWS]:
+        lines.append(f"  - {_span(start, end)} ({format_duration(end - start)})")
+    if len(windows) > MAX_DOWN_WINDOWS:
+        lines.append(f"  - and {len(windows) - MAX_DOWN_WINDOWS} more")
+    return lines
+
+
+# -- the draft -----------------------------------------------------------------------------------
+
+
+def render(incident: Incident, tz_name: str = "UTC") -> str:
+    """The postmortem draft for ``incident`` as CommonMark.
+
+    Times are UTC throughout; ``tz_name`` (an IANA zone) adds local equivalents to the start and
+    end in the Issue Summary. An unknown zone raises TimeError.
+    """
+    zone = _zone(tz_name)
+    entries = incident.entries_in_order()
+    sections = (
+        _summary(incident, zone),
+        _impact(incident),
+        _detection(incident, entries),
+        _timeline(entries),
+        _root_cause(incident, entries),
+        _measures(incident),
+        _lessons(incident, entries),
+        _metrics(incident),
+    )
+    blocks = ["\n".join(_title(incident))]
+    for heading, body in zip(SECTIONS, sections, strict=True):
+        blocks.append(f"## {heading}\n\n" + "\n".join(body))
+    return "\n\n".join(blocks) + "\n"
+
+
+__all__ = ["MISLEADING", "SECTIONS", "clean", "down_windows", "escape_line", "one_line", "render"]
