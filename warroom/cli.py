@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from warroom import __version__
+from warroom.errors import UserError
 from warroom.sessions.model import (
     SEVERITIES,
     Incident,
@@ -30,7 +31,7 @@ from warroom.sessions.times import TimeError, format_utc, parse_time, utcnow
 PROG = "warroom"
 
 
-class CliError(Exception):
+class CliError(UserError):
     """A failure to report in one line, exit 1."""
 
 
@@ -152,7 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--interval", type=float, default=1.0, metavar="S",
                    help="seconds between samples (default: 1)")
     p.add_argument("--pgbouncer", metavar="DSN", help="PgBouncer admin console DSN")
-    p.set_defaults(func=cmd_not_yet("watch"))
+    p.add_argument("--author", help="who is at the keyboard (default: $WARROOM_AUTHOR, else login)")
+    p.set_defaults(func=cmd_watch)
 
     p = _add(subs, "sample", "print live samples as JSON lines (headless)",
              'warroom sample --dsn "host=127.0.0.1 dbname=postgres" --count 5 --json')
@@ -289,6 +291,21 @@ def cmd_sessions(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_watch(args: argparse.Namespace) -> int:
+    from warroom.tui.launch import WatchOptions, run_watch
+
+    return run_watch(
+        WatchOptions(
+            dsn=args.dsn,
+            session=args.session,
+            title=args.title,
+            interval=args.interval,
+            pgbouncer=args.pgbouncer,
+            author=_author(args.author),
+        )
+    )
+
+
 def cmd_not_yet(name: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         raise CliError(f"`warroom {name}` is not built yet")
@@ -321,6 +338,7 @@ def _fail(message: str, code: int) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from warroom.collectors.alerts import ConfigError
     from warroom.sessions.store import SessionError
 
     parser = build_parser()
@@ -333,7 +351,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return result
     except UsageError as exc:
         return _fail(str(exc), 2)
-    except (CliError, SessionError, ModelError, TimeError) as exc:
+    except (UserError, SessionError, ModelError, TimeError, ConfigError) as exc:
         return _fail(str(exc), 1)
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""

@@ -24,10 +24,12 @@ class Pane(Static):
         super().__init__("", id=id)
         self.border_title = title
         self._last_key: object = None
+        self.rendered: RenderableType = ""  # what the pane shows now (tests read it as text)
 
     def show(self, key: object, renderable_factory: Callable[[], RenderableType]) -> None:
         """Redraw only when ``key`` changed: an unchanged pane costs no terminal output."""
         if key == self._last_key:
             return
         self._last_key = key
-        self.update(renderable_factory())
+        self.rendered = renderable_factory()
+        self.update(self.rendered)

@@ -1,0 +1,332 @@
+"""Every key flow of the dashboard, driven with Textual's pilot against a real session file."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import tomllib
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from tui_support import T0, Clock, HangingSource, make_app, new_store, sample
+from warroom.sessions.model import Kind, Source, Status, TimelineEntry
+from warroom.sessions.store import Store, load
+from warroom.tui.screens.confirm import ConfirmScreen
+from warroom.tui.screens.postmortem import PostmortemScreen
+from warroom.widgets.timeline import TimelineTable
+
+
+def on_disk(store: Store) -> list[dict]:
+    return tomllib.loads(store.path.read_text()).get("timeline", [])
+
+
+def pane_text(pane) -> str:
+    console = Console(width=100, file=io.StringIO(), color_system=None)
+    console.print(pane.rendered)
+    return console.file.getvalue()
+
+
+async def wait_for(pilot, condition, timeout: float = 5.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError("condition not met in time")
+        await pilot.pause(0.05)
+
+
+async def type_note(pilot, text: str) -> None:
+    await pilot.press("n")
+    await pilot.press(*text)
+    await pilot.press("enter")
+
+
+@pytest.mark.asyncio
+async def test_note_is_saved_with_the_time_typing_started(tmp_path: Path) -> None:
+    store = new_store(tmp_path)
+    clock = Clock()
+    app = make_app(store, clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        started = clock.now
+        await pilot.press("n")
+        clock.advance(45)  # a slow typist at 3 a.m.
+        await pilot.press(*"checked pgbouncer")
+        await pilot.press("enter")
+        entries = on_disk(store)
+        assert [(e["text"], e["kind"], e["author"], e["source"]) for e in entries] == [
+            ("checked pgbouncer", "note", "ana", "manual")
+        ]
+        assert entries[0]["at"] == started
+        assert not app.query_one("#note").display
+
+
+@pytest.mark.asyncio
+async def test_note_prefixes_choose_kind_and_leading_clock_backdates(tmp_path: Path) -> None:
+    store = new_store(tmp_path)
+    app = make_app(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await type_note(pilot, "09:05 ! raised pool size")
+        await type_note(pilot, "? network latency")
+        entries = on_disk(store)
+        assert (entries[0]["kind"], entries[0]["text"]) == ("action", "raised pool size")
+        assert entries[0]["at"] == T0 + timedelta(minutes=5)
+        assert (entries[1]["kind"], entries[1]["text"]) == ("misleading", "network latency")
+        # The table shows them in time order with their kinds.
+        table = app.query_one(TimelineTable)
+        assert table.row_count == 2
+
+
+@pytest.mark.asyncio
+async def test_escape_hides_the_note_box_and_keeps_the_draft(tmp_path: Path) -> None:
+    store = new_store(tmp_path)
+    app = make_app(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("n", *"half a thought")
+        await pilot.press("escape")
+        note = app.query_one("#note")
+        assert not note.display
+        assert on_disk(store) == []
+        await pilot.press("n")
+        assert note.display and note.value == "half a thought"
+
+
+@pytest.mark.asyncio
+async def test_impossible_backdate_is_refused_and_the_text_kept(tmp_path: Path) -> None:
+    store = new_store(tmp_path)
+    app = make_app(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await type_note(pilot, "25:00 too late")
+        assert on_disk(store) == []
+        assert app.query_one("#note").value == "25:00 too late"
+
+
+@pytest.mark.asyncio
+async def test_edit_selected_entry(tmp_path: Path) -> None:
+    store = new_store(tmp_path)
+    app = make_app(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await type_note(pilot, "restarted pgbuoncer")
+        await pilot.press("e")
+        text = app.screen.query_one("#text")
+        text.value = ""
+        await pilot.press(*"restarted pgbouncer")
+        await pilot.press("enter")
+        assert [e["text"] for e in on_disk(store)] == ["restarted pgbouncer"]
+        assert app.query_one(TimelineTable).row_count == 1
+
+
+@pytest.mark.asyncio
+async def test_delete_asks_first_and_u_undoes(tmp_path: Path) -> None:
+    store = new_store(tmp_path)
+    app = make_app(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await type_note(pilot, "keep me")
+        await pilot.press("d")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        assert [e["text"] for e in on_disk(store)] == ["keep me"]
+        await pilot.press("d")
+        await pilot.press("y")
+        assert on_disk(store) == []
+        await pilot.press("u")
+        assert [e["text"] for e in on_disk(store)] == ["keep me"]
+        assert app.query_one(TimelineTable).row_count == 1
+
+
+@pytest.mark.asyncio
+async def test_status_and_severity_keys_change_the_record_and_log_it(tmp_path: Path) -> None:
+    store = new_store(tmp_path)
+    clock = Clock()
+    app = make_app(store, clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("s", "2")  # identified
+        await pilot.press("v", "1")  # SEV1
+        incident = load(store.path).incident
+        assert incident.status is Status.IDENTIFIED
+        assert incident.identified_at == clock.now
+        assert incident.severity == "SEV1"
+        texts = [e.text for e in incident.entries_in_order()]
+        assert "status: investigating -> identified" in texts
+        assert "severity: SEV2 -> SEV1" in texts
+
+
+@pytest.mark.asyncio
+async def test_incident_form_saves_fields_and_refuses_out_of_order_times(tmp_path: Path) -> None:
+    store = new_store(tmp_path)
+    app = make_app(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("i")
+        form = app.screen
+        form.query_one("#root_cause").value = "shop-api pool max 500"
+        form.query_one("#commander").value = "ana"
+        form.query_one("#resolved_at").value = "2026-11-24T08:00:00Z"  # before impact start
+        await pilot.press("ctrl+s")
+        assert app.screen is form
+        assert "resolved_at" in str(form.query_one("#error").render())
+        form.query_one("#resolved_at").value = ""
+        await pilot.press("ctrl+s")
+        assert app.screen is not form
+        incident = load(store.path).incident
+        assert incident.root_cause == "shop-api pool max 500"
+        assert incident.roles.commander == "ana"
+        assert incident.resolved_at is None
+        assert any("root_cause" in e.text for e in incident.timeline)
+
+
+@pytest.mark.asyncio
+async def test_notes_from_another_shell_appear_within_a_second(tmp_path: Path) -> None:
+    store = new_store(tmp_path)
+    app = make_app(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        other = Store.open(store.path)
+        other.append_entry(
+            TimelineEntry(at=T0, text="from the CLI", kind=Kind.ACTION, source=Source.CLI)
+        )
+        table = app.query_one(TimelineTable)
+        await wait_for(pilot, lambda: table.row_count == 1, timeout=3)
+
+
+@pytest.mark.asyncio
+async def test_alerts_land_on_the_timeline_once_per_transition(tmp_path: Path) -> None:
+    store = new_store(tmp_path)
+    clock = Clock()
+    app = make_app(store, clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        for n in range(5):
+            app.feed(sample(clock.now + timedelta(seconds=n), total=46))  # 46/47 usable
+        await pilot.pause()
+        alerts = [e for e in on_disk(store) if e["kind"] == "alert"]
+        assert len(alerts) == 1
+        assert alerts[0]["source"] == "auto"
+        assert "saturation" in alerts[0]["text"]
+        for n in range(5, 12):
+            app.feed(sample(clock.now + timedelta(seconds=n), total=10))
+        alerts = [e for e in on_disk(store) if e["kind"] == "alert"]
+        assert len(alerts) == 2
+        assert "clear" in alerts[1]["text"].lower()
+
+
+@pytest.mark.asyncio
+async def test_rollups_are_appended_to_the_session(tmp_path: Path) -> None:
+    store = new_store(tmp_path)
+    app = make_app(store)
+    async with app.run_test(size=(120, 40)):
+        for n in range(25):
+            app.feed(sample(T0 + timedelta(seconds=n), total=20 + n))
+        rollups = tomllib.loads(store.path.read_text()).get("samples", [])
+        assert [r["conn_max"] for r in rollups] == [29, 39]
+
+
+@pytest.mark.asyncio
+async def test_quit_flushes_the_partial_rollup(tmp_path: Path) -> None:
+    store = new_store(tmp_path)
+    app = make_app(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        for n in range(3):
+            app.feed(sample(T0 + timedelta(seconds=n), total=7))
+        await pilot.press("q")
+    rollups = tomllib.loads(store.path.read_text()).get("samples", [])
+    assert [r["conn_max"] for r in rollups] == [7]
+
+
+@pytest.mark.asyncio
+async def test_postmortem_key_writes_the_draft_beside_the_session(tmp_path: Path) -> None:
+    store = new_store(tmp_path)
+    app = make_app(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await type_note(pilot, "* pager fired")
+        await pilot.press("p")
+        assert isinstance(app.screen, PostmortemScreen)
+        draft = app.postmortem_path().read_text()
+        assert draft.startswith("#") and "pager fired" in draft
+        assert app.postmortem_path().parent == store.path.parent
+        await pilot.press("escape")
+        assert not isinstance(app.screen, PostmortemScreen)
+
+
+@pytest.mark.asyncio
+async def test_resume_brings_back_timeline_status_and_chart_history(tmp_path: Path) -> None:
+    store = new_store(tmp_path)
+    first = make_app(store)
+    async with first.run_test(size=(120, 40)) as pilot:
+        await type_note(pilot, "before the crash")
+        await pilot.press("s", "3")
+        for n in range(30):
+            first.feed(sample(T0 + timedelta(seconds=n), total=20))
+    again = Store.open(store.path)
+    second = make_app(again)
+    async with second.run_test(size=(120, 40)):
+        table = second.query_one(TimelineTable)
+        assert table.row_count == 2
+        assert second.store.incident.status is Status.MONITORING
+        assert len(second.state.conns) >= 3  # chart history from the rollups
+        header = str(second.query_one("#header").render())
+        assert "MONITORING" in header and "T+00:12:34" in header
+
+
+@pytest.mark.asyncio
+async def test_a_hanging_collector_leaves_the_ui_responsive(tmp_path: Path) -> None:
+    store = new_store(tmp_path)
+    source = HangingSource()
+    app = make_app(store, postgres=source)
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert source.entered.wait(5)
+        await type_note(pilot, "still typing while the DB stalls")
+        assert [e["text"] for e in on_disk(store)] == ["still typing while the DB stalls"]
+        assert app.busy_for() > 0
+        await pilot.press("q")
+    source.release.set()
+
+
+@pytest.mark.asyncio
+async def test_database_text_is_shown_literally(tmp_path: Path) -> None:
+    store = new_store(tmp_path)
+    clock = Clock()
+    app = make_app(store, clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.feed(sample(clock.now, apps=(("[bold]evil[/bold]\x1b[31m", 9),)))
+        await pilot.pause()
+        text = pane_text(app.query_one("#connections"))
+        assert "[bold]evil[/bold]" in text
+        assert "\x1b[31m" not in text
+
+
+@pytest.mark.asyncio
+async def test_down_server_shows_down_and_the_failure_kind(tmp_path: Path) -> None:
+    from tui_support import down
+
+    store = new_store(tmp_path)
+    clock = Clock()
+    app = make_app(store, clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.feed(sample(clock.now - timedelta(seconds=5)))
+        app.feed(down(clock.now - timedelta(seconds=3)))
+        await pilot.pause()
+        text = pane_text(app.query_one("#connections"))
+        assert "DOWN unreachable for 3s" in text
+
+
+@pytest.mark.asyncio
+async def test_command_palette_lists_every_action(tmp_path: Path) -> None:
+    from warroom.tui.app import ACTIONS
+
+    store = new_store(tmp_path)
+    app = make_app(store)
+    async with app.run_test(size=(120, 40)):
+        titles = " ".join(c.title for c in app.get_system_commands(app.screen))
+        for act in ACTIONS:
+            assert act.label in titles
+
+
+@pytest.mark.asyncio
+async def test_t_toggles_utc_and_local_time(tmp_path: Path) -> None:
+    store = new_store(tmp_path)
+    app = make_app(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert "UTC" in str(app.query_one("#header").render())
+        await pilot.press("t")
+        assert app.local_time
+        await pilot.press("t")
+        assert "UTC" in str(app.query_one("#header").render())

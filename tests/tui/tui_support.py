@@ -1,0 +1,91 @@
+"""Fixed data for driving the dashboard: a settable clock and sample sources with known values.
+
+These stand in for a live database only where the test is about the UI (keys, layout, the
+record); collector behaviour is tested against real PostgreSQL in tests/collectors.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from warroom.collectors.sample import Connections, Count, Failure, FailureKind, PgSample
+from warroom.sessions.model import Incident
+from warroom.sessions.store import Store
+from warroom.tui.app import WarroomApp
+
+T0 = datetime(2026, 11, 24, 9, 0, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self, now: datetime = T0 + timedelta(minutes=12, seconds=34)) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+def sample(
+    at: datetime,
+    total: int = 30,
+    max_connections: int = 50,
+    apps: tuple[tuple[str, int], ...] = (("shop-api", 24), ("billing", 4), ("psql", 2)),
+    query_ms: float = 2.0,
+    waiting: int = 0,
+    probe_refused: bool = False,
+) -> PgSample:
+    return PgSample(
+        at=at,
+        status="up",
+        connections=Connections(
+            total=total,
+            max=max_connections,
+            reserved=3,
+            by_state={"idle": total - 6, "active": 4, "idle in transaction": 2},
+            waiting=waiting,
+            by_application=tuple(Count(n, c) for n, c in apps),
+        ),
+        query_ms=query_ms,
+        connect_ms=None if probe_refused else 4.0,
+        probe_error=Failure(FailureKind.TOO_MANY_CONNECTIONS, "sorry, too many clients", "53300")
+        if probe_refused
+        else None,
+        tps=120.0,
+    )
+
+
+def down(at: datetime) -> PgSample:
+    return PgSample(
+        at=at,
+        status="down",
+        error=Failure(FailureKind.UNREACHABLE, "connection refused", None),
+    )
+
+
+class HangingSource:
+    """A collector stuck on a stalled server: sample() blocks until released."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.entered = threading.Event()
+
+    def sample(self) -> PgSample:
+        self.entered.set()
+        self.release.wait(30)
+        return down(T0)
+
+    def close(self) -> None:
+        self.release.set()
+
+
+def new_store(tmp_path: Path, title: str = "orders DB saturated") -> Store:
+    incident = Incident.create(title, T0, severity="SEV2")
+    return Store.create(tmp_path / "incident.toml", incident)
+
+
+def make_app(store: Store, clock: Clock | None = None, **kwargs: object) -> WarroomApp:
+    return WarroomApp(store, clock=clock or Clock(), author="ana", **kwargs)  # type: ignore[arg-type]

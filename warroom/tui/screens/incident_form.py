@@ -1,0 +1,131 @@
+"""One form for the record's header: title, key timestamps, the story fields and the roles."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+from warroom.sessions.model import KEY_TIMES, Incident
+from warroom.sessions.times import TimeError, parse_time
+
+TEXT_FIELDS: tuple[tuple[str, str], ...] = (
+    ("title", "Title"),
+    ("summary", "Summary"),
+    ("impact", "Impact (who/what was affected, how much)"),
+    ("trigger", "Trigger"),
+    ("root_cause", "Root cause"),
+    ("resolution", "Resolution"),
+)
+ROLE_FIELDS: tuple[tuple[str, str], ...] = (
+    ("commander", "Incident commander"),
+    ("scribe", "Scribe"),
+    ("comms", "Communications"),
+)
+TIME_LABELS = {
+    "started_at": "Impact started (UTC)",
+    "detected_at": "Detected",
+    "identified_at": "Cause identified",
+    "mitigated_at": "Mitigated",
+    "resolved_at": "Resolved",
+}
+
+Changes = dict[str, object]
+
+
+def _fmt(value: datetime | None) -> str:
+    return "" if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class IncidentFormScreen(ModalScreen[Changes | None]):
+    DEFAULT_CSS = """
+    IncidentFormScreen { align: center middle; }
+    IncidentFormScreen > Vertical {
+        width: 100; max-width: 98%; height: 90%;
+        border: thick $primary; background: $surface; padding: 0 1;
+    }
+    IncidentFormScreen Label { margin-top: 1; color: $text-muted; }
+    IncidentFormScreen #error { color: $error; height: auto; }
+    IncidentFormScreen Horizontal { height: auto; }
+    IncidentFormScreen Button { margin: 0 1 0 0; }
+    """
+    BINDINGS = [
+        Binding("escape", "dismiss(None)", "Cancel", id="form.cancel"),
+        Binding("ctrl+s", "save", "Save", id="form.save"),
+    ]
+
+    def __init__(self, incident: Incident, check: Callable[[Changes], str | None]) -> None:
+        super().__init__()
+        self.incident = incident
+        self.check = check
+
+    def compose(self) -> ComposeResult:
+        inc = self.incident
+        with Vertical():
+            with VerticalScroll():
+                for name, label in TEXT_FIELDS[:1]:
+                    yield Label(label)
+                    yield Input(str(getattr(inc, name)), id=name)
+                for name in KEY_TIMES:
+                    yield Label(f"{TIME_LABELS[name]}: ISO 8601 with zone or HH:MM; empty clears")
+                    yield Input(_fmt(getattr(inc, name)), id=name)
+                for name, label in TEXT_FIELDS[1:]:
+                    yield Label(label)
+                    yield Input(str(getattr(inc, name)), id=name)
+                for name, label in ROLE_FIELDS:
+                    yield Label(label)
+                    yield Input(str(getattr(inc.roles, name)), id=name)
+            yield Static("", id="error")
+            with Horizontal():
+                yield Button("Save (ctrl+s)", variant="primary", id="save")
+                yield Button("Cancel (esc)", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#title", Input).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "save":
+            self.action_save()
+        else:
+            self.dismiss(None)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_save()
+
+    def collect(self) -> Changes:
+        """Only the fields the user changed, times parsed; raises TimeError for a bad time."""
+        inc = self.incident
+        changes: Changes = {}
+        for name, _ in (*TEXT_FIELDS, *ROLE_FIELDS):
+            value = self.query_one(f"#{name}", Input).value.strip()
+            old = getattr(inc.roles if name in dict(ROLE_FIELDS) else inc, name)
+            if value != old:
+                changes[name] = value
+        for name in KEY_TIMES:
+            raw = self.query_one(f"#{name}", Input).value.strip()
+            if raw == _fmt(getattr(inc, name)):
+                continue
+            try:
+                changes[name] = parse_time(raw, now=inc.started_at) if raw else None
+            except TimeError as exc:
+                raise TimeError(f"{TIME_LABELS[name]}: {exc}") from None
+        return changes
+
+    def action_save(self) -> None:
+        error = self.query_one("#error", Static)
+        try:
+            changes = self.collect()
+        except TimeError as exc:
+            error.update(str(exc))
+            return
+        problem = self.check(changes) if changes else None
+        if problem:
+            error.update(problem)
+            return
+        self.dismiss(changes)
