@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 from tui_support import T0, Clock, HangingSource, make_app, new_store, sample
+
 from warroom.sessions.model import Kind, Source, Status, TimelineEntry
 from warroom.sessions.store import Store, load
 from warroom.tui.screens.confirm import ConfirmScreen
