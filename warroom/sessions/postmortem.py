@@ -141,7 +141,9 @@ def _paragraph(head: str, text: str) -> list[str]:
 def _safe_dsn(dsn: str) -> str:
     """The DSN without any password, whatever the store did (belt and braces)."""
     dsn = re.sub(r"(\w+://[^:/?#@\s]*):[^/?#\s]*@", r"\1@", dsn)
-    dsn = re.sub(r"(?i)(^|[\s?&])password\s*=\s*('(?:[^'\\]|\\.)*'?|[^\s&]*)", r"\1", dsn)
+    dsn = re.sub(r"(?i)([?&])password=[^&\s#]*&?", r"\1", dsn)  # URL query parameter
+    dsn = re.sub(r"[?&](?=\s|$)", "", dsn)
+    dsn = re.sub(r"(?i)(^|\s)password\s*=\s*('(?:[^'\\]|\\.)*'?|\S*)", r"\1", dsn)
     return " ".join(dsn.split())
 
 
@@ -251,10 +253,11 @@ def _summary(incident: Incident, zone: tzinfo | None) -> list[str]:
     zone_note = "all times are UTC"
     if zone is not None:
         zone_note += f"; local times in brackets are {getattr(zone, 'key', str(zone))}"
-    target = _safe_dsn(incident.target.dsn)
-    system = one_line(target) if target else "TODO: name the database or cluster affected"
-    if incident.target.pgbouncer:
-        system += f" (through PgBouncer {one_line(_safe_dsn(incident.target.pgbouncer))})"
+    target = one_line(_safe_dsn(incident.target.dsn))
+    bouncer = one_line(_safe_dsn(incident.target.pgbouncer))
+    system = target or "TODO: name the database or cluster affected"
+    if bouncer:
+        system += f" (PgBouncer {bouncer})" if target else f"PgBouncer {bouncer}"
     impact = _first_paragraph(incident.impact) or "TODO: one line on who was affected and how"
     cause = _first_paragraph(incident.root_cause) or "TODO: one line on the root cause"
     return [
@@ -464,7 +467,7 @@ def _metrics(incident: Incident) -> list[str]:
         return ["TODO: no samples were recorded for this incident; add peak connections against "
                 "max_connections, query latency and any downtime from your monitoring."]
     last = samples[-1]
-    lines = [f"From {len(samples)} sample windows recorded by warroom, "
+    lines = [f"From {len(samples):,} sample windows recorded by warroom, "
              f"{_span(samples[0].at, last.at + timedelta(seconds=last.seconds))}.", ""]
 
     peak = _peak(samples, lambda s: s.conn_max)
@@ -474,26 +477,27 @@ def _metrics(incident: Incident) -> list[str]:
         count, at = int(peak[0]), peak[1]
         limit = at.max_connections
         if limit:
-            share = f" of max_connections {limit} ({count / limit:.0%})"
+            # Rounded down: 199 of 200 must not read as 100%.
+            share = f" of max_connections {limit} ({count * 100 // limit}%)"
         else:
             share = " (max_connections not recorded)"
-        lines.append(f"- **Peak connections:** {count}{share} at {_stamp(at.at)}")
+        lines.append(f"- **Peak connections:** {count}{share} at {format_utc(at.at)}")
 
     worst = _peak(samples, _worst_query)
     if worst is None:
         lines.append("- **Peak query latency:** not measured")
     else:
-        lines.append(f"- **Peak query latency:** {_ms(worst[0])} at {_stamp(worst[1].at)}")
+        lines.append(f"- **Peak query latency:** {_ms(worst[0])} at {format_utc(worst[1].at)}")
     connect = _peak(samples, lambda s: s.connect_max_ms)
     if connect is not None:
         lines.append(f"- **Slowest new connection:** {_ms(connect[0])} at "
-                     f"{_stamp(connect[1].at)}")
+                     f"{format_utc(connect[1].at)}")
 
     refusing = [s for s in samples if s.refused]
     if refusing:
         total = sum(s.refused for s in refusing)
         lines.append(f"- **Connect refusals:** {total} in total, first at "
-                     f"{_stamp(refusing[0].at)}, last at {_stamp(refusing[-1].at)}")
+                     f"{format_utc(refusing[0].at)}, last at {format_utc(refusing[-1].at)}")
     else:
         lines.append("- **Connect refusals:** none")
 
