@@ -1,0 +1,195 @@
+"""The PgBouncer collector against a real PgBouncer in front of the suite's PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+
+import psycopg
+import pytest
+from support.pgbouncer import PLAIN_USER, POOL_DB, PgBouncer
+from support.pgcluster import free_port
+
+from warroom.collectors.pgbouncer import BouncerSample, PgBouncerCollector, PoolStats
+from warroom.collectors.sample import FailureKind
+
+DEADLINE = 20.0
+
+
+@pytest.fixture
+def collectors() -> Iterator[Callable[..., PgBouncerCollector]]:
+    made: list[PgBouncerCollector] = []
+
+    def make(dsn: str, **kwargs: float) -> PgBouncerCollector:
+        collector = PgBouncerCollector(dsn, **kwargs)
+        made.append(collector)
+        return collector
+
+    yield make
+    for collector in made:
+        collector.close()
+
+
+def client(stack: ExitStack, bouncer: PgBouncer) -> psycopg.Connection:
+    # prepare_threshold=None: no named prepared statements through a transaction pool.
+    conn = psycopg.connect(bouncer.dsn(), autocommit=True, prepare_threshold=None)
+    return stack.enter_context(conn)
+
+
+def app_pool(sample: BouncerSample) -> PoolStats:
+    assert sample.up, sample.error
+    (pool,) = [p for p in sample.pools if p.database == POOL_DB]
+    return pool
+
+
+def poll(collector: PgBouncerCollector, done: Callable[[BouncerSample], bool]) -> BouncerSample:
+    deadline = time.monotonic() + DEADLINE
+    sample = collector.sample()
+    while not done(sample):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {DEADLINE}s; last sample {sample}")
+        time.sleep(0.02)
+        sample = collector.sample()
+    return sample
+
+
+def test_pools_show_active_waiting_and_server_connections(bouncer: PgBouncer, collectors) -> None:
+    collector = collectors(bouncer.admin_dsn())
+    with ExitStack() as stack:
+        # pool_size=2, transaction pooling: two clients inside a transaction hold both servers.
+        holders = [client(stack, bouncer) for _ in range(2)]
+        for conn in holders:
+            conn.execute("BEGIN")
+            conn.execute("SELECT 1")
+        client(stack, bouncer)  # connected and idle: counts as an active client, no server
+        waiter = client(stack, bouncer)
+        answered = threading.Event()
+
+        def wait_for_a_server() -> None:
+            waiter.execute("SELECT 1")
+            answered.set()
+
+        thread = threading.Thread(target=wait_for_a_server, daemon=True)
+        thread.start()
+        sample = poll(collector, lambda s: s.up and app_pool(s).cl_waiting == 1)
+        pool = app_pool(sample)
+        assert (pool.user, pool.cl_active, pool.cl_waiting) == ("postgres", 3, 1)
+        assert (pool.sv_active, pool.sv_idle) == (2, 0)
+        # The waiting client's wait shows up as maxwait, in seconds.
+        sample = poll(collector, lambda s: app_pool(s).maxwait_s > 0.05)
+        assert app_pool(sample).maxwait_s < DEADLINE + 5
+        totals = sample.totals
+        assert (totals.cl_active, totals.cl_waiting, totals.sv_active) == (3, 1, 2)
+        assert not answered.is_set()
+        # One holder commits: the waiter gets its server and the queue drains.
+        holders[0].execute("COMMIT")
+        thread.join(DEADLINE)
+        assert answered.is_set()
+        sample = poll(collector, lambda s: app_pool(s).cl_waiting == 0)
+        assert app_pool(sample).maxwait_s == 0
+        # The wait the client went through lands in SHOW STATS' average (stats_period=1).
+        sample = poll(collector, lambda s: (app_pool(s).avg_wait_ms or 0) > 0)
+        holders[1].execute("COMMIT")
+
+
+def test_admin_console_pseudo_pool_is_not_listed(bouncer: PgBouncer, collectors) -> None:
+    collector = collectors(bouncer.admin_dsn())
+    with ExitStack() as stack:
+        client(stack, bouncer).execute("SELECT 1")
+        sample = poll(collector, lambda s: s.up and len(s.pools) == 1)
+    assert [p.name for p in sample.pools] == [f"{POOL_DB}/postgres"]
+
+
+def test_stats_averages_are_in_milliseconds(bouncer: PgBouncer, collectors) -> None:
+    collector = collectors(bouncer.admin_dsn())
+    with ExitStack() as stack:
+        conn = client(stack, bouncer)
+        for _ in range(3):
+            conn.execute("SELECT pg_sleep(0.05)")
+        sample = poll(collector, lambda s: s.up and bool(s.pools)
+                      and (app_pool(s).avg_query_ms or 0) > 10)  # fmt: skip
+    avg = app_pool(sample).avg_query_ms
+    # 50 ms queries: in microseconds this would read 50000, in seconds 0.05.
+    assert avg is not None and 40 <= avg < 5000
+
+
+def test_stopped_pgbouncer_is_a_typed_failure_then_recovers(bouncer: PgBouncer,
+                                                            collectors) -> None:
+    collector = collectors(bouncer.admin_dsn())
+    assert collector.sample().up
+    bouncer.stop()
+    down = collector.sample()
+    assert down.status == "down"
+    assert down.error is not None and down.error.kind is FailureKind.UNREACHABLE
+    assert down.pools == () and down.totals.cl_active == 0
+    bouncer.start()
+    assert poll(collector, lambda s: s.up).error is None
+
+
+def test_nothing_listening_is_unreachable(collectors) -> None:
+    collector = collectors(f"host=127.0.0.1 port={free_port()} user=postgres")
+    first, second = collector.sample(), collector.sample()
+    for sample in (first, second):
+        assert sample.status == "down"
+        assert sample.error is not None and sample.error.kind is FailureKind.UNREACHABLE
+
+
+def test_a_user_who_is_not_an_admin_gets_a_permission_failure(bouncer: PgBouncer,
+                                                              collectors) -> None:
+    sample = collectors(bouncer.admin_dsn(user=PLAIN_USER)).sample()
+    assert sample.status == "down"
+    assert sample.error is not None and sample.error.kind is FailureKind.PERMISSION
+    assert "not allowed" in sample.error.message
+    unknown = collectors(bouncer.admin_dsn(user="nobody")).sample()
+    assert unknown.error is not None and unknown.error.kind is FailureKind.AUTH
+
+
+def test_a_stalled_pgbouncer_times_out_instead_of_hanging(bouncer: PgBouncer,
+                                                          collectors) -> None:
+    collector = collectors(bouncer.admin_dsn(), budget=0.5)
+    assert collector.sample().up
+    bouncer.pause_process()
+    try:
+        results: list[BouncerSample] = []
+        for _ in range(2):  # on the held connection, then on a fresh connect attempt
+            thread = threading.Thread(target=lambda: results.append(collector.sample()))
+            thread.start()
+            thread.join(DEADLINE)
+            assert not thread.is_alive(), "sample() hung on a stalled PgBouncer"
+            time.sleep(0.6)  # past the first reconnect backoff, so the second sample connects
+        for sample in results:
+            assert sample.status == "down"
+            assert sample.error is not None and sample.error.kind is FailureKind.TIMEOUT
+    finally:
+        bouncer.resume_process()
+    assert poll(collector, lambda s: s.up).up
+
+
+def test_close_interrupts_a_waiting_sample(bouncer: PgBouncer, collectors) -> None:
+    collector = collectors(bouncer.admin_dsn(), budget=60.0)
+    assert collector.sample().up
+    bouncer.pause_process()
+    try:
+        results: list[BouncerSample] = []
+        thread = threading.Thread(target=lambda: results.append(collector.sample()))
+        thread.start()
+        deadline = time.monotonic() + DEADLINE
+        while not collector._lock.locked():  # wait until the sample is under way
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        collector.close()
+        thread.join(DEADLINE)
+        assert not thread.is_alive(), "close() left sample() waiting for its 60 s budget"
+        assert results[0].status == "down"
+        assert collector.sample().status == "down"
+    finally:
+        bouncer.resume_process()
+
+
+def test_a_malformed_dsn_never_echoes_the_password(collectors) -> None:
+    sample = collectors("host=127.0.0.1 password=hunter2-secret nonsense").sample()
+    assert sample.status == "down"
+    assert sample.error is not None and sample.error.kind is FailureKind.OTHER
+    assert "hunter2" not in sample.error.message
