@@ -30,6 +30,7 @@ import tomli_w
 from warroom.sessions import fileio
 from warroom.sessions.model import ActionItem, Incident, SampleRollup, TimelineEntry
 from warroom.sessions.toml_codec import (
+    BLOCK_KEYS,
     BLOCKS,
     FieldError,
     action_item_table,
@@ -81,11 +82,32 @@ def _last_table_start(data: bytes) -> int | None:
 
 
 def _looks_cut_off(tail: bytes) -> str | None:
-    """The block name if ``tail`` starts like one of our appended blocks (or a cut-off header)."""
-    first, newline, _ = tail.partition(b"\n")
-    for header, name in zip(_BLOCK_HEADERS, BLOCKS, strict=True):
-        if first.rstrip() == header if newline else header.startswith(first):
-            return name
+    """The block name if ``tail`` could be the start of one block as a writer writes it.
+
+    A cut-off write is a prefix of one block: its header line, whole ``key = value`` lines of
+    that block's keys, then at most one incomplete line. Anything else is corruption.
+    """
+    lines = tail.split(b"\n")
+    first, whole, last = lines[0], lines[1:-1], lines[-1]
+    pairs = list(zip(_BLOCK_HEADERS, BLOCKS, strict=True))
+    if len(lines) == 1:
+        return next((name for header, name in pairs if header.startswith(first)), None)
+    name = next((name for header, name in pairs if first.rstrip() == header), None)
+    if name is None:
+        return None
+    keys = BLOCK_KEYS[name]
+    for line in whole:
+        try:
+            pair = tomllib.loads(line.decode("utf-8"))
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+            return None
+        if len(pair) != 1 or not set(pair) <= keys:
+            return None
+    key, equals, _ = last.partition(b" = ")
+    if equals:
+        return name if key.decode("utf-8", "replace") in keys else None
+    if any(f"{k} = ".encode().startswith(last) for k in keys):
+        return name
     return None
 
 
@@ -165,10 +187,16 @@ def _parse(path: Path, data: bytes) -> _Parsed:
         try:
             incident = decode_document(doc)
         except FieldError as exc:
-            last = tail_block is not None and exc.section == tail_block and exc.missing
-            if not (last and exc.index == len(doc.get(tail_block, [])) - 1):
+            in_last = (
+                tail_block is not None
+                and exc.section == tail_block
+                and exc.index == len(doc.get(tail_block, [])) - 1
+            )
+            # Cut off: the last block lacks a key its writer always writes, or its last line
+            # stops short (``at = 2`` parses, as an integer).
+            if not (in_last and (exc.missing or not data.endswith(b"\n"))):
                 raise _field_error(path, data, exc) from None
-            problem = exc  # the last block lacks a key its writer always writes: cut off
+            problem = exc
         else:
             if data.endswith(b"\n") or tail_block is None:
                 return _Parsed(incident, len(data), None)

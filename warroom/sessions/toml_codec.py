@@ -176,6 +176,14 @@ def rollup_table(rollup: SampleRollup) -> dict[str, Any]:
     return table
 
 
+# Every key a block may hold; the torn-tail check uses it to tell a cut-off write from garbage.
+BLOCK_KEYS: dict[str, frozenset[str]] = {
+    "timeline": frozenset({"id", "at", "kind", "text", "author", "source"}),
+    "action_items": frozenset({"id", "text", "owner", "kind", "due", "done"}),
+    "samples": frozenset({"at", "seconds", "samples", "status", "refused", *_ROLLUP_OPTIONAL}),
+}
+
+
 def _encode(text: str) -> bytes:
     try:
         return text.encode("utf-8")
