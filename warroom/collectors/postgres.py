@@ -166,6 +166,7 @@ class PostgresCollector:
         self._last_failure: Failure | None = None
         self._prev_xacts: tuple[float, int] | None = None
         self._own_statements = 0  # ours since the previous xact reading: not the app's TPS
+        self._own_pending = 0  # ours the server has not counted yet
         self._probe_thread: threading.Thread | None = None
         self._probe: ProbeResult | None = None
         self.down_since: datetime | None = None
@@ -296,6 +297,7 @@ class PostgresCollector:
         self._failures_in_row = 0
         self._prev_xacts = None
         self._own_statements = 0
+        self._own_pending = 0
         return None
 
     def _schedule_retry(self, failure: Failure, *, immediate: bool) -> None:
@@ -353,14 +355,17 @@ class PostgresCollector:
             return None
         now = time.monotonic()
         prev, self._prev_xacts = self._prev_xacts, (now, xacts)
-        own, self._own_statements = self._own_statements, 0
-        if prev is None or now <= prev[0]:
-            return None
-        # Our own statements are transactions too; the previous sample's pair is in this delta.
-        delta = xacts - prev[1] - own
-        if xacts < prev[1]:
-            return None  # stats were reset or the server restarted
-        return max(delta, 0) / (now - prev[0])
+        # Our own statements are transactions too, but the server counts them only when our
+        # backend flushes its stats (up to a second later): carry them until they show up,
+        # rather than clamping, or they would surface later as phantom traffic.
+        self._own_pending = min(self._own_pending + self._own_statements, 50)
+        self._own_statements = 0
+        if prev is None or now <= prev[0] or xacts < prev[1]:
+            return None  # first reading, or stats were reset / the server restarted
+        raw = xacts - prev[1]
+        mine = min(raw, self._own_pending)
+        self._own_pending -= mine
+        return (raw - mine) / (now - prev[0])
 
     def _track(self, sample: PgSample) -> None:
         if not sample.up and self.down_since is None:
