@@ -206,10 +206,12 @@ class PgCluster:
                 )
             )
 
-    def stop(self, mode: StopMode = "fast") -> None:
+    def stop(self, mode: StopMode = "fast", *, wait: bool = True) -> None:
+        """Stop the server. ``wait=False`` only asks (a smart stop then waits for clients)."""
         if not self._running:
             return
-        self._tool("pg_ctl", "stop", "-D", str(self.data_dir), "-m", mode, "-w", "-t", "60")
+        flags = ["-w", "-t", "60"] if wait else ["-W"]
+        self._tool("pg_ctl", "stop", "-D", str(self.data_dir), "-m", mode, *flags)
         self._running = False
 
     def restart(self, mode: StopMode = "fast") -> PgCluster:
@@ -221,16 +223,26 @@ class PgCluster:
 
     def cleanup(self) -> None:
         """Stop (immediately: nothing here is worth a checkpoint) and delete everything."""
-        if self._running:
+        if self._running or self.pid is not None:
+            self._running = True
             try:
                 self.stop("immediate")
             except (RuntimeError, subprocess.TimeoutExpired):
-                pid = self.pid
-                if pid:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(pid, signal.SIGKILL)
-                self._running = False
+                self._kill_postmaster()
+            self._running = False
         shutil.rmtree(self.base, ignore_errors=True)
+
+    def _kill_postmaster(self) -> None:
+        pid = self.pid
+        if not pid:
+            return
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return
+        if b"postgres" in cmdline:  # postmaster.pid may be stale and the pid reused
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
     def __enter__(self) -> PgCluster:
         return self.start()

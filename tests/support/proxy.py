@@ -27,6 +27,7 @@ class TcpProxy:
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
         self.connections = 0  # accepted so far
+        self.held_bytes = 0  # received but not yet forwarded (grows while stalled)
         threading.Thread(target=self._accept_loop, name="proxy-accept", daemon=True).start()
 
     def dsn_params(self) -> dict[str, str | int]:
@@ -87,6 +88,8 @@ class TcpProxy:
                     data = src.recv(65536)
                 except OSError:
                     data = b""
+                with self._lock:
+                    self.held_bytes += len(data)
                 chunks.put((time.monotonic() + self.delay, data))
                 if not data:
                     return
@@ -108,6 +111,8 @@ class TcpProxy:
                     dst.sendall(data)
                 except OSError:
                     return
+                with self._lock:
+                    self.held_bytes -= len(data)
 
         threading.Thread(target=read, name="proxy-read", daemon=True).start()
         threading.Thread(target=write, name="proxy-write", daemon=True).start()
