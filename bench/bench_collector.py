@@ -1,0 +1,189 @@
+"""Cost of one PostgresCollector sample vs one pg_activity refresh, at 50, 500 and 1,000 backends.
+
+Prints figures, asserts nothing. Run as root (or the server's owner) from the repo root:
+
+    .venv/bin/pip install pg-activity      # benchmark only, never a runtime dependency
+    .venv/bin/python bench/bench_collector.py [--rounds 200] [--levels 50,500,1000]
+
+Server cost = CPU of the tool's own backend process (utime+stime from /proc/<pid>/stat, so
+parse, plan, execute and protocol all count) per refresh, plus pg_stat_statements' execution
+(and planning) time of that tool's statements. Client cost = wall time and this process's CPU
+per refresh. Both tools run against the same cluster, interleaved round by round. pg_activity
+runs what its default refresh runs (server information without the database size, WAL senders,
+replication slots on 14+, the running-queries list), through its own ``Data`` methods and SQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from support.pgcluster import MONITOR_ROLE, PgCluster
+
+from warroom.collectors.postgres import PostgresCollector
+
+TICK = os.sysconf("SC_CLK_TCK")
+PGA_ROLE = "pga"  # pg_activity usually runs as a superuser; its own role keeps pgss apart
+
+
+def backend_cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime (fields 14, 15)
+
+
+def open_idle(cluster: PgCluster, n: int, into: list[psycopg.Connection], threads: int = 8) -> None:
+    """Open ``n`` idle client backends from a few threads (fork is the server's cost, not ours)."""
+    lock = threading.Lock()
+    per = [n // threads + (1 if i < n % threads else 0) for i in range(threads)]
+
+    def work(k: int) -> None:
+        mine = [cluster.connect(user="app", application_name=f"idle-{k % 7}") for _ in range(k)]
+        with lock:
+            into.extend(mine)
+
+    ts = [threading.Thread(target=work, args=(k,)) for k in per]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+
+
+class Tool:
+    def __init__(self, name: str, refresh: Callable[[], object], backend_pid: int, user: str):
+        self.name, self.refresh, self.backend_pid, self.user = name, refresh, backend_pid, user
+        self.wall: list[float] = []
+        self.client_cpu = 0.0
+        self.server_cpu = 0.0
+
+    def reset(self) -> None:
+        self.wall.clear()
+        self.client_cpu = self.server_cpu = 0.0
+
+    def round(self) -> None:
+        cpu0, srv0, t0 = time.process_time(), backend_cpu_s(self.backend_pid), time.perf_counter()
+        self.refresh()
+        t1 = time.perf_counter()
+        self.wall.append(t1 - t0)
+        self.client_cpu += time.process_time() - cpu0
+        self.server_cpu += backend_cpu_s(self.backend_pid) - srv0
+
+
+def warroom_tool(cluster: PgCluster) -> tuple[Tool, PostgresCollector]:
+    col = PostgresCollector(cluster.dsn(user=MONITOR_ROLE), interval=1.0, probe_every=0)
+    first = col.sample()
+    assert first.up, first.error
+
+    def refresh() -> None:
+        s = col.sample()
+        if not s.up:
+            raise RuntimeError(f"warroom sample failed: {s.error}")
+
+    return Tool("warroom", refresh, col.backend_pid or 0, MONITOR_ROLE), col
+
+
+def pg_activity_tool(cluster: PgCluster) -> Tool:
+    from pgactivity.data import Data
+
+    data = Data.pg_connect(host="127.0.0.1", port=cluster.port, user=PGA_ROLE)
+    state: dict[str, object] = {"info": None}
+
+    def refresh() -> None:  # what pgactivity.ui does per refresh with default options
+        state["info"] = data.pg_get_server_information(
+            prev_server_info=state["info"],  # type: ignore[arg-type]
+            skip_db_size=state["info"] is not None,
+            skip_tempfile=True,
+            skip_walreceiver=True,
+        )
+        data.pg_get_activities(1)
+
+    refresh()
+    return Tool("pg_activity", refresh, data.pg_conn.info.backend_pid, PGA_ROLE)
+
+
+def pgss_ms(admin: psycopg.Connection, user: str) -> tuple[float, int]:
+    row = admin.execute(
+        "SELECT coalesce(sum(total_exec_time + total_plan_time), 0), coalesce(sum(calls), 0)"
+        " FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid WHERE r.rolname = %s",
+        (user,),
+    ).fetchone()
+    assert row is not None
+    return float(row[0]), int(row[1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rounds", type=int, default=200)
+    ap.add_argument("--levels", default="50,500,1000")
+    args = ap.parse_args()
+    levels = [int(x) for x in args.levels.split(",")]
+
+    cluster = PgCluster(
+        max_connections=max(levels) + 100,
+        extra_conf={
+            "shared_preload_libraries": "pg_stat_statements",
+            "pg_stat_statements.track_planning": "on",
+            "autovacuum": "off",
+        },
+    )
+    held: list[psycopg.Connection] = []
+    col: PostgresCollector | None = None
+    try:
+        cluster.start()
+        admin = cluster.connect()
+        admin.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        admin.execute(f"CREATE ROLE {PGA_ROLE} SUPERUSER LOGIN")
+        war, col = warroom_tool(cluster)
+        pga = pg_activity_tool(cluster)
+        print(f"PostgreSQL {cluster.version_num}, {args.rounds} refreshes per tool per level,"
+              f" interleaved; idle client backends held by this process")
+        header = (
+            f"{'backends':>8} {'tool':<12} {'srv cpu ms':>10} {'pgss ms':>8} {'stmts':>5}"
+            f" {'wall p50':>8} {'wall p95':>8} {'client cpu':>10}"
+        )
+        print(header)
+        for level in levels:
+            open_idle(cluster, level - len(held), held)
+            for tool in (war, pga):
+                tool.reset()
+            for _ in range(5):  # warm caches and prepared plans before measuring
+                war.round()
+                pga.round()
+            for tool in (war, pga):
+                tool.reset()
+            admin.execute("SELECT pg_stat_statements_reset()")
+            for _ in range(args.rounds):
+                war.round()
+                pga.round()
+            n = args.rounds
+            for tool in (war, pga):
+                ms, calls = pgss_ms(admin, tool.user)
+                p50 = statistics.median(tool.wall) * 1000
+                p95 = statistics.quantiles(tool.wall, n=20)[-1] * 1000
+                print(
+                    f"{level:>8} {tool.name:<12} {tool.server_cpu / n * 1000:>10.3f}"
+                    f" {ms / n:>8.3f} {calls / n:>5.1f} {p50:>8.3f} {p95:>8.3f}"
+                    f" {tool.client_cpu / n * 1000:>10.3f}"
+                )
+        print("srv cpu ms: backend CPU per refresh (10 ms tick / rounds resolution);"
+              " pgss ms: exec+plan time per refresh; stmts: statements per refresh;"
+              " wall: client-observed ms per refresh; client cpu: this process, ms per refresh")
+    finally:
+        if col is not None:
+            col.close()
+        for conn in held:
+            conn.close()
+        cluster.cleanup()
+
+
+if __name__ == "__main__":
+    main()
