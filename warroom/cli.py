@@ -10,6 +10,7 @@ import argparse
 import getpass
 import os
 import sys
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -164,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds between samples (default: 1)")
     p.add_argument("--json", action="store_true", required=True,
                    help="one JSON object per line (the only output format)")
-    p.set_defaults(func=cmd_not_yet("sample"))
+    p.set_defaults(func=cmd_sample)
 
     p = _add(subs, "demo", "run an incident drill on a throwaway sandbox PostgreSQL",
              "warroom demo --scenario storm")
@@ -304,6 +305,33 @@ def cmd_watch(args: argparse.Namespace) -> int:
             author=_author(args.author),
         )
     )
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    import json
+
+    from warroom.collectors.postgres import PostgresCollector
+
+    if args.interval <= 0:
+        raise UsageError("--interval must be more than 0 seconds")
+    if args.count is not None and args.count < 1:
+        raise UsageError("--count must be at least 1")
+    collector = PostgresCollector(args.dsn, interval=args.interval)
+    taken = 0
+    try:
+        while args.count is None or taken < args.count:
+            started = time.monotonic()
+            sample = collector.sample()
+            # One line per sample, flushed at once: a script piping us sees each as it lands.
+            sys.stdout.write(json.dumps(sample.to_json(), separators=(",", ":")) + "\n")
+            sys.stdout.flush()
+            taken += 1
+            if args.count is not None and taken >= args.count:
+                break
+            time.sleep(max(args.interval - (time.monotonic() - started), 0.0))
+    finally:
+        collector.close()
+    return 0
 
 
 def cmd_not_yet(name: str) -> Callable[[argparse.Namespace], int]:

@@ -20,7 +20,7 @@ from warroom.widgets.latency import LatencyView
 # The charts show ten minutes at 80 columns and up to an hour on a wide terminal.
 CHART_SPAN_S = 600.0
 HISTORY_POINTS = 3600
-QUERY_WINDOW_S = 60.0  # p50/p95/p99 over the last minute
+REFUSAL_WINDOW_S = 60.0  # "refused" counts the last minute's refused probes
 TOP_APPS = 12
 
 
@@ -127,10 +127,10 @@ class LiveState:
         )
 
     def latency_view(self, now: datetime) -> LatencyView:
-        window = self.query_ms.window(QUERY_WINDOW_S, now)
+        window = self.query_ms.window(self.engine_window_s, now)
         sample = self.latest
         probe = sample.probe_error if sample is not None else None
-        refused = int(sum(self.refusals.values(QUERY_WINDOW_S, now)))
+        refused = int(sum(self.refusals.values(REFUSAL_WINDOW_S, now)))
         return LatencyView(
             p50_ms=window.p50,
             p95_ms=window.p95,

@@ -28,14 +28,11 @@ class BouncerView:
     banner: str  # "" when live, else why not
 
 
-class BouncerPane(Pane):
+class BouncerPane(Pane[BouncerView]):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("PgBouncer", id=id)
 
-    def set_view(self, view: BouncerView) -> None:
-        self.show(view, lambda: self._render_view(view))
-
-    def _render_view(self, view: BouncerView) -> Group:
+    def render_view(self, view: BouncerView, width: int, height: int) -> Group:
         parts: list[Text | Table] = []
         if view.banner:
             parts.append(Text(view.banner, style="bold red"))

@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from warroom.widgets.pane import LEVEL_STYLE, Pane
-from warroom.widgets.spark import bar, sparkline
+from warroom.widgets.spark import bar, chart
 from warroom.widgets.text import clean
 
 STATE_SHORT = {
@@ -40,18 +40,11 @@ class ConnectionsView:
     span_s: float = 600.0
 
 
-class ConnectionsPane(Pane):
+class ConnectionsPane(Pane[ConnectionsView]):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("Connections", id=id)
 
-    def set_view(self, view: ConnectionsView) -> None:
-        width = max(self.content_size.width, 20)
-        height = max(self.content_size.height, 4)
-        # The chart moves with time, so the key holds the history's last point and the width.
-        key = (view, width, height)
-        self.show(key, lambda: self._render_view(view, width, height))
-
-    def _render_view(self, view: ConnectionsView, width: int, height: int) -> Group:
+    def render_view(self, view: ConnectionsView, width: int, height: int) -> Group:
         style = LEVEL_STYLE.get(view.level, "")
         lines: list[Text | Table] = []
         if view.total is None or view.usable is None:
@@ -74,16 +67,19 @@ class ConnectionsPane(Pane):
             lines.append(states)
         if view.banner:
             lines.append(Text(view.banner, style="bold red" if view.level == "down" else "yellow"))
-        rows_for_apps = max(height - len(lines) - 1, 0)
-        if view.top and rows_for_apps:
+        # Apps first (the bad pool must stand out), then the chart takes what is left.
+        spare = max(height - len(lines), 1)
+        app_rows = min(len(view.top), max(spare - 2, 0)) if spare > 2 else 0
+        if app_rows:
             table = Table.grid(expand=True)
             table.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
             table.add_column(justify="right", width=6)
-            for name, count in view.top[:rows_for_apps]:
+            for name, count in view.top[:app_rows]:
                 table.add_row(Text(clean(name) or "(no name)", no_wrap=True), str(count))
             lines.append(table)
-        chart = sparkline(view.history, view.now, view.span_s, width, top=view.max)
-        lines.append(Text(chart, style=style or "cyan", no_wrap=True))
+        rows = chart(view.history, view.now, view.span_s, width, max(spare - app_rows, 1),
+                     top=view.max)
+        lines.extend(Text(row, style=style or "cyan", no_wrap=True) for row in rows)
         return Group(*lines)
 
 

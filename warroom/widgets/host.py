@@ -9,6 +9,18 @@ from rich.text import Text
 
 from warroom.widgets.pane import Pane
 
+TCP_SHORT = {
+    "ESTABLISHED": "est",
+    "TIME_WAIT": "tw",
+    "CLOSE_WAIT": "cw",
+    "SYN_SENT": "syn",
+    "SYN_RECV": "synr",
+    "FIN_WAIT1": "fw1",
+    "FIN_WAIT2": "fw2",
+    "LAST_ACK": "lack",
+    "CLOSING": "cls",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class HostView:
@@ -29,20 +41,18 @@ def _pct(label: str, value: float | None) -> Text:
     return line
 
 
-class HostPane(Pane):
+class HostPane(Pane[HostView]):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("Host", id=id)
 
-    def set_view(self, view: HostView) -> None:
-        self.show(view, lambda: self._render_view(view))
-
-    def _render_view(self, view: HostView) -> Group:
+    def render_view(self, view: HostView, width: int, height: int) -> Group:
         load = Text(no_wrap=True, overflow="ellipsis")
         load.append("load ", style="dim")
         load.append(" ".join(f"{x:.2f}" for x in view.load) if view.load else "—")
         tcp = Text(no_wrap=True, overflow="ellipsis")
         tcp.append("tcp ", style="dim")
-        tcp.append(" ".join(f"{state.lower()} {n}" for state, n in view.tcp) or "—")
+        tcp.append(" ".join(f"{TCP_SHORT.get(state, state.lower())} {n}" for state, n in view.tcp)
+                   or "—")
         return Group(
             _pct("cpu ", view.cpu_percent),
             _pct("mem ", view.mem_percent),

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rich.console import Group
+from rich.table import Table
 from rich.text import Text
 
 from warroom.widgets.pane import LEVEL_STYLE, Pane
-from warroom.widgets.spark import sparkline
+from warroom.widgets.spark import chart
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,30 +36,21 @@ def fmt_ms(value: float | None) -> str:
     return f"{value:.1f}ms"
 
 
-class LatencyPane(Pane):
+class LatencyPane(Pane[LatencyView]):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("Latency", id=id)
 
-    def set_view(self, view: LatencyView) -> None:
-        width = max(self.content_size.width, 16)
-        self.show((view, width), lambda: self._render_view(view, width))
-
-    def _render_view(self, view: LatencyView, width: int) -> Group:
+    def render_view(self, view: LatencyView, width: int, height: int) -> Group:
         style = LEVEL_STYLE.get(view.level, "")
-        query = Text(no_wrap=True, overflow="ellipsis")
-        query.append("query ", style="dim")
-        query.append(f"p50 {fmt_ms(view.p50_ms)} ")
-        query.append(f"p95 {fmt_ms(view.p95_ms)}", style=style)
-        p99 = Text(no_wrap=True)
-        p99.append("      p99 ", style="dim")
-        p99.append(fmt_ms(view.p99_ms))
-        connect = Text(no_wrap=True, overflow="ellipsis")
-        connect.append("connect ", style="dim")
-        connect.append(fmt_ms(view.connect_ms))
-        refused = Text(no_wrap=True, overflow="ellipsis")
-        refused.append("refused ", style="dim")
-        refused.append(str(view.refused), style="bold red" if view.refused else "")
-        if view.probe_error:
-            refused.append(f" {view.probe_error}", style="red")
-        chart = sparkline(view.history, view.now, view.span_s, width)
-        return Group(query, p99, connect, refused, Text(chart, style=style or "magenta"))
+        grid = Table.grid(expand=True, padding=(0, 1, 0, 0))
+        grid.add_column(style="dim", no_wrap=True)
+        grid.add_column(justify="right", no_wrap=True)
+        grid.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
+        grid.add_row("p50", fmt_ms(view.p50_ms), "")
+        grid.add_row("p95", Text(fmt_ms(view.p95_ms), style=style), "")
+        grid.add_row("p99", fmt_ms(view.p99_ms), "")
+        grid.add_row("connect", fmt_ms(view.connect_ms), "")
+        refused = Text(str(view.refused), style="bold red" if view.refused else "")
+        grid.add_row("refused", refused, Text(f" {view.probe_error}", style="red"))
+        rows = chart(view.history, view.now, view.span_s, width, max(height - 5, 1))
+        return Group(grid, *(Text(r, style=style or "magenta", no_wrap=True) for r in rows))

@@ -58,3 +58,35 @@ def bar(fraction: float, width: int) -> str:
     fraction = min(max(fraction, 0.0), 1.0)
     filled = round(fraction * width)
     return "█" * filled + "░" * (width - filled)
+
+
+def chart(
+    points: Sequence[tuple[float, float]],
+    now: float,
+    span: float,
+    width: int,
+    height: int,
+    top: float | None = None,
+) -> list[str]:
+    """A block chart ``height`` rows tall (top row first); one row is ``sparkline``."""
+    if height <= 1:
+        return [sparkline(points, now, span, width, top)]
+    cols = bucket(points, now, span, width)
+    present = [v for v in cols if v is not None]
+    peak = top if top is not None else (max(present) if present else 0.0)
+    steps = len(BLOCKS) - 1
+    levels = []
+    for value in cols:
+        if value is None or peak <= 0:
+            levels.append(0 if value is None else 1)
+        else:
+            levels.append(max(round(min(value / peak, 1.0) * height * steps), 1))
+    rows = []
+    for row in range(height - 1, -1, -1):
+        base = row * steps
+        chars = []
+        for level in levels:
+            fill = min(max(level - base, 0), steps)
+            chars.append(BLOCKS[fill])
+        rows.append("".join(chars))
+    return rows

@@ -7,8 +7,16 @@ from dataclasses import dataclass
 
 from rich.text import Text
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
-from warroom.widgets.text import literal
+from warroom.widgets.text import clean, literal
+
+TEXT_MIN = 20
+
+
+def wrapped(value: str, style: str = "") -> Text:
+    """Entry text as data (no markup, no controls), allowed to wrap over a few lines."""
+    return Text(clean(value), style=style, overflow="fold")
 
 KIND_MARK: dict[str, tuple[str, str]] = {
     "note": ("·", ""),
@@ -52,8 +60,27 @@ class TimelineTable(DataTable[Text]):
         self.add_column("time", key="time", width=8)
         self.add_column("T+", key="offset", width=10)
         self.add_column("kind", key="kind", width=12)
-        self.add_column("who", key="who", width=8)
-        self.add_column("text", key="text")
+        self.add_column("who", key="who", width=7)
+        self.add_column("text", key="text", width=TEXT_MIN)
+
+    def on_resize(self) -> None:
+        self.fit_text_column()
+
+    def fit_text_column(self) -> None:
+        """Give the text column the rest of the width, so long notes wrap instead of scrolling."""
+        text_key = ColumnKey("text")
+        if text_key not in self.columns:
+            return
+        fixed = sum(c.get_render_width(self) for k, c in self.columns.items() if k != text_key)
+        # One cell for the vertical scrollbar, which appears once the timeline is long.
+        width = max(self.size.width - fixed - 2 * self.cell_padding - 1, TEXT_MIN)
+        column = self.columns[text_key]
+        if column.width != width:
+            column.width = width
+            rows = self._rows
+            self._rows = []
+            self.clear()
+            self.set_rows(rows)
 
     @property
     def selected_id(self) -> str | None:
@@ -92,6 +119,7 @@ class TimelineTable(DataTable[Text]):
             Text(row.offset, style="dim"),
             Text(f"{mark} {row.kind}", style=style),
             literal(row.author, style="dim"),
-            literal(row.text, style="italic" if row.kind == "misleading" else ""),
+            wrapped(row.text, style="italic" if row.kind == "misleading" else ""),
             key=row.id,
+            height=None,
         )
