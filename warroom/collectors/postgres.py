@@ -243,6 +243,12 @@ class PostgresCollector:
             failure = self._advance_connect(deadline)
             if failure is not None:
                 return self._down(at, failure)
+            if deadline - time.monotonic() < self.budget / 2:
+                # A slow handshake used up this sample's time; querying now could miss the
+                # deadline and throw the fresh connection away. The next sample uses it.
+                return self._down(at, self._last_failure or Failure(
+                    FailureKind.TIMEOUT, "connected late in this sample; data on the next one"
+                ))
         session = self._session
         assert session is not None
         try:
