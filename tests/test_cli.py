@@ -66,7 +66,8 @@ def test_two_incidents_with_the_same_title_and_minute_get_two_files(tmp_path: Pa
 def test_note_goes_to_the_newest_unresolved_incident(tmp_path: Path) -> None:
     older = _new(tmp_path, "--at", "2026-11-24T08:00:00Z")
     newer = _new(tmp_path, "--at", "2026-11-24T09:00:00Z")
-    run_warroom("status", "--session", str(newer), "resolved", home=tmp_path, check=True)
+    run_warroom("status", "--session", str(newer), "resolved", "--at", "2026-11-24T09:30:00Z",
+                home=tmp_path, check=True)
 
     result = run_warroom("note", "--kind", "action", "raised", "pool", "size", home=tmp_path)
     assert result.returncode == 0, result.stderr
