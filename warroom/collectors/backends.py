@@ -29,6 +29,7 @@ SELECT coalesce(json_agg(b ORDER BY b.age DESC NULLS LAST), '[]')::text FROM (
          greatest(now() - xact_start, now() - query_start) AS age
   FROM pg_stat_activity
   WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
+    AND application_name IS DISTINCT FROM 'warroom-probe'
   ORDER BY greatest(now() - xact_start, now() - query_start) DESC NULLS LAST
   LIMIT $1
 ) b

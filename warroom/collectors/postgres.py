@@ -16,17 +16,21 @@ import random
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from psycopg import pq
 from psycopg.conninfo import make_conninfo
 
-from warroom.collectors import pg_queries, pg_wire
+from warroom.collectors import backends, pg_queries, pg_wire
 from warroom.collectors.pg_wire import Stopped, WireError
 from warroom.collectors.sample import Failure, FailureKind, PgSample
 
 APPLICATION = "warroom"
+
+T = TypeVar("T")
 
 
 def _now() -> datetime:
@@ -224,6 +228,67 @@ class PostgresCollector:
                 self._lock.release()
         if self._probe_thread is not None:
             self._probe_thread.join(timeout=1.0)
+
+    # -- the backends view: on the held connection, the one a storm cannot take away ------
+
+    def list_backends(self, limit: int = 500) -> list[backends.Backend] | Failure:
+        """Client backends, longest running first (capped at ``limit``); or why not."""
+        params = [str(max(limit, 1)).encode()]
+        return self._run_json(backends.LIST_SQL.encode(), params, backends.parse_list)
+
+    def signal_backends(
+        self,
+        *,
+        pids: Sequence[int] | None = None,
+        application: str | None = None,
+        terminate: bool = False,
+    ) -> int | Failure:
+        """Cancel (or terminate) these pids, or every backend of ``application``.
+
+        Returns how many backends PostgreSQL agreed to signal; a role without the right
+        (pg_signal_backend or superuser) gets a typed ``permission`` failure.
+        """
+        flag = b"true" if terminate else b"false"
+        if application is not None:
+            return self._run_json(
+                backends.SIGNAL_APP_SQL.encode(), [application.encode(), flag], int
+            )
+        pid_list = "{" + ",".join(str(int(p)) for p in pids or ()) + "}"
+        return self._run_json(backends.SIGNAL_PIDS_SQL.encode(), [pid_list.encode(), flag], int)
+
+    def _run_json(
+        self, sql: bytes, params: list[bytes | None], parse: Callable[[str], T]
+    ) -> T | Failure:
+        """One statement on the monitoring connection, within the sample budget."""
+        deadline = time.monotonic() + self.budget
+        if not self._lock.acquire(timeout=self.budget):
+            return Failure(FailureKind.TIMEOUT, "the monitoring connection is busy")
+        try:
+            session = self._session
+            if session is None or self._closed:
+                return self._last_failure or Failure(FailureKind.UNREACHABLE, "not connected")
+            try:
+                results = pg_wire.execute(
+                    session.pgconn, lambda c: c.send_query_params(sql, params),
+                    deadline, self._stop,
+                )  # fmt: skip
+            except Stopped:
+                return Failure(FailureKind.OTHER, "collector closed")
+            except WireError as exc:
+                if exc.broken:
+                    self._drop_session()
+                    self._schedule_retry(exc.failure, immediate=True)
+                return exc.failure
+            self._own_statements += 1
+        finally:
+            self._lock.release()
+        text = pg_wire.value(results[-1])
+        if text is None:
+            return Failure(FailureKind.OTHER, "empty answer")
+        try:
+            return parse(text)
+        except (ValueError, KeyError, TypeError) as exc:
+            return Failure(FailureKind.OTHER, f"unexpected answer: {exc!r}")
 
     def __enter__(self) -> PostgresCollector:
         return self

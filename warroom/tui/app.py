@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -60,6 +60,24 @@ class SampleSource(Protocol):
     def sample(self) -> Any: ...
 
     def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class DrillAction:
+    """A key the drill adds (e.g. "reconfigure the pool"); ``run`` says what it did."""
+
+    key: str
+    label: str
+    help: str
+    run: Callable[[], str]
+
+
+class Drill(Protocol):
+    """What `warroom demo` plugs into the dashboard; the app knows nothing else of drills."""
+
+    name: str
+
+    def actions(self) -> list[DrillAction]: ...
 
 
 @dataclass
@@ -126,6 +144,7 @@ class WarroomApp(App[None]):
         author: str = "",
         clock: Callable[[], datetime] = utcnow,
         backends_factory: Callable[[], Screen[None]] | None = None,
+        drill: Drill | None = None,
     ) -> None:
         super().__init__()
         self.store = store
@@ -137,6 +156,7 @@ class WarroomApp(App[None]):
         self.state.preload(store.incident.samples)
         self.local_time = False
         self.backends_factory = backends_factory
+        self.drill = drill
         self._pollers: list[Poller[Any]] = []
         self._note_started: datetime | None = None
         self._deleted: list[TimelineEntry] = []
@@ -161,6 +181,10 @@ class WarroomApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        if self.drill is not None:
+            self.sub_title = f"drill: {self.drill.name}"
+            for index, act in enumerate(self.drill.actions()):
+                self.bind(act.key, f"drill({index})", description=act.label, show=True)
         self.query_one("#note", Input).display = False
         self.refresh_timeline()
         self.refresh_live()
@@ -493,6 +517,22 @@ class WarroomApp(App[None]):
 
         self.push_screen(IncidentFormScreen(inc, check), done)
 
+    # -- drills --------------------------------------------------------------------------
+
+    def action_drill(self, index: int) -> None:
+        if self.drill is None:
+            return
+        self.run_drill(self.drill.actions()[index])
+
+    @work(thread=True, group="drill", exit_on_error=False)
+    def run_drill(self, act: DrillAction) -> None:
+        try:
+            done = act.run()
+        except Exception as exc:  # a drill step failing is news for the user, not a crash
+            self.call_from_thread(self.notify, f"{act.label} failed: {exc}", severity="error")
+            return
+        self.call_from_thread(self.log_entry, done, Kind.ACTION)
+
     # -- other views ---------------------------------------------------------------------
 
     def action_backends(self) -> None:
@@ -550,6 +590,13 @@ class WarroomApp(App[None]):
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
+        if self.drill is not None:
+            for index, drill_act in enumerate(self.drill.actions()):
+                yield SystemCommand(
+                    f"Drill: {drill_act.label} ({drill_act.key})",
+                    drill_act.help,
+                    lambda i=index: self.action_drill(i),
+                )
         for act in ACTIONS:
             yield SystemCommand(
                 f"{act.label} ({act.key.split(',')[0].replace('question_mark', '?')})",
