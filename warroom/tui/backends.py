@@ -163,7 +163,9 @@ class BackendsScreen(Screen[None]):
                 Text(clean(b.state), style="yellow" if b.idle_in_transaction else ""),
                 Text(_age(b.xact_s)),
                 Text(_age(b.query_s)),
-                literal(f"{b.wait_type}:{b.wait_event}" if b.wait_type else ""),
+                # ClientRead on an idle backend is the normal state, not news.
+                literal(f"{b.wait_type}:{b.wait_event}"
+                        if b.wait_type and b.wait_type != "Client" else ""),
                 Text(",".join(map(str, b.blocked_by)), style="bold red" if b.blocked_by else ""),
                 literal(b.query, limit=200),
                 key=str(b.pid),

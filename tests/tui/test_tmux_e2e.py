@@ -1,0 +1,106 @@
+"""The real `warroom watch` in a real terminal (tmux): type a note, kill -9, resume, find it."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+import pytest
+
+TMUX = shutil.which("tmux")
+# A private tmux server: the test never touches a tmux the developer is running.
+SOCKET = f"warroom-e2e-{os.getpid()}"
+
+
+def tmux(*args: str) -> str:
+    return subprocess.run(
+        [TMUX, "-L", SOCKET, *args], check=True, capture_output=True, text=True, timeout=10
+    ).stdout  # type: ignore[list-item]
+
+
+def screen(name: str) -> str:
+    return tmux("capture-pane", "-p", "-t", name)
+
+
+def wait_screen(name: str, needle: str, timeout: float = 20.0) -> str:
+    deadline = time.monotonic() + timeout
+    text = ""
+    while time.monotonic() < deadline:
+        text = screen(name)
+        if needle in text:
+            return text
+        time.sleep(0.1)
+    raise AssertionError(f"{needle!r} never appeared on screen:\n{text}")
+
+
+@pytest.fixture
+def tmux_session(tmp_path: Path):
+    if TMUX is None:
+        if os.environ.get("CI"):
+            pytest.fail("tmux is required in CI")
+        pytest.skip("tmux is not installed")
+    name = f"warroom-e2e-{os.getpid()}"
+    tmux("-f", "/dev/null", "new-session", "-d", "-s", name, "-x", "100", "-y", "30", "sleep 600")
+    # A window whose program died stays, so a crash shows its last screen in the failure.
+    tmux("set-option", "-g", "remain-on-exit", "on")
+    try:
+        yield name
+    finally:
+        subprocess.run([TMUX, "-L", SOCKET, "kill-server"], capture_output=True, timeout=10)
+
+
+def start_watch(name: str, window: str, home: Path, *args: str) -> str:
+    command = " ".join(shlex.quote(a) for a in (sys.executable, "-m", "warroom", "watch", *args))
+    target = f"{name}:{window}"
+    tmux(
+        "new-window", "-t", name, "-n", window,
+        f"exec env WARROOM_HOME={shlex.quote(str(home))} WARROOM_AUTHOR=e2e "
+        f"TERM=xterm-256color {command}",
+    )
+    return target
+
+
+def test_note_survives_kill_9_and_comes_back_on_resume(pg, tmp_path: Path, tmux_session) -> None:
+    session = tmp_path / "e2e.toml"
+    target = start_watch(
+        tmux_session, "first", tmp_path, "--dsn", pg.dsn(), "--session", str(session),
+        "--title", "e2e storm",
+    )
+    wait_screen(target, "T+")
+    wait_screen(target, "usable")  # a live sample arrived from the real cluster
+    tmux("send-keys", "-t", target, "n")
+    tmux("send-keys", "-t", target, "-l", "! raised shop-api pool max to 20")
+    tmux("send-keys", "-t", target, "Enter")
+
+    deadline = time.monotonic() + 10
+    entries: list[dict] = []
+    while time.monotonic() < deadline:
+        entries = tomllib.loads(session.read_text()).get("timeline", [])
+        if any(e["text"] == "raised shop-api pool max to 20" for e in entries):
+            break
+        time.sleep(0.05)
+    note = next(e for e in entries if e["text"] == "raised shop-api pool max to 20")
+    assert note["kind"] == "action" and note["author"] == "e2e"
+
+    pid = int(tmux("display-message", "-p", "-t", target, "#{pane_pid}").strip())
+    os.kill(pid, signal.SIGKILL)
+
+    again = start_watch(tmux_session, "second", tmp_path, "--session", str(session))
+    text = wait_screen(again, "raised shop-api pool max to 20")
+    assert "e2e storm" in text
+    tmux("send-keys", "-t", again, "q")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not pane_dead(again):
+        time.sleep(0.1)
+    assert pane_dead(again), f"q did not quit:\n{screen(again)}"
+
+
+def pane_dead(target: str) -> bool:
+    return tmux("display-message", "-p", "-t", target, "#{pane_dead}").strip() == "1"
