@@ -1,0 +1,462 @@
+"""The dashboard's cost in a real terminal, side by side with pg_activity, plus RSS after a day.
+
+Prints figures, asserts nothing. Run as root (or the server's owner) from the repo root:
+
+    .venv/bin/pip install pg-activity py-spy   # benchmark only, never runtime dependencies
+    .venv/bin/python bench/bench_tui.py [--seconds 60] [--idle 100] [--starts 3]
+                                        [--profile 30] [--no-day]
+
+One throwaway cluster with ``--idle`` idle client connections held by this process. A private
+tmux server (own socket, no user config) runs ``warroom watch --interval 1`` and
+``pg_activity --refresh 1`` in two 120x40 sessions against that cluster, at the same time:
+- first frame: spawn until ``capture-pane`` shows warroom's header clock ("T+") or
+  pg_activity's header ("Ref.:"); each tool is started ``--starts`` times, one at a time, and
+  the last start of each is kept running for the window below;
+- CPU: utime+stime of the tool's own python process (/proc/PID/stat, all its threads; not
+  tmux) over the ``--seconds`` window that starts once both have drawn and settled, and from
+  spawn to the end of the window;
+- terminal output: ``pipe-pane -o`` bytes over the same window, and for warroom which widget's
+  screen rows they went to (cursor-addressed runs attributed by row and column);
+- then, optionally, ``py-spy record`` of warroom's steady state (``--profile SECONDS``);
+- RSS after 86,400 PgSamples through ``WarroomApp.feed`` in a headless ``run_test()``
+  (bench/tui_day.py, in a fresh process).
+Everything started here (tmux server, the tools, connections, cluster) is stopped on exit,
+Ctrl+C included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from support.pgcluster import MONITOR_ROLE, PgCluster
+
+REPO = Path(__file__).resolve().parent.parent
+VENV_BIN = REPO / ".venv" / "bin"
+TICK = os.sysconf("SC_CLK_TCK")
+COLS, ROWS = 120, 40
+TARGET_KBPS = 2.0
+TARGET_FIRST_FRAME_S = 1.0
+TARGET_RSS_MB = 120.0
+
+
+def proc_cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
+
+
+def open_idle(cluster: PgCluster, n: int, into: list[psycopg.Connection], threads: int = 4) -> None:
+    """``n`` idle client backends from a few threads, so forking them does not take a minute."""
+    lock = threading.Lock()
+    per = [n // threads + (1 if i < n % threads else 0) for i in range(threads)]
+
+    def work(k: int, t: int) -> None:
+        mine = [cluster.connect(user="app", application_name=f"idle-{t}") for _ in range(k)]
+        with lock:
+            into.extend(mine)
+
+    ts = [threading.Thread(target=work, args=(k, t)) for t, k in enumerate(per)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    if len(into) != n:
+        raise RuntimeError(f"opened {len(into)} of {n} idle connections")
+
+
+class Tmux:
+    """A private tmux server: its own socket, no ~/.tmux.conf, killed on close."""
+
+    def __init__(self, base: Path, env: dict[str, str]) -> None:
+        self.socket = base / "tmux.sock"
+        self.env = env
+
+    def run(self, *args: str, check: bool = True) -> str:
+        proc = subprocess.run(
+            ["tmux", "-S", str(self.socket), "-f", "/dev/null", *args],
+            capture_output=True, text=True, env=self.env, check=False, timeout=10,
+        )  # fmt: skip
+        if check and proc.returncode != 0:
+            raise RuntimeError(f"tmux {' '.join(args)}: {proc.stderr.strip()}")
+        return proc.stdout
+
+    def spawn(self, name: str, argv: list[str], env: dict[str, str]) -> int:
+        """A detached COLSxROWS session whose pane process *is* ``argv`` (exec); its pid."""
+        command = "exec " + " ".join(_quote(a) for a in argv)
+        env_args = [x for k, v in env.items() for x in ("-e", f"{k}={v}")]
+        self.run("new-session", "-d", "-s", name, "-x", str(COLS), "-y", str(ROWS),
+                 *env_args, command)  # fmt: skip
+        return int(self.run("display-message", "-p", "-t", name, "#{pane_pid}").strip())
+
+    def capture(self, name: str) -> str:
+        return self.run("capture-pane", "-p", "-t", name, check=False)
+
+    def close(self) -> None:
+        if self.socket.exists():
+            self.run("kill-server", check=False)
+
+
+def _quote(arg: str) -> str:
+    return "'" + arg.replace("'", "'\\''") + "'"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _end(pid: int, deadline_s: float = 5.0) -> None:
+    """SIGTERM, then SIGKILL if it is still there after ``deadline_s``."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + deadline_s
+        while time.monotonic() < deadline and _alive(pid):
+            time.sleep(0.05)
+        if not _alive(pid):
+            return
+
+
+@dataclass
+class Tool:
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    ready: str  # text on screen that says the first frame is drawn
+    quit_key: str
+    first_frames: list[float] = field(default_factory=list)
+    pid: int = 0
+    spawned: float = 0.0
+    pipe: Path | None = None
+
+
+def start(tmux: Tmux, tool: Tool, session: str, timeout: float = 30.0) -> float:
+    """Spawn ``tool`` and poll the pane until its first frame; seconds from spawn to it."""
+    t0 = time.perf_counter()
+    tool.pid = tmux.spawn(session, tool.argv, tool.env)
+    tool.spawned = t0
+    deadline = t0 + timeout
+    while time.perf_counter() < deadline:
+        if tool.ready in tmux.capture(session):
+            return time.perf_counter() - t0
+        if not _alive(tool.pid):
+            break
+        time.sleep(0.01)
+    raise RuntimeError(f"{tool.name} drew no first frame in {timeout:.0f}s:\n"
+                       f"{tmux.capture(session)}")
+
+
+def stop(tmux: Tmux, tool: Tool, session: str) -> None:
+    """Quit the way a user does, so the next start is a clean one; force it if need be."""
+    tmux.run("send-keys", "-t", session, tool.quit_key, check=False)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _alive(tool.pid):
+        time.sleep(0.05)
+    if _alive(tool.pid):
+        _end(tool.pid)
+    tmux.run("kill-session", "-t", session, check=False)
+
+
+# -- where warroom's bytes go --------------------------------------------------------------
+
+CURSOR = re.compile(rb"\x1b\[(\d+);(\d+)H")
+
+
+def regions(screen: str) -> list[tuple[str, int, int, int, int]]:
+    """(name, first row, last row, first col, last col), 1-based, from a captured screen."""
+    lines = screen.splitlines()
+    found: list[tuple[str, int, int, int, int]] = [("header", 1, 1, 1, COLS)]
+    panes_row = timeline_row = None
+    for y, line in enumerate(lines, start=1):
+        if "╭─ Connections" in line:
+            panes_row = y
+        if "╭─ Timeline" in line:
+            timeline_row = y
+    if panes_row and timeline_row:
+        top = lines[panes_row - 1]
+        starts = [m.start() + 1 for m in re.finditer("╭─ ", top)]
+        names = [m.group(1) for m in re.finditer(r"╭─ (\w+)", top)]
+        for i, (name, col) in enumerate(zip(names, starts, strict=True)):
+            end = starts[i + 1] - 1 if i + 1 < len(starts) else COLS
+            found.append((name.lower(), panes_row, timeline_row - 1, col, end))
+        found.append(("timeline", timeline_row, ROWS - 1, 1, COLS))
+    found.append(("footer", ROWS, ROWS, 1, COLS))
+    return found
+
+
+def attribute(data: bytes, areas: list[tuple[str, int, int, int, int]]) -> Counter[str]:
+    """Bytes per screen area: each cursor-addressed run is charged to where it starts."""
+    out: Counter[str] = Counter()
+    pos = 0
+    where = "other"
+    for m in CURSOR.finditer(data):
+        out[where] += m.start() - pos
+        row, col = int(m.group(1)), int(m.group(2))
+        where = next((n for n, r0, r1, c0, c1 in areas if r0 <= row <= r1 and c0 <= col <= c1),
+                     "other")
+        pos = m.start()
+    out[where] += len(data) - pos
+    return out
+
+
+# -- profile -------------------------------------------------------------------------------
+
+
+def profile(pid: int, seconds: int, out: Path) -> str:
+    pyspy = VENV_BIN / "py-spy"
+    if not pyspy.exists():
+        return "py-spy is not installed (.venv/bin/pip install py-spy)"
+    proc = subprocess.run(
+        [str(pyspy), "record", "-p", str(pid), "-d", str(seconds), "-r", "250", "-f", "raw",
+         "--nonblocking", "-o", str(out)],
+        capture_output=True, text=True, check=False, timeout=seconds + 60,
+    )  # fmt: skip
+    if proc.returncode != 0 or not out.exists():
+        return f"py-spy failed: {proc.stderr.strip()[-300:]}"
+    return summarise_profile(out.read_text())
+
+
+BUCKETS = (  # first match wins, checked from the innermost frame outwards
+    ("collector: postgres sample", ("PostgresCollector.", "pg_wire.py")),
+    ("collector: host sample (psutil, /proc/net/tcp)", ("HostCollector.", "tcpstates.py")),
+    ("app: feed / views / tick", ("WarroomApp.feed", "WarroomApp.tick", "WarroomApp.refresh_live",
+                                  "LiveState.")),
+    ("textual: compositor + widget render", ("Screen._refresh_layout", "Compositor.")),
+    ("textual: terminal write", ("LinuxDriver.write", "WriterThread.")),
+    ("textual: message pump / timers", ("MessagePump.", "Timer.")),
+)
+
+
+def _frame_name(frame: str) -> str:
+    # py-spy raw frames look like "func (path/to/file.py:123)"
+    name, _, loc = frame.partition(" (")
+    return f"{name} ({Path(loc.split(':')[0]).name})" if loc else name
+
+
+def summarise_profile(raw: str) -> str:
+    inclusive: Counter[str] = Counter()
+    buckets: Counter[str] = Counter()
+    total = 0
+    for line in raw.splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack:
+            continue
+        n = int(count)
+        total += n
+        frames = stack.split(";")
+        for name in {_frame_name(f) for f in frames}:
+            inclusive[name] += n
+        for frame in reversed(frames):
+            hit = next((b for b, keys in BUCKETS if any(k in frame for k in keys)), None)
+            if hit:
+                buckets[hit] += n
+                break
+        else:
+            buckets["other (event loop, selectors, threads idle-waking)"] += n
+    if not total:
+        return "no samples"
+    lines = [f"py-spy: {total} on-CPU samples at 250 Hz (= {total / 250:.2f} CPU s)"]
+    lines.append("  by part:")
+    for name, n in buckets.most_common():
+        lines.append(f"    {n / total:6.1%}  {name}")
+    lines.append("  top functions (inclusive):")
+    shown = 0
+    skip = ("<module>", "run_until_complete", "run_forever", "_run_once", "Runner.run",
+            "App.run ", "run (runners", "main (cli", "cmd_watch", "run_watch", "_bootstrap",
+            "Handle._run", "Thread.run")  # fmt: skip
+    for name, n in inclusive.most_common():
+        if any(s in name for s in skip):
+            continue
+        lines.append(f"    {n / total:6.1%}  {name}")
+        shown += 1
+        if shown == 22:
+            break
+    return "\n".join(lines)
+
+
+# -- the run -------------------------------------------------------------------------------
+
+
+def day_rss(samples: int) -> dict[str, object]:
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO / "bench" / "tui_day.py"), "--samples", str(samples)],
+        stdout=subprocess.PIPE, text=True, cwd=REPO,
+    )  # fmt: skip
+    try:
+        out, _ = proc.communicate(timeout=1800)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    if proc.returncode != 0:
+        raise RuntimeError(f"tui_day.py failed ({proc.returncode})")
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def ok(flag: bool) -> str:
+    return "ok" if flag else "MISS"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seconds", type=int, default=60)
+    ap.add_argument("--idle", type=int, default=100)
+    ap.add_argument("--starts", type=int, default=3, help="first-frame starts per tool")
+    ap.add_argument("--settle", type=float, default=3.0, help="seconds after start-up")
+    ap.add_argument("--profile", type=int, default=0, help="py-spy seconds after the window")
+    ap.add_argument("--no-day", action="store_true", help="skip the 24 h RSS run")
+    ap.add_argument("--day-samples", type=int, default=86_400)
+    args = ap.parse_args()
+
+    def interrupted(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupted)
+    signal.signal(signal.SIGHUP, interrupted)
+
+    base = Path(tempfile.mkdtemp(prefix="warroom-bench-tui-"))
+    home = base / "home"
+    home.mkdir()
+    cluster = PgCluster(max_connections=args.idle + 50)
+    held: list[psycopg.Connection] = []
+    # The tools' terminal and environment: nothing of the caller's PG* or colour settings.
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PG", "COLORTERM", "NO_COLOR", "TMUX", "WARROOM"))}
+    tmux = Tmux(base, env)
+    tools: list[Tool] = []
+    try:
+        cluster.start()
+        open_idle(cluster, args.idle, held)
+        pga = VENV_BIN / "pg_activity"
+        if not pga.exists():
+            raise SystemExit("pg_activity is missing: .venv/bin/pip install pg-activity")
+        tmux.run("start-server", ";", "set-option", "-g", "exit-empty", "off")
+        tmux.run("set-option", "-g", "default-terminal", "tmux-256color")
+        war = Tool(
+            "warroom",
+            [str(VENV_BIN / "warroom"), "watch", "--dsn", cluster.dsn(user=MONITOR_ROLE),
+             "--interval", "1"],
+            {"WARROOM_HOME": str(home)}, "T+", "q",
+        )  # fmt: skip
+        act = Tool(
+            "pg_activity",
+            [str(pga), "-h", "127.0.0.1", "-p", str(cluster.port), "-U", "postgres",
+             "-d", "postgres", "--refresh", "1"],
+            {}, "Ref.:", "q",
+        )  # fmt: skip
+        tools = [war, act]
+        for tool in tools:
+            for i in range(args.starts):
+                tool.first_frames.append(start(tmux, tool, tool.name))
+                if i < args.starts - 1:
+                    stop(tmux, tool, tool.name)
+        time.sleep(args.settle)  # a measurement window, not a wait for a condition
+        for tool in tools:
+            tool.pipe = base / f"{tool.name}.out"
+            tmux.run("pipe-pane", "-o", "-t", tool.name, f"cat >> {_quote(str(tool.pipe))}")
+        cpu0 = {t.name: proc_cpu_s(t.pid) for t in tools}
+        t0 = time.perf_counter()
+        time.sleep(args.seconds)
+        elapsed = time.perf_counter() - t0
+        cpu = {t.name: proc_cpu_s(t.pid) - cpu0[t.name] for t in tools}
+        since_spawn = {t.name: proc_cpu_s(t.pid) for t in tools}
+        written = {t.name: t.pipe.stat().st_size if t.pipe and t.pipe.exists() else 0
+                   for t in tools}
+        screen = tmux.capture(war.name)
+        for tool in tools:
+            if not _alive(tool.pid):
+                raise RuntimeError(f"{tool.name} died during the window")
+        where = attribute(war.pipe.read_bytes()[: written["warroom"]], regions(screen)) \
+            if war.pipe else Counter()
+        profile_text = profile(war.pid, args.profile, base / "pyspy.txt") \
+            if args.profile > 0 else ""
+        for tool in tools:
+            stop(tmux, tool, tool.name)
+        version = cluster.version_num
+        cluster_info = (f"PostgreSQL {version // 10000}.{version % 10000},"
+                        f" {args.idle} idle client connections")
+        for conn in held:
+            conn.close()
+        held.clear()
+        cluster.cleanup()
+        day = day_rss(args.day_samples) if not args.no_day else None
+
+        print(f"\n{cluster_info}; tmux {COLS}x{ROWS} TERM=tmux-256color; refresh 1 s;"
+              f" window {elapsed:.1f} s, both tools running at once")
+        print(f"{'':<34}{'warroom':>12}{'pg_activity':>13}   target")
+        w, p = war.name, act.name
+        print(f"{'CPU s in the window':<34}{cpu[w]:>12.2f}{cpu[p]:>13.2f}")
+        ratio = cpu[w] / cpu[p] if cpu[p] > 0 else float("inf")
+        print(f"{'CPU % of one core':<34}{cpu[w] / elapsed * 100:>11.2f}%"
+              f"{cpu[p] / elapsed * 100:>12.2f}%")
+        print(f"{'CPU ratio warroom / pg_activity':<34}{ratio:>12.2f}{'':>13}   <= 1"
+              f"  {ok(ratio <= 1)}")
+        print(f"{'CPU s since spawn (last start)':<34}{since_spawn[w]:>12.2f}"
+              f"{since_spawn[p]:>13.2f}")
+        kbps = {n: written[n] / elapsed / 1024 for n in written}
+        print(f"{'terminal output KB/s':<34}{kbps[w]:>12.2f}{kbps[p]:>13.2f}"
+              f"   <= {TARGET_KBPS:g}  {ok(kbps[w] <= TARGET_KBPS)}")
+        ff = {t.name: t.first_frames for t in tools}
+        med = {n: statistics.median(v) for n, v in ff.items()}
+        print(f"{'first frame s (median)':<34}{med[w]:>12.3f}{med[p]:>13.3f}"
+              f"   <= {TARGET_FIRST_FRAME_S:g}  {ok(med[w] <= TARGET_FIRST_FRAME_S)}")
+        each = {n: " ".join(f"{x:.2f}" for x in v) for n, v in ff.items()}
+        print(f"{'first frame s (each start)':<34}{each[w]:>12} {each[p]:>12}")
+        if day is not None:
+            rss = float(day["rss_after_mb"])  # type: ignore[arg-type]
+            print(f"{'RSS MB after 24 h of samples':<34}{rss:>12.1f}{'':>13}"
+                  f"   <= {TARGET_RSS_MB:g}  {ok(rss <= TARGET_RSS_MB)}")
+            print(f"  day run: {day['samples']} samples, RSS {day['rss_before_mb']} MB before,"
+                  f" hourly {day['rss_hourly_mb']}, peak {day['rss_peak_mb']} MB;"
+                  f" {day['feed_cpu_us']} us CPU per sample incl. renders;"
+                  f" {day['timeline_entries']} alert entries, {day['rollups']} rollups,"
+                  f" session file {day['session_kb']} KB")
+        total = sum(where.values()) or 1
+        print("warroom terminal bytes by screen area (B/s): " + ", ".join(
+            f"{name} {n / elapsed:.0f}" for name, n in where.most_common() if n
+        ) + f"  [{total / elapsed:.0f} total]")
+        if profile_text:
+            print(profile_text)
+    except KeyboardInterrupt:
+        print("\ninterrupted; cleaning up", file=sys.stderr)
+        raise SystemExit(130) from None
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl+C must not skip cleanup
+        for tool in tools:
+            if tool.pid and _alive(tool.pid):
+                _end(tool.pid)
+        tmux.close()
+        for conn in held:
+            try:
+                conn.close()
+            except Exception:
+                pass
+        cluster.cleanup()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
