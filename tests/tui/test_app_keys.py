@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
+from textual import events
 from tui_support import T0, Clock, HangingSource, make_app, new_store, sample
 
 from warroom.sessions.model import Kind, Source, Status, TimelineEntry
@@ -61,6 +62,20 @@ async def test_note_is_saved_with_the_time_typing_started(tmp_path: Path) -> Non
         ]
         assert entries[0]["at"] == started
         assert not app.query_one("#note").display
+
+
+@pytest.mark.asyncio
+async def test_text_typed_in_the_same_burst_as_n_lands_in_the_note(tmp_path: Path) -> None:
+    store = new_store(tmp_path)
+    app = make_app(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        # A paste or a fast typist: every key is queued before the app handles the first.
+        for char in "nis this a bug?":
+            app.post_message(events.Key(char, char))
+        await wait_for(pilot, lambda: app.query_one("#note").value == "is this a bug?")
+        assert app.screen is app.screen_stack[0], "a letter in the note opened a dialog"
+        await pilot.press("enter")
+        assert [e["text"] for e in on_disk(store)] == ["is this a bug?"]
 
 
 @pytest.mark.asyncio

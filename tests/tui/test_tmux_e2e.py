@@ -75,8 +75,8 @@ def test_note_survives_kill_9_and_comes_back_on_resume(pg, tmp_path: Path, tmux_
     )
     wait_screen(target, "T+")
     wait_screen(target, "usable")  # a live sample arrived from the real cluster
-    tmux("send-keys", "-t", target, "n")
-    tmux("send-keys", "-t", target, "-l", "! raised shop-api pool max to 20")
+    # One burst, as a fast typist or a paste delivers it: `n` and the text in the same read.
+    tmux("send-keys", "-t", target, "-l", "n! raised shop-api pool max to 20")
     tmux("send-keys", "-t", target, "Enter")
 
     deadline = time.monotonic() + 10
@@ -86,7 +86,9 @@ def test_note_survives_kill_9_and_comes_back_on_resume(pg, tmp_path: Path, tmux_
         if any(e["text"] == "raised shop-api pool max to 20" for e in entries):
             break
         time.sleep(0.05)
-    note = next(e for e in entries if e["text"] == "raised shop-api pool max to 20")
+    notes = [e for e in entries if e["text"] == "raised shop-api pool max to 20"]
+    assert notes, f"the note never reached the file; screen:\n{screen(target)}\n{entries}"
+    note = notes[0]
     assert note["kind"] == "action" and note["author"] == "e2e"
 
     pid = int(tmux("display-message", "-p", "-t", target, "#{pane_pid}").strip())

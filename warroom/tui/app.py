@@ -21,7 +21,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Input
+from textual.widgets import Footer, Input, TextArea
 
 from warroom.collectors.alerts import AlertConfig, AlertEvent
 from warroom.collectors.host import HostSample
@@ -104,10 +104,14 @@ class Act:
     label: str
     help: str
     show: bool = True
+    priority: bool = False
 
 
 ACTIONS: tuple[Act, ...] = (
-    Act("n", "note", "Note", "Add a note to the timeline (HH:MM backdates; " + PREFIX_HELP + ")"),
+    # Priority: the app handles `n` the moment it reads it, so text typed in the same burst
+    # already goes to the note box (a normal binding runs a loop turn later, too late).
+    Act("n", "note", "Note", "Add a note to the timeline (HH:MM backdates; " + PREFIX_HELP + ")",
+        priority=True),
     Act("e", "edit_entry", "Edit", "Edit the selected timeline entry (time, kind, text)"),
     Act("d,delete", "delete_entry", "Delete", "Delete the selected timeline entry (asks first)",
         show=False),
@@ -128,7 +132,10 @@ class WarroomApp(App[None]):
     CSS_PATH = "warroom.tcss"
     TITLE = "warroom"
     BINDINGS = [
-        Binding(a.key, a.action, a.label, show=a.show, id=f"app.{a.action}", tooltip=a.help)
+        Binding(
+            a.key, a.action, a.label, show=a.show, id=f"app.{a.action}", tooltip=a.help,
+            priority=a.priority,
+        )
         for a in ACTIONS
     ]
 
@@ -331,13 +338,23 @@ class WarroomApp(App[None]):
 
     # -- note input ----------------------------------------------------------------------
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "note":
+            # `n` typed into any text box, or on a dialog, is just a letter.
+            typing = isinstance(self.focused, (Input, TextArea))
+            if typing or self.screen is not self.screen_stack[0]:
+                return False
+        return True
+
     def action_note(self) -> None:
         note = self.query_one("#note", Input)
         if not note.display:
             # The entry's time is when typing started, not when Enter is pressed.
             self._note_started = self.clock()
             note.display = True
-        note.focus()
+        # Focus now, not on the next loop turn (Widget.focus defers): keys typed right after
+        # `n` arrive in the same read and must land in the box, not trigger s, i, q...
+        self.screen.set_focus(note)
 
     @on(Input.Submitted, "#note")
     def save_note(self, event: Input.Submitted) -> None:
@@ -360,7 +377,7 @@ class WarroomApp(App[None]):
     def hide_note(self) -> None:
         note = self.query_one("#note", Input)
         note.display = False
-        self.query_one(TimelineTable).focus()
+        self.screen.set_focus(self.query_one(TimelineTable))
 
     def on_key(self, event: Any) -> None:
         if event.key == "escape" and self.focused is self.query_one("#note", Input):
