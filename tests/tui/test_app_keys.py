@@ -346,3 +346,28 @@ async def test_t_toggles_utc_and_local_time(tmp_path: Path) -> None:
         assert app.local_time
         await pilot.press("t")
         assert "UTC" in str(app.query_one("#header").render())
+
+
+@pytest.mark.asyncio
+async def test_no_color_still_says_the_alert_level_in_words(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    store = new_store(tmp_path)
+    clock = Clock()
+    app = make_app(store, clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert app.no_color
+        app.feed(sample(clock.now, total=46))  # 46 of 47 usable: critical
+        await pilot.pause()
+        assert "98% CRIT" in pane_text(app.query_one("#connections"))
+
+
+@pytest.mark.asyncio
+async def test_question_mark_shows_and_hides_the_keys(tmp_path: Path) -> None:
+    store = new_store(tmp_path)
+    app = make_app(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("question_mark")
+        assert app.screen.query("HelpPanel")
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert not app.screen.query("HelpPanel")

@@ -13,6 +13,8 @@ from warroom.widgets.pane import LEVEL_STYLE, Pane
 from warroom.widgets.spark import bar, chart
 from warroom.widgets.text import clean
 
+LEVEL_WORD = {"warning": " WARN", "critical": " CRIT"}
+
 STATE_SHORT = {
     "active": "active",
     "idle": "idle",
@@ -54,9 +56,11 @@ class ConnectionsPane(Pane[ConnectionsView]):
             head = Text()
             head.append(f"{view.total}", style=style or "bold")
             head.append(f"/{view.usable} usable ", style="")
-            gauge_width = max(width - len(head) - 6, 4)
+            # The level in words too: colour alone fails under NO_COLOR and for colour-blind eyes.
+            word = LEVEL_WORD.get(view.level, "")
+            gauge_width = max(width - len(head) - 6 - len(word), 4)
             head.append(bar(fraction, gauge_width), style=style)
-            head.append(f" {fraction * 100:3.0f}%", style=style)
+            head.append(f" {fraction * 100:3.0f}%{word}", style=style)
             lines.append(head)
             states = Text(no_wrap=True, overflow="ellipsis")
             for name, count in view.by_state:
