@@ -171,7 +171,10 @@ def build_parser() -> argparse.ArgumentParser:
              "warroom demo --scenario storm")
     p.add_argument("--scenario", metavar="NAME", help="which drill (default: storm)")
     p.add_argument("--list", action="store_true", help="list the scenarios and exit")
-    p.set_defaults(func=cmd_not_yet("demo"))
+    p.add_argument("--author", help="who is at the keyboard (default: $WARROOM_AUTHOR, else login)")
+    # Compressed timing for tests and impatient rehearsals; also $WARROOM_DRILL_SPEED.
+    p.add_argument("--speed", type=float, help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_demo)
     return parser
 
 
@@ -332,6 +335,29 @@ def cmd_sample(args: argparse.Namespace) -> int:
     finally:
         collector.close()
     return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from warroom.drill.runner import speed_from_env
+    from warroom.drill.scenarios import SCENARIOS, listing
+
+    if args.list:
+        print("\n".join(listing()))
+        return 0
+    if args.scenario is not None and args.scenario not in SCENARIOS:
+        raise UsageError(
+            f"no scenario {args.scenario!r}; choose from {', '.join(SCENARIOS)} "
+            "(`warroom demo --list`)"
+        )
+    try:
+        speed = speed_from_env(args.speed)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    from warroom.tui.launch import DemoOptions, run_demo
+
+    return run_demo(
+        DemoOptions(scenario=args.scenario, speed=speed, author=_author(args.author))
+    )
 
 
 def cmd_not_yet(name: str) -> Callable[[argparse.Namespace], int]:

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from psycopg import conninfo
 
 from warroom.collectors.alerts import AlertConfig, load_config
 from warroom.collectors.host import HostCollector
 from warroom.errors import UserError
-from warroom.sessions.model import Incident, Target
+from warroom.sessions.model import Incident, Kind, Source, Target, TimelineEntry
 from warroom.sessions.paths import new_session_path
 from warroom.sessions.store import Store
 from warroom.sessions.times import utcnow
+
+if TYPE_CHECKING:
+    from warroom.drill.runner import DrillRun
+    from warroom.tui.app import Drill, DrillAction, WarroomApp
 
 
 class LaunchError(UserError):
@@ -77,11 +86,41 @@ def open_store(options: WatchOptions) -> Store:
     return Store.create(path, incident)
 
 
-def run_watch(options: WatchOptions) -> int:
+def build_app(
+    store: Store,
+    dsn: str,
+    *,
+    interval: float,
+    author: str,
+    alerts: AlertConfig,
+    pgbouncer: str | None = None,
+    drill: Drill | None = None,
+) -> WarroomApp:
+    """The collectors and the dashboard on one store: the wiring `watch` and `demo` share."""
     from warroom.collectors.postgres import PostgresCollector
     from warroom.tui.app import WarroomApp
     from warroom.tui.backends import backends_screen_factory
 
+    postgres = PostgresCollector(dsn, interval=interval)
+    bouncer = None
+    if pgbouncer:
+        from warroom.collectors.pgbouncer import PgBouncerCollector
+
+        bouncer = PgBouncerCollector(pgbouncer, budget=interval * 0.8)
+    return WarroomApp(
+        store,
+        postgres=postgres,
+        host=HostCollector(db_port(dsn)),
+        bouncer=bouncer,
+        interval=interval,
+        alerts=alerts,
+        author=author,
+        backends_factory=backends_screen_factory(postgres),
+        drill=drill,
+    )
+
+
+def run_watch(options: WatchOptions) -> int:
     if options.interval < 0.2:
         raise LaunchError("--interval must be at least 0.2 seconds")
     alerts: AlertConfig = load_config()
@@ -89,25 +128,165 @@ def run_watch(options: WatchOptions) -> int:
     store = open_store(options)
     # Resuming without --dsn watches what the session watched (libpq finds the password).
     dsn = options.dsn or store.incident.target.dsn
-    postgres = PostgresCollector(dsn, interval=options.interval)
-    bouncer = None
-    if options.pgbouncer:
-        from warroom.collectors.pgbouncer import PgBouncerCollector
-
-        bouncer = PgBouncerCollector(options.pgbouncer, budget=options.interval * 0.8)
-    app = WarroomApp(
+    app = build_app(
         store,
-        postgres=postgres,
-        host=HostCollector(db_port(dsn)),
-        bouncer=bouncer,
+        dsn,
         interval=options.interval,
-        alerts=alerts,
         author=options.author,
-        backends_factory=backends_screen_factory(postgres),
+        alerts=alerts,
+        pgbouncer=options.pgbouncer,
     )
     app.run()
     print(store.path)
     return 0
+
+
+# -- `warroom demo` ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DemoOptions:
+    scenario: str | None
+    speed: float
+    author: str
+    interval: float = 1.0
+
+
+class DrillAdapter:
+    """A drill run as the dashboard sees it: a name and some keys."""
+
+    def __init__(self, run: DrillRun) -> None:
+        from warroom.tui.app import DrillAction
+
+        self.name = run.name
+        self._actions = [DrillAction(a.key, a.label, a.help, a.run) for a in run.actions()]
+
+    def actions(self) -> list[DrillAction]:
+        return list(self._actions)
+
+
+def demo_app(run: DrillRun, *, author: str, interval: float = 1.0) -> tuple[WarroomApp, Store]:
+    """A new incident for a started drill, the dashboard on it, and the drill's clock running.
+
+    The session is a normal one in the sessions directory: it and its postmortem outlive the
+    sandbox. The services' own alerts reach the timeline the way `warroom note` does, through
+    a second writer on the same file.
+    """
+    alerts = load_config()
+    store = open_store(
+        WatchOptions(
+            dsn=run.monitor_dsn, session=None, title=run.scenario.title, interval=interval,
+            pgbouncer=None, author=author,
+        )
+    )  # fmt: skip
+    store.append_entry(
+        TimelineEntry(at=utcnow(), text=run.intro(), author="drill", source=Source.AUTO)
+    )
+    outside = Store.open(store.path)
+
+    def service_alert(service: str, text: str) -> None:
+        outside.append_entry(
+            TimelineEntry(
+                at=utcnow(), text=text, kind=Kind.ALERT, author="apm",
+                source=Source.AUTO,
+            )
+        )  # fmt: skip
+
+    app = build_app(
+        store, run.monitor_dsn, interval=interval, author=author, alerts=alerts,
+        drill=DrillAdapter(run),
+    )  # fmt: skip
+    run.begin()
+    run.watch_services(service_alert)
+    return app, store
+
+
+def run_demo(options: DemoOptions) -> int:
+    """`warroom demo`: everything it starts is gone when it returns, however it returns."""
+    from warroom.drill.runner import DrillRun
+    from warroom.drill.sandbox import SandboxUnavailable
+    from warroom.drill.scenarios import get
+
+    try:
+        scenario = get(options.scenario)
+    except KeyError as exc:
+        raise LaunchError(str(exc.args[0])) from None
+    run = DrillRun(scenario, speed=options.speed, progress=lambda line: print(line, flush=True))
+    guard = ExitGuard(run)
+    store: Store | None = None
+    try:
+        with guard:
+            try:
+                run.start()
+            except SandboxUnavailable as exc:
+                raise LaunchError(str(exc)) from None
+            app, store = demo_app(run, author=options.author, interval=options.interval)
+            guard.app = app
+            app.run()
+    finally:
+        run.close()
+    if store is not None:
+        print(f"session: {store.path}")
+        draft = store.path.with_suffix(".postmortem.md")
+        if draft.exists():
+            print(f"postmortem: {draft}")
+    return 128 + guard.signum if guard.signum else 0
+
+
+class ExitGuard:
+    """SIGTERM, SIGHUP (an SSH drop) and SIGINT end the demo the way `q` does.
+
+    The first signal asks the dashboard to exit (so the terminal is restored and the partial
+    rollup written); before the dashboard runs, it interrupts the start-up. If the dashboard
+    has not let go within a few seconds (a dead terminal can wedge output), the drill is taken
+    down from here and the process leaves.
+    """
+
+    SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+    GRACE_S = 5.0
+
+    def __init__(self, run: DrillRun) -> None:
+        self.run = run
+        self.app: WarroomApp | None = None
+        self.signum = 0
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> ExitGuard:
+        for signum in self.SIGNALS:
+            self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
+
+    def _handle(self, signum: int, frame: object) -> None:
+        first = not self.signum
+        self.signum = self.signum or signum
+        app = self.app
+        if app is None or not app.is_running:
+            raise DemoInterrupted(signum)
+        if first:
+            threading.Thread(target=self._exit_app, args=(app,), daemon=True).start()
+
+    def _exit_app(self, app: WarroomApp) -> None:
+        with contextlib.suppress(Exception):
+            app.call_from_thread(app.exit)
+        deadline = time.monotonic() + self.GRACE_S
+        while time.monotonic() < deadline and app.is_running:
+            time.sleep(0.1)
+        if app.is_running:
+            # The UI is stuck (e.g. writing to a terminal that hung up): clean up, then leave.
+            self.run.close()
+            os._exit(128 + self.signum)
+
+
+class DemoInterrupted(KeyboardInterrupt):
+    """A signal arrived before the dashboard was up; unwinds start-up through the cleanups."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 
 def _first_line(exc: BaseException) -> str:
