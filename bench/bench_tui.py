@@ -88,6 +88,9 @@ class Tmux:
     def __init__(self, base: Path, env: dict[str, str]) -> None:
         self.socket = base / "tmux.sock"
         self.env = env
+        # A neutral working directory: `python -m warroom` must not import the repo's copy
+        # from the current directory when --warroom-src names another one.
+        self.cwd = base
 
     def run(self, *args: str, check: bool = True) -> str:
         proc = subprocess.run(
@@ -103,7 +106,7 @@ class Tmux:
         command = "exec " + " ".join(_quote(a) for a in argv)
         env_args = [x for k, v in env.items() for x in ("-e", f"{k}={v}")]
         self.run("new-session", "-d", "-s", name, "-x", str(COLS), "-y", str(ROWS),
-                 *env_args, command)  # fmt: skip
+                 "-c", str(self.cwd), *env_args, command)  # fmt: skip
         return int(self.run("display-message", "-p", "-t", name, "#{pane_pid}").strip())
 
     def capture(self, name: str) -> str:
@@ -152,9 +155,14 @@ class Tool:
     spawned: float = 0.0
     pipe: Path | None = None
 
+    @property
+    def session(self) -> str:
+        return self.name.replace(" ", "-")
 
-def start(tmux: Tmux, tool: Tool, session: str, timeout: float = 30.0) -> float:
+
+def start(tmux: Tmux, tool: Tool, timeout: float = 30.0) -> float:
     """Spawn ``tool`` and poll the pane until its first frame; seconds from spawn to it."""
+    session = tool.session
     t0 = time.perf_counter()
     tool.pid = tmux.spawn(session, tool.argv, tool.env)
     tool.spawned = t0
@@ -169,8 +177,9 @@ def start(tmux: Tmux, tool: Tool, session: str, timeout: float = 30.0) -> float:
                        f"{tmux.capture(session)}")
 
 
-def stop(tmux: Tmux, tool: Tool, session: str) -> None:
+def stop(tmux: Tmux, tool: Tool) -> None:
     """Quit the way a user does, so the next start is a clean one; force it if need be."""
+    session = tool.session
     tmux.run("send-keys", "-t", session, tool.quit_key, check=False)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and _alive(tool.pid):
@@ -250,6 +259,10 @@ BUCKETS = (  # first match wins, checked from the innermost frame outwards
 )
 
 
+WAITS = ("Condition.wait ", "select (selectors.py", "Queue.get ", "Event.wait ", "sleep ",
+         "wait_fd ", "_wait_for_tstate_lock ")
+
+
 def _frame_name(frame: str) -> str:
     # py-spy raw frames look like "func (path/to/file.py:123)"
     name, _, loc = frame.partition(" (")
@@ -259,14 +272,19 @@ def _frame_name(frame: str) -> str:
 def summarise_profile(raw: str) -> str:
     inclusive: Counter[str] = Counter()
     buckets: Counter[str] = Counter()
-    total = 0
+    total = idle = 0
     for line in raw.splitlines():
         stack, _, count = line.rpartition(" ")
         if not stack:
             continue
         n = int(count)
-        total += n
         frames = stack.split(";")
+        # py-spy's idle detection lets some blocked threads through (a lock wait, a select):
+        # a stack that ends in a wait is not CPU.
+        if any(w in frames[-1] for w in WAITS):
+            idle += n
+            continue
+        total += n
         for name in {_frame_name(f) for f in frames}:
             inclusive[name] += n
         for frame in reversed(frames):
@@ -275,10 +293,11 @@ def summarise_profile(raw: str) -> str:
                 buckets[hit] += n
                 break
         else:
-            buckets["other (event loop, selectors, threads idle-waking)"] += n
+            buckets["other (event loop, input thread, pollers' bookkeeping)"] += n
     if not total:
         return "no samples"
-    lines = [f"py-spy: {total} on-CPU samples at 250 Hz (= {total / 250:.2f} CPU s)"]
+    lines = [f"py-spy: {total} on-CPU samples at 250 Hz (~{total / 250:.2f} CPU s; {idle} more"
+             " samples ending in a wait were dropped)"]
     lines.append("  by part:")
     for name, n in buckets.most_common():
         lines.append(f"    {n / total:6.1%}  {name}")
@@ -300,10 +319,13 @@ def summarise_profile(raw: str) -> str:
 # -- the run -------------------------------------------------------------------------------
 
 
-def day_rss(samples: int) -> dict[str, object]:
+def day_rss(samples: int, src: Path | None) -> dict[str, object]:
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = str(src.resolve())
     proc = subprocess.Popen(
         [sys.executable, str(REPO / "bench" / "tui_day.py"), "--samples", str(samples)],
-        stdout=subprocess.PIPE, text=True, cwd=REPO,
+        stdout=subprocess.PIPE, text=True, cwd=REPO, env=env,
     )  # fmt: skip
     try:
         out, _ = proc.communicate(timeout=1800)
@@ -320,6 +342,74 @@ def ok(flag: bool) -> str:
     return "ok" if flag else "MISS"
 
 
+@dataclass
+class Measured:
+    elapsed: float
+    cpu: dict[str, float]
+    since_spawn: dict[str, float]
+    written: dict[str, int]
+    where: Counter[str]
+
+
+def measure(tmux: Tmux, tools: list[Tool], base: Path, seconds: int) -> Measured:
+    """CPU and terminal bytes of every tool over the same window (all of them running)."""
+    for tool in tools:
+        tool.pipe = base / f"{tool.session}.out"
+        tmux.run("pipe-pane", "-o", "-t", tool.session, f"cat >> {_quote(str(tool.pipe))}")
+    cpu0 = {t.name: proc_cpu_s(t.pid) for t in tools}
+    t0 = time.perf_counter()
+    time.sleep(seconds)  # the measurement window itself
+    elapsed = time.perf_counter() - t0
+    cpu = {t.name: proc_cpu_s(t.pid) - cpu0[t.name] for t in tools}
+    since_spawn = {t.name: proc_cpu_s(t.pid) for t in tools}
+    written = {t.name: t.pipe.stat().st_size if t.pipe and t.pipe.exists() else 0 for t in tools}
+    for tool in tools:
+        if not _alive(tool.pid):
+            raise RuntimeError(f"{tool.name} died during the window")
+    war = tools[0]
+    screen = tmux.capture(war.session)
+    data = war.pipe.read_bytes()[: written[war.name]] if war.pipe else b""
+    return Measured(elapsed, cpu, since_spawn, written, attribute(data, regions(screen)))
+
+
+def report(tools: list[Tool], m: Measured, day: dict[str, object] | None) -> None:
+    names = [t.name for t in tools]
+    war, pga = names[0], names[1]
+    width = 14
+
+    def row(label: str, cells: list[str], target: str = "") -> None:
+        print(f"{label:<32}" + "".join(f"{c:>{width}}" for c in cells) + f"   {target}")
+
+    row("", names, "target")
+    row("CPU s in the window", [f"{m.cpu[n]:.2f}" for n in names])
+    row("CPU % of one core", [f"{m.cpu[n] / m.elapsed * 100:.2f}%" for n in names])
+    ratio = m.cpu[war] / m.cpu[pga] if m.cpu[pga] > 0 else float("inf")
+    row("CPU ratio to pg_activity",
+        [f"{m.cpu[n] / m.cpu[pga]:.2f}" if m.cpu[pga] > 0 else "-" for n in names],
+        f"warroom <= 1  {ok(ratio <= 1)}")
+    row("CPU s since spawn", [f"{m.since_spawn[n]:.2f}" for n in names])
+    kbps = {n: m.written[n] / m.elapsed / 1024 for n in names}
+    row("terminal output KB/s", [f"{kbps[n]:.2f}" for n in names],
+        f"<= {TARGET_KBPS:g}  {ok(kbps[war] <= TARGET_KBPS)}")
+    med = {t.name: statistics.median(t.first_frames) for t in tools}
+    row("first frame s (median)", [f"{med[n]:.3f}" for n in names],
+        f"<= {TARGET_FIRST_FRAME_S:g}  {ok(med[war] <= TARGET_FIRST_FRAME_S)}")
+    row("first frame s (max)", [f"{max(t.first_frames):.3f}" for t in tools])
+    if day is not None:
+        rss = float(str(day["rss_after_mb"]))
+        row("RSS MB after 24 h of samples", [f"{rss:.1f}", "", ""],
+            f"<= {TARGET_RSS_MB:g}  {ok(rss <= TARGET_RSS_MB)}")
+        print(f"  day run: {day['samples']} samples, RSS {day['rss_before_mb']} MB before,"
+              f" hourly {day['rss_hourly_mb']}, peak {day['rss_peak_mb']} MB;"
+              f" {day['feed_cpu_us']} us CPU per sample incl. renders;"
+              f" {day['timeline_entries']} alert entries, {day['rollups']} rollups,"
+              f" session file {day['session_kb']} KB")
+    total = sum(m.where.values())
+    print("warroom terminal bytes by screen area (B/s): " + ", ".join(
+        f"{name} {n / m.elapsed:.0f}" for name, n in m.where.most_common() if n
+    ) + f"  [{total / m.elapsed:.0f} total]")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=int, default=60)
@@ -329,6 +419,8 @@ def main() -> None:
     ap.add_argument("--profile", type=int, default=0, help="py-spy seconds after the window")
     ap.add_argument("--no-day", action="store_true", help="skip the 24 h RSS run")
     ap.add_argument("--day-samples", type=int, default=86_400)
+    ap.add_argument("--warroom-src", type=Path, default=None,
+                    help="run the warroom package found in this directory (an A/B copy)")
     args = ap.parse_args()
 
     def interrupted(signum: int, frame: FrameType | None) -> None:
@@ -348,96 +440,55 @@ def main() -> None:
     tmux = Tmux(base, env)
     tools: list[Tool] = []
     try:
-        cluster.start()
-        open_idle(cluster, args.idle, held)
         pga = VENV_BIN / "pg_activity"
         if not pga.exists():
             raise SystemExit("pg_activity is missing: .venv/bin/pip install pg-activity")
+        cluster.start()
+        open_idle(cluster, args.idle, held)
+        version = cluster.version_num
         tmux.run("start-server", ";", "set-option", "-g", "exit-empty", "off")
         tmux.run("set-option", "-g", "default-terminal", "tmux-256color")
-        war = Tool(
-            "warroom",
-            [str(VENV_BIN / "warroom"), "watch", "--dsn", cluster.dsn(user=MONITOR_ROLE),
-             "--interval", "1"],
-            {"WARROOM_HOME": str(home)}, "T+", "q",
-        )  # fmt: skip
-        act = Tool(
-            "pg_activity",
-            [str(pga), "-h", "127.0.0.1", "-p", str(cluster.port), "-U", "postgres",
-             "-d", "postgres", "--refresh", "1"],
-            {}, "Ref.:", "q",
-        )  # fmt: skip
-        tools = [war, act]
+        war_env = {"WARROOM_HOME": str(home)}
+        war_cmd = [str(VENV_BIN / "warroom")]
+        if args.warroom_src is not None:
+            war_env["PYTHONPATH"] = str(args.warroom_src.resolve())
+            war_cmd = [str(VENV_BIN / "python"), "-m", "warroom"]
+        tools = [
+            Tool("warroom",
+                 [*war_cmd, "watch", "--dsn", cluster.dsn(user=MONITOR_ROLE), "--interval", "1"],
+                 war_env, "T+", "q"),
+            Tool("pg_activity",
+                 [str(pga), "-h", "127.0.0.1", "-p", str(cluster.port), "-U", "postgres",
+                  "-d", "postgres", "--refresh", "1"],
+                 {}, "Ref.:", "q"),
+            Tool("textual floor", [str(VENV_BIN / "python"), str(REPO / "bench" / "tui_floor.py")],
+                 {}, "T+", "q"),
+        ]  # fmt: skip
         for tool in tools:
             for i in range(args.starts):
-                tool.first_frames.append(start(tmux, tool, tool.name))
+                tool.first_frames.append(start(tmux, tool))
                 if i < args.starts - 1:
-                    stop(tmux, tool, tool.name)
-        time.sleep(args.settle)  # a measurement window, not a wait for a condition
-        for tool in tools:
-            tool.pipe = base / f"{tool.name}.out"
-            tmux.run("pipe-pane", "-o", "-t", tool.name, f"cat >> {_quote(str(tool.pipe))}")
-        cpu0 = {t.name: proc_cpu_s(t.pid) for t in tools}
-        t0 = time.perf_counter()
-        time.sleep(args.seconds)
-        elapsed = time.perf_counter() - t0
-        cpu = {t.name: proc_cpu_s(t.pid) - cpu0[t.name] for t in tools}
-        since_spawn = {t.name: proc_cpu_s(t.pid) for t in tools}
-        written = {t.name: t.pipe.stat().st_size if t.pipe and t.pipe.exists() else 0
-                   for t in tools}
-        screen = tmux.capture(war.name)
-        for tool in tools:
-            if not _alive(tool.pid):
-                raise RuntimeError(f"{tool.name} died during the window")
-        where = attribute(war.pipe.read_bytes()[: written["warroom"]], regions(screen)) \
-            if war.pipe else Counter()
-        profile_text = profile(war.pid, args.profile, base / "pyspy.txt") \
+                    stop(tmux, tool)
+        time.sleep(args.settle)  # let start-up work finish before the window opens
+        measured = measure(tmux, tools, base, args.seconds)
+        profile_text = profile(tools[0].pid, args.profile, base / "pyspy.txt") \
             if args.profile > 0 else ""
         for tool in tools:
-            stop(tmux, tool, tool.name)
-        version = cluster.version_num
-        cluster_info = (f"PostgreSQL {version // 10000}.{version % 10000},"
-                        f" {args.idle} idle client connections")
+            stop(tmux, tool)
         for conn in held:
             conn.close()
         held.clear()
         cluster.cleanup()
-        day = day_rss(args.day_samples) if not args.no_day else None
+        day = day_rss(args.day_samples, args.warroom_src) if not args.no_day else None
 
-        print(f"\n{cluster_info}; tmux {COLS}x{ROWS} TERM=tmux-256color; refresh 1 s;"
-              f" window {elapsed:.1f} s, both tools running at once")
-        print(f"{'':<34}{'warroom':>12}{'pg_activity':>13}   target")
-        w, p = war.name, act.name
-        print(f"{'CPU s in the window':<34}{cpu[w]:>12.2f}{cpu[p]:>13.2f}")
-        ratio = cpu[w] / cpu[p] if cpu[p] > 0 else float("inf")
-        print(f"{'CPU % of one core':<34}{cpu[w] / elapsed * 100:>11.2f}%"
-              f"{cpu[p] / elapsed * 100:>12.2f}%")
-        print(f"{'CPU ratio warroom / pg_activity':<34}{ratio:>12.2f}{'':>13}   <= 1"
-              f"  {ok(ratio <= 1)}")
-        print(f"{'CPU s since spawn (last start)':<34}{since_spawn[w]:>12.2f}"
-              f"{since_spawn[p]:>13.2f}")
-        kbps = {n: written[n] / elapsed / 1024 for n in written}
-        print(f"{'terminal output KB/s':<34}{kbps[w]:>12.2f}{kbps[p]:>13.2f}"
-              f"   <= {TARGET_KBPS:g}  {ok(kbps[w] <= TARGET_KBPS)}")
-        ff = {t.name: t.first_frames for t in tools}
-        med = {n: statistics.median(v) for n, v in ff.items()}
-        print(f"{'first frame s (median)':<34}{med[w]:>12.3f}{med[p]:>13.3f}"
-              f"   <= {TARGET_FIRST_FRAME_S:g}  {ok(med[w] <= TARGET_FIRST_FRAME_S)}")
-        each = {n: " ".join(f"{x:.2f}" for x in v) for n, v in ff.items()}
-        print(f"{'first frame s (each start)':<34}{each[w]:>12} {each[p]:>12}")
-        if day is not None:
-            rss = float(day["rss_after_mb"])  # type: ignore[arg-type]
-            print(f"{'RSS MB after 24 h of samples':<34}{rss:>12.1f}{'':>13}"
-                  f"   <= {TARGET_RSS_MB:g}  {ok(rss <= TARGET_RSS_MB)}")
-            print(f"  day run: {day['samples']} samples, RSS {day['rss_before_mb']} MB before,"
-                  f" hourly {day['rss_hourly_mb']}, peak {day['rss_peak_mb']} MB;"
-                  f" {day['feed_cpu_us']} us CPU per sample incl. renders;"
-                  f" {day['timeline_entries']} alert entries, {day['rollups']} rollups,"
-                  f" session file {day['session_kb']} KB")
-        total = sum(where.values()) or 1
-        print("warroom terminal bytes by screen area (B/s): " + ", ".join(
-            f"{name} {n / elapsed:.0f}" for name, n in where.most_common() if n
-        ) + f"  [{total / elapsed:.0f} total]")
+        print()
+        if args.warroom_src is not None:
+            print(f"warroom package from {args.warroom_src.resolve()}")
+        print(f"PostgreSQL {version // 10000}.{version % 10000}, {args.idle} idle client"
+              f" connections; tmux {COLS}x{ROWS} TERM=tmux-256color; refresh 1 s;"
+              f" window {measured.elapsed:.1f} s with all three running;"
+              f" {args.starts} starts each for the first frame")
+        report(tools, measured, day)
         if profile_text:
             print(profile_text)
     except KeyboardInterrupt:
