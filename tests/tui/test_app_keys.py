@@ -217,6 +217,8 @@ async def test_alerts_land_on_the_timeline_once_per_transition(tmp_path: Path) -
         assert len(alerts) == 1
         assert alerts[0]["source"] == "auto"
         assert "saturation" in alerts[0]["text"]
+        # The first alert is the detection: time to detect is measured from it.
+        assert load(store.path).incident.detected_at == alerts[0]["at"]
         for n in range(5, 12):
             app.feed(sample(clock.now + timedelta(seconds=n), total=10))
         alerts = [e for e in on_disk(store) if e["kind"] == "alert"]

@@ -23,7 +23,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, TextArea
 
-from warroom.collectors.alerts import AlertConfig, AlertEvent
+from warroom.collectors.alerts import AlertConfig, AlertEvent, State
 from warroom.collectors.host import HostSample
 from warroom.collectors.sample import PgSample
 from warroom.sessions.model import (
@@ -239,8 +239,15 @@ class WarroomApp(App[None]):
         entry = TimelineEntry(
             at=event.at, text=event.message, kind=Kind.ALERT, author="warroom", source=Source.AUTO
         )
-        if self.write(lambda: self.store.append_entry(entry)):
-            self.refresh_timeline()
+        if not self.write(lambda: self.store.append_entry(entry)):
+            return
+        if event.state is State.RAISED and self.store.incident.detected_at is None:
+            # Monitoring noticed: the first alert is when the incident was detected, so the
+            # draft's time to detect is measured, not left as a TODO.
+            self.write(
+                lambda: self.store.update(lambda i: i.set_key_time("detected_at", event.at))
+            )
+        self.refresh_timeline()
 
     def on_host_sampled(self, message: HostSampled) -> None:
         s: HostSample = message.sample
