@@ -373,3 +373,14 @@ async def test_question_mark_shows_and_hides_the_keys(tmp_path: Path) -> None:
         await pilot.press("question_mark")
         await pilot.pause()
         assert not app.screen.query("HelpPanel")
+
+
+@pytest.mark.asyncio
+async def test_stale_data_shows_its_age(tmp_path: Path) -> None:
+    store = new_store(tmp_path)
+    clock = Clock()
+    app = make_app(store, clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.feed(sample(clock.now - timedelta(seconds=9)))
+        await pilot.pause()
+        assert "stale: last sample 9s ago" in pane_text(app.query_one("#connections"))
