@@ -7,11 +7,13 @@ Prints figures, asserts nothing. Run as root (or the server's owner) from the re
                                         [--profile 30] [--no-day]
 
 One throwaway cluster with ``--idle`` idle client connections held by this process. A private
-tmux server (own socket, no user config) runs ``warroom watch --interval 1`` and
-``pg_activity --refresh 1`` in two 120x40 sessions against that cluster, at the same time:
+tmux server (own socket, no user config) runs ``warroom watch --interval 1``,
+``pg_activity --refresh 1`` (both against that cluster) and the Textual floor
+(bench/tui_floor.py: one line redrawn once a second) in 120x40 sessions, all at the same time:
 - first frame: spawn until ``capture-pane`` shows warroom's header clock ("T+") or
   pg_activity's header ("Ref.:"); each tool is started ``--starts`` times, one at a time, and
-  the last start of each is kept running for the window below;
+  the last start of each is kept running for the window below. Note that with
+  PYTHONDONTWRITEBYTECODE=1 in the environment warroom's own modules are compiled at each start;
 - CPU: utime+stime of the tool's own python process (/proc/PID/stat, all its threads; not
   tmux) over the ``--seconds`` window that starts once both have drawn and settled, and from
   spawn to the end of the window;
@@ -426,8 +428,9 @@ def main() -> None:
     def interrupted(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, interrupted)
-    signal.signal(signal.SIGHUP, interrupted)
+    # SIGINT too: a shell starts background jobs with it ignored, and Ctrl+C must still clean up.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, interrupted)
 
     base = Path(tempfile.mkdtemp(prefix="warroom-bench-tui-"))
     home = base / "home"
