@@ -1,9 +1,11 @@
-"""The decoy: a loopback TCP proxy in front of the sandbox whose latency the drill can switch on.
+"""A loopback TCP proxy that can add latency or stop forwarding.
 
-warroom's monitor connects through it, so a "network blip" shows up as exactly what a real one
-looks like from the monitor: every round trip slower, the database itself fine. Each chunk is
-forwarded ``delay`` seconds after it arrived, order kept: a long wire, not a slow link.
-Threads only, in the demo's own process: nothing to leave behind when it exits.
+The demo's decoy: warroom's monitor connects through it, so a "network blip" looks exactly like
+a real one from the monitor (every round trip slower, the database itself fine). The tests use
+the same proxy for latency measurement and for stalls: ``stall()`` keeps every connection open
+but forwards nothing until ``resume()``, which is what a dead network path or a frozen middlebox
+looks like to a client. Each chunk is forwarded ``delay`` seconds after it arrived, order kept:
+a long wire, not a slow link. Threads only, in the caller's process: nothing to leave behind.
 """
 
 from __future__ import annotations
@@ -16,21 +18,35 @@ import time
 
 
 class DelayProxy:
-    def __init__(self, target_port: int, *, target_host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, target_port: int, *, target_host: str = "127.0.0.1", delay: float = 0.0
+    ) -> None:
         self.target = (target_host, target_port)
-        self.delay = 0.0  # seconds added to each direction; the drill switches it
+        self.delay = max(0.0, delay)  # seconds added to each direction
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port: int = self._listener.getsockname()[1]
+        self._forwarding = threading.Event()
+        self._forwarding.set()
         self._closed = threading.Event()
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
-        threading.Thread(target=self._accept_loop, name="drill-proxy", daemon=True).start()
+        self.connections = 0  # accepted so far
+        self.held_bytes = 0  # received but not yet forwarded (grows while stalled)
+        threading.Thread(target=self._accept_loop, name="warroom-proxy", daemon=True).start()
 
     def set_delay(self, seconds: float) -> None:
         self.delay = max(0.0, seconds)
 
+    def stall(self) -> None:
+        """Stop forwarding in both directions; connections stay open, bytes wait."""
+        self._forwarding.clear()
+
+    def resume(self) -> None:
+        self._forwarding.set()
+
     def close(self) -> None:
         self._closed.set()
+        self._forwarding.set()  # release writers so they see the close
         with contextlib.suppress(OSError):
             self._listener.close()
         with self._lock:
@@ -40,6 +56,12 @@ class DelayProxy:
                 s.shutdown(socket.SHUT_RDWR)
             with contextlib.suppress(OSError):
                 s.close()
+
+    def __enter__(self) -> DelayProxy:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def _accept_loop(self) -> None:
         while not self._closed.is_set():
@@ -61,6 +83,7 @@ class DelayProxy:
                     server.close()
                     return
                 self._sockets += [client, server]
+                self.connections += 1
             self._pipe(client, server)
             self._pipe(server, client)
 
@@ -81,6 +104,8 @@ class DelayProxy:
                     data = src.recv(65536)
                 except OSError:
                     data = b""
+                with self._lock:
+                    self.held_bytes += len(data)
                 chunks.put((time.monotonic() + self.delay, data))
                 if not data:
                     return
@@ -92,6 +117,7 @@ class DelayProxy:
                 pause = due - time.monotonic()
                 if pause > 0:
                     time.sleep(pause)
+                self._forwarding.wait()
                 if self._closed.is_set():
                     return
                 try:
@@ -103,6 +129,8 @@ class DelayProxy:
                 except OSError:
                     self._forget(src, dst)
                     return
+                with self._lock:
+                    self.held_bytes -= len(data)
 
-        threading.Thread(target=read, name="drill-proxy-read", daemon=True).start()
-        threading.Thread(target=write, name="drill-proxy-write", daemon=True).start()
+        threading.Thread(target=read, name="warroom-proxy-read", daemon=True).start()
+        threading.Thread(target=write, name="warroom-proxy-write", daemon=True).start()
