@@ -6,13 +6,12 @@ from collections.abc import Callable
 from datetime import datetime
 
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import Input, Label
 
 from warroom.sessions.model import KEY_TIMES, Incident
 from warroom.sessions.times import TimeError, parse_time
+from warroom.tui.screens.form import FormScreen
 
 TEXT_FIELDS: tuple[tuple[str, str], ...] = (
     ("title", "Title"),
@@ -42,7 +41,7 @@ def _fmt(value: datetime | None) -> str:
     return "" if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class IncidentFormScreen(ModalScreen[Changes | None]):
+class IncidentFormScreen(FormScreen[Changes]):
     DEFAULT_CSS = """
     IncidentFormScreen { align: center middle; }
     IncidentFormScreen > Vertical {
@@ -54,11 +53,6 @@ class IncidentFormScreen(ModalScreen[Changes | None]):
     IncidentFormScreen Horizontal { height: auto; }
     IncidentFormScreen Button { margin: 0 1 0 0; }
     """
-    BINDINGS = [
-        Binding("escape", "dismiss(None)", "Cancel", id="form.cancel"),
-        Binding("ctrl+s", "save", "Save", id="form.save"),
-    ]
-
     def __init__(self, incident: Incident, check: Callable[[Changes], str | None]) -> None:
         super().__init__()
         self.incident = incident
@@ -80,23 +74,10 @@ class IncidentFormScreen(ModalScreen[Changes | None]):
                 for name, label in ROLE_FIELDS:
                     yield Label(label)
                     yield Input(str(getattr(inc.roles, name)), id=name)
-            yield Static("", id="error")
-            with Horizontal():
-                yield Button("Save (ctrl+s)", variant="primary", id="save")
-                yield Button("Cancel (esc)", id="cancel")
+            yield from self.buttons()
 
     def on_mount(self) -> None:
         self.query_one("#title", Input).focus()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "save":
-            self.action_save()
-        else:
-            self.dismiss(None)
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.action_save()
 
     def collect(self) -> Changes:
         """Only the fields the user changed, times parsed; raises TimeError for a bad time."""
@@ -118,14 +99,13 @@ class IncidentFormScreen(ModalScreen[Changes | None]):
         return changes
 
     def action_save(self) -> None:
-        error = self.query_one("#error", Static)
         try:
             changes = self.collect()
         except TimeError as exc:
-            error.update(str(exc))
+            self.show_error(str(exc))
             return
         problem = self.check(changes) if changes else None
         if problem:
-            error.update(problem)
+            self.show_error(problem)
             return
         self.dismiss(changes)
