@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 import stat
@@ -37,16 +36,6 @@ def at(minutes: float) -> datetime:
 def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
-
-def copy_incident(incident: Incident) -> Incident:
-    return dataclasses.replace(
-        incident,
-        roles=dataclasses.replace(incident.roles),
-        target=dataclasses.replace(incident.target),
-        timeline=list(incident.timeline),
-        action_items=list(incident.action_items),
-        samples=list(incident.samples),
-    )
 
 
 # -- the format --------------------------------------------------------------------------------
@@ -347,7 +336,7 @@ def _torn_cases(session: Store) -> tuple[bytes, bytes]:
 
 
 def test_every_cut_of_the_last_append_is_torn_not_corrupt(session: Store) -> None:
-    base = copy_incident(session.incident)
+    base = session.incident.copy()
     before, block = _torn_cases(session)
     assert block.startswith(b"\n[[timeline]]\n")
     for cut in range(1, len(block)):
@@ -366,7 +355,7 @@ def test_every_cut_of_the_last_append_is_torn_not_corrupt(session: Store) -> Non
 
 @pytest.mark.parametrize("kind", ["timeline", "samples", "action_items"])
 def test_open_recovers_a_torn_append(session: Store, kind: str) -> None:
-    base = copy_incident(session.incident)
+    base = session.incident.copy()
     before = session.path.read_bytes()
     if kind == "timeline":
         session.append_entry(TimelineEntry(at=at(8), text="half"))
@@ -423,7 +412,7 @@ def test_two_recoveries_in_one_second_keep_both_torn_tails(session: Store) -> No
 
 def test_update_that_raises_changes_nothing(session: Store) -> None:
     before_bytes = session.path.read_bytes()
-    before = copy_incident(session.incident)
+    before = session.incident.copy()
 
     def bad(inc: Incident) -> None:
         inc.set_severity("SEV3")  # applied first, then the refusal below
@@ -441,7 +430,7 @@ def test_update_that_raises_changes_nothing(session: Store) -> None:
 
 def test_update_refuses_a_header_it_could_not_read_back(session: Store) -> None:
     before_bytes = session.path.read_bytes()
-    before = copy_incident(session.incident)
+    before = session.incident.copy()
 
     def sneaky(inc: Incident) -> None:
         inc.severity = "SEV9"  # bypasses set_severity's check

@@ -221,16 +221,6 @@ def apply_in_memory(incident: Incident, op: tuple[Any, ...], store: Store) -> No
         )
 
 
-def copy_incident(incident: Incident) -> Incident:
-    return dataclasses.replace(
-        incident,
-        roles=dataclasses.replace(incident.roles),
-        target=dataclasses.replace(incident.target),
-        timeline=list(incident.timeline),
-        action_items=list(incident.action_items),
-        samples=list(incident.samples),
-    )
-
 
 def plain_toml(path: Path) -> dict[str, Any]:
     with path.open("rb") as f:
@@ -268,7 +258,7 @@ def test_round_trip(
         doc = plain_toml(path)
         assert len(doc.get("timeline", [])) == len(initial)
         assert load(path).incident == incident
-        expected = copy_incident(incident)
+        expected = incident.copy()
         for op in ops:
             before = path.read_bytes()
             try:

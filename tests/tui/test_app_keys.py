@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import tomllib
 from datetime import timedelta
@@ -11,7 +10,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 from textual import events
-from tui_support import T0, Clock, HangingSource, make_app, new_store, sample
+from tui_support import T0, Clock, HangingSource, make_app, new_store, sample, wait_for
 
 from warroom.sessions.model import Kind, Source, Status, TimelineEntry
 from warroom.sessions.store import Store, load
@@ -28,15 +27,6 @@ def pane_text(pane) -> str:
     console = Console(width=100, file=io.StringIO(), color_system=None)
     console.print(pane.rendered)
     return console.file.getvalue()
-
-
-async def wait_for(pilot, condition, timeout: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await pilot.pause(0.05)
 
 
 async def type_note(pilot, text: str) -> None:

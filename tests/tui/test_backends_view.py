@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
 from support.pgcluster import MONITOR_ROLE
 from support.pgtest import Held
 from textual.widgets import DataTable
-from tui_support import make_app, new_store
+from tui_support import make_app, new_store, wait_for
 
 from warroom.collectors.postgres import PostgresCollector
 from warroom.sessions.model import Kind
 from warroom.tui.backends import BackendsScreen, backends_screen_factory
 from warroom.tui.screens.confirm import ConfirmScreen
-
-
-async def wait_for(pilot, condition, timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError("condition not met in time")
-        await pilot.pause(0.05)
 
 
 def live_app(store, collector):

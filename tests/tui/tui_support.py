@@ -6,7 +6,9 @@ record); collector behaviour is tested against real PostgreSQL in tests/collecto
 
 from __future__ import annotations
 
+import asyncio
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -89,3 +91,13 @@ def new_store(tmp_path: Path, title: str = "orders DB saturated") -> Store:
 
 def make_app(store: Store, clock: Clock | None = None, **kwargs: object) -> WarroomApp:
     return WarroomApp(store, clock=clock or Clock(), author="ana", **kwargs)  # type: ignore[arg-type]
+
+
+async def wait_for(pilot: object, condition: Callable[[], object], timeout: float = 10.0) -> None:
+    """Let the app run until ``condition()`` holds; fail after ``timeout`` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError("condition not met in time")
+        await pilot.pause(0.05)  # type: ignore[attr-defined]

@@ -222,6 +222,17 @@ class Incident:
             target=target or Target(),
         )
 
+    def copy(self) -> Incident:
+        """A copy safe to change: new lists and header objects; entries are frozen, so shared."""
+        return replace(
+            self,
+            roles=replace(self.roles),
+            target=replace(self.target),
+            timeline=list(self.timeline),
+            action_items=list(self.action_items),
+            samples=list(self.samples),
+        )
+
     # -- key timestamps ------------------------------------------------------------------
 
     def key_times(self) -> dict[str, datetime | None]:

@@ -321,18 +321,6 @@ class _Seen:
         return cls(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
-def _copy(incident: Incident) -> Incident:
-    """A copy safe to change: new lists and header objects; entries are frozen, so shared."""
-    return dataclasses.replace(
-        incident,
-        roles=dataclasses.replace(incident.roles),
-        target=dataclasses.replace(incident.target),
-        timeline=list(incident.timeline),
-        action_items=list(incident.action_items),
-        samples=list(incident.samples),
-    )
-
-
 def _assign(into: Incident, source: Incident) -> None:
     """Make ``into`` equal to ``source`` in place, so holders of ``Store.incident`` see it."""
     for f in dataclasses.fields(Incident):
@@ -464,7 +452,7 @@ class Store:
         and ``incident`` is as it was.
         """
         with self._mutex, self._writing():
-            work = _copy(self.incident)
+            work = self.incident.copy()
             result = change(work)
             self._check_header(work)
             self._rewrite(work)
