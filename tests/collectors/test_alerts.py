@@ -185,11 +185,27 @@ def test_refused_connections_from_the_probe_and_from_the_monitor() -> None:
     # A monitor that cannot get in either: still refused, no second event; also unreachable.
     events = engine.evaluate(down(clock.next(), full), query_p95_ms=None)
     assert [e.rule for e in events] == ["unreachable"]
-    # A probe timeout is not a refusal.
+    # A probe timeout is not a refusal; the rule clears after 30 quiet samples (the probe's
+    # result stands for several samples, so 3 would let an intermittent storm flap).
     timeout = Failure(FailureKind.TIMEOUT, "timeout expired")
-    for _ in range(3):
+    for _ in range(29):
         events = engine.evaluate(sample(clock.next(), probe_error=timeout), query_p95_ms=None)
+    assert "refused" in {a.rule for a in engine.active()}
+    events = engine.evaluate(sample(clock.next(), probe_error=timeout), query_p95_ms=None)
     assert "refused" not in {a.rule for a in engine.active()}
+
+
+def test_a_probe_refused_every_other_time_raises_once_not_every_ten_seconds() -> None:
+    engine, clock = AlertEngine(), Clock()
+    full = Failure(FailureKind.TOO_MANY_CONNECTIONS, "sorry, too many clients already", "53300")
+    events = []
+    for n in range(120):
+        # The probe runs every 5 samples; every other probe is refused.
+        refused = (n // 5) % 2 == 0
+        events += engine.evaluate(
+            sample(clock.next(), probe_error=full if refused else None), query_p95_ms=None
+        )
+    assert [e.state.value for e in only(events, "refused")] == ["raised"]
 
 
 def test_lock_waits_and_idle_in_transaction() -> None:

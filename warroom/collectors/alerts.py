@@ -99,7 +99,12 @@ _SPECS: dict[str, _RuleSpec] = {
         "query p95", False, RuleConfig(warning=100.0, critical=500.0, margin=20.0, window=30.0)
     ),
     "unreachable": _RuleSpec("database unreachable", True, RuleConfig(critical=1.0)),
-    "refused": _RuleSpec("new connections refused", True, RuleConfig(critical=1.0)),
+    # The probe runs every few seconds and each result stands for several samples, so a storm
+    # that refuses every other probe would raise and clear all the time: clear after 30 quiet
+    # samples instead of 3.
+    "refused": _RuleSpec(
+        "new connections refused", True, RuleConfig(critical=1.0, clear_after=30)
+    ),
     "lock_waits": _RuleSpec("sessions waiting on locks", False, RuleConfig(warning=1.0)),
     "idle_in_transaction": _RuleSpec(
         "idle in transaction", False, RuleConfig(warning=60.0, margin=5.0)
@@ -165,12 +170,10 @@ def parse_config(data: Mapping[str, Any], source: str = "config") -> AlertConfig
 
     if not isinstance(alerts, dict):
         raise fail("alerts", "expected a table ([alerts])")
-    clear_after = DEFAULT_CLEAR_AFTER
+    rules: dict[str, RuleConfig] = {name: spec.default for name, spec in _SPECS.items()}
     if "clear_after" in alerts:
         clear_after = _count(alerts["clear_after"], "alerts.clear_after", fail)
-    rules: dict[str, RuleConfig] = {}
-    for name, spec in _SPECS.items():
-        rules[name] = replace(spec.default, clear_after=clear_after)
+        rules = {name: replace(rule, clear_after=clear_after) for name, rule in rules.items()}
     for key, value in alerts.items():
         if key == "clear_after":
             continue

@@ -23,7 +23,8 @@ import psutil
 
 from warroom.collectors.tcpstates import tcp_by_state
 
-DEFAULT_TCP_EVERY = 5.0
+# Reading /proc/net/tcp costs milliseconds on a busy host; the socket picture moves slowly.
+DEFAULT_TCP_EVERY = 15.0
 
 T = TypeVar("T")
 

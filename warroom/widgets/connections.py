@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
 from warroom.widgets.pane import LEVEL_STYLE, Pane
-from warroom.widgets.spark import bar, chart
+from warroom.widgets.spark import bar, bucket, chart
 from warroom.widgets.text import clean
 
 LEVEL_WORD = {"warning": " WARN", "critical": " CRIT"}
@@ -45,6 +45,11 @@ class ConnectionsView:
 class ConnectionsPane(Pane[ConnectionsView]):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("Connections", id=id)
+
+    def display_key(self, view: ConnectionsView, width: int) -> object:
+        # The chart is what moves: its columns, not every point or the clock, decide a redraw.
+        cols = tuple(bucket(view.history, view.now, view.span_s, width))
+        return (replace(view, history=(), now=0.0), cols)
 
     def render_view(self, view: ConnectionsView, width: int, height: int) -> Group:
         style = LEVEL_STYLE.get(view.level, "")

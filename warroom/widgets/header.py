@@ -49,7 +49,7 @@ class IncidentHeader(Static):
         if self._view == view:
             return
         self._view = view
-        self.update(render_header(view))
+        self.update(render_header(view), layout=False)
 
 
 def render_header(view: HeaderView) -> Text:

@@ -37,7 +37,8 @@ def _pct(label: str, value: float | None) -> Text:
     if value is None:
         line.append("—")
     else:
-        line.append(f"{value:5.1f}%", style="bold red" if value >= 90 else "")
+        # Whole percents: a tenth that flickers every second is noise and costs a repaint.
+        line.append(f"{value:3.0f}%", style="bold red" if value >= 90 else "")
     return line
 
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
 from warroom.widgets.pane import LEVEL_STYLE, Pane
-from warroom.widgets.spark import chart
+from warroom.widgets.spark import bucket, chart
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +39,15 @@ def fmt_ms(value: float | None) -> str:
 class LatencyPane(Pane[LatencyView]):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("Latency", id=id)
+
+    def display_key(self, view: LatencyView, width: int) -> object:
+        # Values as shown (0.41 and 0.44 ms are both "0.4ms") and the chart's columns.
+        cols = tuple(bucket(view.history, view.now, view.span_s, width))
+        shown = tuple(fmt_ms(v) for v in (view.p50_ms, view.p95_ms, view.p99_ms, view.connect_ms))
+        plain = replace(
+            view, history=(), now=0.0, p50_ms=None, p95_ms=None, p99_ms=None, connect_ms=None
+        )
+        return (plain, shown, cols)
 
     def render_view(self, view: LatencyView, width: int, height: int) -> Group:
         style = LEVEL_STYLE.get(view.level, "")
