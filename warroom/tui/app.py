@@ -55,6 +55,8 @@ from warroom.widgets.latency import LatencyPane
 from warroom.widgets.text import clean
 from warroom.widgets.timeline import TimelineRow, TimelineTable
 
+HOST_EVERY_S = 3.0
+
 
 class SampleSource(Protocol):
     def sample(self) -> Any: ...
@@ -209,11 +211,13 @@ class WarroomApp(App[None]):
             if source is None:
                 continue
             make = kinds[name]
+            # Host figures move slowly and psutil is not free: a few seconds is fresh enough.
+            every = max(self.interval, HOST_EVERY_S) if name == "host" else self.interval
             poller: Poller[Any] = Poller(
                 name,
                 source.sample,
                 lambda result, make=make: self.post_message(make(result)),
-                self.interval,
+                every,
                 on_error=lambda exc, name=name: self.call_from_thread(
                     self.notify, f"{name} collector failed: {exc}", severity="error"
                 ),
