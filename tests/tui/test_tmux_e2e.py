@@ -106,3 +106,25 @@ def test_note_survives_kill_9_and_comes_back_on_resume(pg, tmp_path: Path, tmux_
 
 def pane_dead(target: str) -> bool:
     return tmux("display-message", "-p", "-t", target, "#{pane_dead}").strip() == "1"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGHUP, signal.SIGTERM], ids=["SIGHUP", "SIGTERM"])
+def test_an_ssh_drop_or_a_kill_ends_watch_like_q(pg, tmp_path: Path, tmux_session, signum) -> None:
+    session = tmp_path / "drop.toml"
+    target = start_watch(
+        tmux_session, "drop", tmp_path, "--dsn", pg.dsn(), "--session", str(session),
+        "--title", "ssh drop",
+    )
+    wait_screen(target, "usable")
+    pid = int(tmux("display-message", "-p", "-t", target, "#{pane_pid}").strip())
+    os.kill(pid, signum)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not pane_dead(target):
+        time.sleep(0.1)
+    assert pane_dead(target), f"watch ignored the signal:\n{screen(target)}"
+    status = tmux("display-message", "-p", "-t", target, "#{pane_dead_status}").strip()
+    assert status == str(128 + signum)
+    record = tomllib.loads(session.read_text())
+    # The partial 10-second window was written on the way out, as `q` does.
+    assert record.get("samples"), "no rollup was flushed"
+    assert "Traceback" not in screen(target)

@@ -169,7 +169,7 @@ class WarroomApp(App[None]):
         self._pollers: list[Poller[Any]] = []
         self._note_started: datetime | None = None
         self._deleted: list[TimelineEntry] = []
-        self._closed = False
+        self._shut_down = False
 
     # -- layout --------------------------------------------------------------------------
 
@@ -601,9 +601,9 @@ class WarroomApp(App[None]):
 
     def shutdown(self) -> None:
         """Stop sampling and write the partial rollup; safe to call twice."""
-        if self._closed:
+        if self._shut_down:
             return
-        self._closed = True
+        self._shut_down = True
         for poller in self._pollers:
             poller.stop()
         rollups = self.state.flush()

@@ -7,6 +7,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -136,9 +137,16 @@ def run_watch(options: WatchOptions) -> int:
         alerts=alerts,
         pgbouncer=options.pgbouncer,
     )
-    app.run()
+    # An SSH drop (SIGHUP) or a kill (SIGTERM) ends the dashboard the way `q` does: the
+    # terminal restored and the partial rollup written. Notes are on disk already.
+    with ExitGuard() as guard:
+        guard.app = app
+        try:
+            app.run()
+        finally:
+            app.shutdown()  # idempotent: after q it has run already
     print(store.path)
-    return 0
+    return 128 + guard.signum if guard.signum else 0
 
 
 # -- `warroom demo` ---------------------------------------------------------------------------
@@ -212,7 +220,7 @@ def run_demo(options: DemoOptions) -> int:
     except KeyError as exc:
         raise LaunchError(str(exc.args[0])) from None
     run = DrillRun(scenario, speed=options.speed, progress=lambda line: print(line, flush=True))
-    guard = ExitGuard(run)
+    guard = ExitGuard(run.close)
     store: Store | None = None
     try:
         with guard:
@@ -222,7 +230,10 @@ def run_demo(options: DemoOptions) -> int:
                 raise LaunchError(str(exc)) from None
             app, store = demo_app(run, author=options.author, interval=options.interval)
             guard.app = app
-            app.run()
+            try:
+                app.run()
+            finally:
+                app.shutdown()
     finally:
         run.close()
     if store is not None:
@@ -234,19 +245,19 @@ def run_demo(options: DemoOptions) -> int:
 
 
 class ExitGuard:
-    """SIGTERM, SIGHUP (an SSH drop) and SIGINT end the demo the way `q` does.
+    """SIGTERM, SIGHUP (an SSH drop) and SIGINT end the dashboard the way `q` does.
 
     The first signal asks the dashboard to exit (so the terminal is restored and the partial
     rollup written); before the dashboard runs, it interrupts the start-up. If the dashboard
-    has not let go within a few seconds (a dead terminal can wedge output), the drill is taken
-    down from here and the process leaves.
+    has not let go within a few seconds (a dead terminal can wedge output), ``cleanup`` (the
+    demo's teardown) runs from here and the process leaves.
     """
 
     SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
     GRACE_S = 5.0
 
-    def __init__(self, run: DrillRun) -> None:
-        self.run = run
+    def __init__(self, cleanup: Callable[[], None] | None = None) -> None:
+        self.cleanup = cleanup
         self.app: WarroomApp | None = None
         self.signum = 0
         self._previous: dict[int, Any] = {}
@@ -277,7 +288,8 @@ class ExitGuard:
             time.sleep(0.1)
         if app.is_running:
             # The UI is stuck (e.g. writing to a terminal that hung up): clean up, then leave.
-            self.run.close()
+            if self.cleanup is not None:
+                self.cleanup()
             os._exit(128 + self.signum)
 
 
