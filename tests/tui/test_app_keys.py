@@ -374,3 +374,26 @@ async def test_stale_data_shows_its_age(tmp_path: Path) -> None:
         app.feed(sample(clock.now - timedelta(seconds=9)))
         await pilot.pause()
         assert "stale: last sample 9s ago" in pane_text(app.query_one("#connections"))
+
+
+@pytest.mark.asyncio
+async def test_a_adds_an_action_item_that_the_draft_lists(tmp_path: Path) -> None:
+    store = new_store(tmp_path)
+    app = make_app(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("a")
+        form = app.screen
+        form.query_one("#text").value = "cap shop-api's pool at 20"
+        form.query_one("#owner").value = "ana"
+        form.query_one("#due").value = "next week"
+        await pilot.press("ctrl+s")
+        assert app.screen is form and "YYYY-MM-DD" in str(form.query_one("#error").render())
+        form.query_one("#due").value = "2026-12-01"
+        await pilot.press("ctrl+s")
+        assert app.screen is not form
+        items = tomllib.loads(store.path.read_text())["action_items"]
+        assert [(i["text"], i["owner"], i["kind"], str(i["due"])) for i in items] == [
+            ("cap shop-api's pool at 20", "ana", "prevent", "2026-12-01")
+        ]
+        await pilot.press("p")
+        assert "- [ ] " in app.postmortem_path().read_text()

@@ -29,6 +29,7 @@ from warroom.collectors.sample import PgSample
 from warroom.sessions.model import (
     KEY_TIMES,
     SEVERITIES,
+    ActionItem,
     Incident,
     Kind,
     ModelError,
@@ -41,6 +42,7 @@ from warroom.sessions.store import SessionError, Store
 from warroom.sessions.times import TimeError, format_offset, utcnow
 from warroom.tui.notes import PREFIX_HELP, parse_note
 from warroom.tui.poller import Poller
+from warroom.tui.screens.action_item import ActionItemScreen
 from warroom.tui.screens.choose import ChooseScreen
 from warroom.tui.screens.confirm import ConfirmScreen
 from warroom.tui.screens.entry import EntryEdit, EntryEditScreen
@@ -121,6 +123,8 @@ ACTIONS: tuple[Act, ...] = (
     Act("s", "status", "Status", "Change the incident status"),
     Act("v", "severity", "Severity", "Change the incident severity", show=False),
     Act("i", "incident_form", "Incident", "Edit title, key times, summary, root cause, roles",
+        show=False),
+    Act("a", "action_item", "Action item", "Add a follow-up to the postmortem's checklist",
         show=False),
     Act("b", "backends", "Backends", "Who holds connections; cancel or terminate backends"),
     Act("p", "postmortem", "Draft", "Write the postmortem draft and show it"),
@@ -544,6 +548,13 @@ class WarroomApp(App[None]):
             self.refresh_live()
 
         self.push_screen(IncidentFormScreen(inc, check), done)
+
+    def action_action_item(self) -> None:
+        def done(item: ActionItem | None) -> None:
+            if item is not None and self.write(lambda: self.store.append_action_item(item)):
+                self.notify(f"action item added ({len(self.store.incident.action_items)} in all)")
+
+        self.push_screen(ActionItemScreen(), done)
 
     # -- drills --------------------------------------------------------------------------
 

@@ -32,6 +32,7 @@ class EntryEditScreen(FormScreen[EntryEdit]):
     EntryEditScreen #error { color: $error; height: auto; }
     EntryEditScreen Button { margin: 1 1 0 0; }
     """
+
     def __init__(self, entry: TimelineEntry) -> None:
         super().__init__()
         self.entry = entry

@@ -53,6 +53,7 @@ class IncidentFormScreen(FormScreen[Changes]):
     IncidentFormScreen Horizontal { height: auto; }
     IncidentFormScreen Button { margin: 0 1 0 0; }
     """
+
     def __init__(self, incident: Incident, check: Callable[[Changes], str | None]) -> None:
         super().__init__()
         self.incident = incident
