@@ -397,3 +397,19 @@ async def test_a_adds_an_action_item_that_the_draft_lists(tmp_path: Path) -> Non
         ]
         await pilot.press("p")
         assert "- [ ] " in app.postmortem_path().read_text()
+
+
+@pytest.mark.asyncio
+async def test_notifications_quoting_database_text_never_parse_it_as_markup(tmp_path: Path) -> None:
+    store = new_store(tmp_path)
+    app = make_app(store)
+    async with app.run_test(size=(120, 40)) as pilot:
+        # What a cancel of an application named like this would report.
+        app.screen.notify("terminated backend 42 ([/]evil[bold], idle)")
+        await pilot.pause(0.2)
+        toasts = [n for n in app._notifications if "evil" in str(n.message)]
+        assert [(n.message, n.markup) for n in toasts] == [
+            ("terminated backend 42 ([/]evil[bold], idle)", False)
+        ]
+        await pilot.press("n", *"still alive", "enter")
+        assert [e["text"] for e in on_disk(store)] == ["still alive"]

@@ -20,6 +20,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Footer, Input, TextArea
 
@@ -555,6 +556,19 @@ class WarroomApp(App[None]):
                 self.notify(f"action item added ({len(self.store.incident.action_items)} in all)")
 
         self.push_screen(ActionItemScreen(), done)
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notification is plain text: ours quote application names, queries, errors,
+        and a name like ``[/]`` read as markup would crash the app or lie to the reader."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     # -- drills --------------------------------------------------------------------------
 
