@@ -12,6 +12,7 @@ import time
 import tomllib
 from pathlib import Path
 
+import psutil
 import pytest
 
 TMUX = shutil.which("tmux")
@@ -56,14 +57,19 @@ def tmux_session(tmp_path: Path):
         subprocess.run([TMUX, "-L", SOCKET, "kill-server"], capture_output=True, timeout=10)
 
 
-def start_watch(name: str, window: str, home: Path, *args: str) -> str:
+def start_watch(
+    name: str, window: str, home: Path, *args: str, rc_file: Path | None = None
+) -> str:
+    """`warroom watch` in a new window; with ``rc_file``, a shell around it records its exit code
+    there (tmux's own record of it can be missing when the pty closes before the exit)."""
     command = " ".join(shlex.quote(a) for a in (sys.executable, "-m", "warroom", "watch", *args))
+    env = f"env WARROOM_HOME={shlex.quote(str(home))} WARROOM_AUTHOR=e2e TERM=xterm-256color"
+    if rc_file is None:
+        line = f"exec {env} {command}"
+    else:
+        line = f"{env} {command}; echo $? > {shlex.quote(str(rc_file))}"
     target = f"{name}:{window}"
-    tmux(
-        "new-window", "-t", name, "-n", window,
-        f"exec env WARROOM_HOME={shlex.quote(str(home))} WARROOM_AUTHOR=e2e "
-        f"TERM=xterm-256color {command}",
-    )
+    tmux("new-window", "-t", name, "-n", window, line)
     return target
 
 
@@ -111,19 +117,20 @@ def pane_dead(target: str) -> bool:
 @pytest.mark.parametrize("signum", [signal.SIGHUP, signal.SIGTERM], ids=["SIGHUP", "SIGTERM"])
 def test_an_ssh_drop_or_a_kill_ends_watch_like_q(pg, tmp_path: Path, tmux_session, signum) -> None:
     session = tmp_path / "drop.toml"
+    rc_file = tmp_path / "rc"
     target = start_watch(
         tmux_session, "drop", tmp_path, "--dsn", pg.dsn(), "--session", str(session),
-        "--title", "ssh drop",
+        "--title", "ssh drop", rc_file=rc_file,
     )
     wait_screen(target, "usable")
-    pid = int(tmux("display-message", "-p", "-t", target, "#{pane_pid}").strip())
-    os.kill(pid, signum)
+    shell = psutil.Process(int(tmux("display-message", "-p", "-t", target, "#{pane_pid}")))
+    (watch,) = shell.children()
+    watch.send_signal(signum)
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not pane_dead(target):
+    while time.monotonic() < deadline and not (rc_file.exists() and rc_file.read_text()):
         time.sleep(0.1)
-    assert pane_dead(target), f"watch ignored the signal:\n{screen(target)}"
-    status = tmux("display-message", "-p", "-t", target, "#{pane_dead_status}").strip()
-    assert status == str(128 + signum)
+    assert rc_file.exists(), f"watch ignored the signal:\n{screen(target)}"
+    assert rc_file.read_text().strip() == str(128 + signum), screen(target)
     record = tomllib.loads(session.read_text())
     # The partial 10-second window was written on the way out, as `q` does.
     assert record.get("samples"), "no rollup was flushed"

@@ -13,17 +13,6 @@ from warroom.tui.screens.form import FormScreen
 
 
 class ActionItemScreen(FormScreen[ActionItem]):
-    DEFAULT_CSS = """
-    ActionItemScreen { align: center middle; }
-    ActionItemScreen > Vertical {
-        width: 90; max-width: 98%; height: auto;
-        border: thick $primary; background: $surface; padding: 0 1;
-    }
-    ActionItemScreen Horizontal { height: auto; }
-    ActionItemScreen #error { color: $error; height: auto; }
-    ActionItemScreen Button { margin: 1 1 0 0; }
-    """
-
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label("Action item (for the postmortem's checklist)")

@@ -22,17 +22,6 @@ class EntryEdit:
 
 
 class EntryEditScreen(FormScreen[EntryEdit]):
-    DEFAULT_CSS = """
-    EntryEditScreen { align: center middle; }
-    EntryEditScreen > Vertical {
-        width: 90; max-width: 98%; height: auto;
-        border: thick $primary; background: $surface; padding: 0 1;
-    }
-    EntryEditScreen Horizontal { height: auto; }
-    EntryEditScreen #error { color: $error; height: auto; }
-    EntryEditScreen Button { margin: 1 1 0 0; }
-    """
-
     def __init__(self, entry: TimelineEntry) -> None:
         super().__init__()
         self.entry = entry

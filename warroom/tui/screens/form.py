@@ -14,6 +14,16 @@ T = TypeVar("T")
 
 
 class FormScreen(ModalScreen[T | None]):
+    DEFAULT_CSS = """
+    FormScreen { align: center middle; }
+    FormScreen > Vertical {
+        width: 90; max-width: 98%; height: auto;
+        border: thick $primary; background: $surface; padding: 0 1;
+    }
+    FormScreen Horizontal { height: auto; }
+    FormScreen #error { color: $error; height: auto; }
+    FormScreen Button { margin: 1 1 0 0; }
+    """
     BINDINGS = [
         Binding("escape", "dismiss(None)", "Cancel", id="form.cancel"),
         Binding("ctrl+s", "save", "Save", id="form.save"),

@@ -43,14 +43,8 @@ def _fmt(value: datetime | None) -> str:
 
 class IncidentFormScreen(FormScreen[Changes]):
     DEFAULT_CSS = """
-    IncidentFormScreen { align: center middle; }
-    IncidentFormScreen > Vertical {
-        width: 100; max-width: 98%; height: 90%;
-        border: thick $primary; background: $surface; padding: 0 1;
-    }
+    IncidentFormScreen > Vertical { width: 100; height: 90%; }
     IncidentFormScreen Label { margin-top: 1; color: $text-muted; }
-    IncidentFormScreen #error { color: $error; height: auto; }
-    IncidentFormScreen Horizontal { height: auto; }
     IncidentFormScreen Button { margin: 0 1 0 0; }
     """
 
