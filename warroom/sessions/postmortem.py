@@ -22,6 +22,7 @@ from warroom.sessions.model import (
     TimelineEntry,
 )
 from warroom.sessions.times import TimeError, format_duration, format_utc
+from warroom.sessions.toml_codec import scrub_dsn
 
 SECTIONS: tuple[str, ...] = (
     "Issue Summary",
@@ -138,15 +139,6 @@ def _paragraph(head: str, text: str) -> list[str]:
     return [head + lines[0], *lines[1:]]
 
 
-def _safe_dsn(dsn: str) -> str:
-    """The DSN without any password, whatever the store did (belt and braces)."""
-    dsn = re.sub(r"(\w+://[^:/?#@\s]*):[^/?#\s]*@", r"\1@", dsn)
-    dsn = re.sub(r"(?i)([?&])password=[^&\s#]*&?", r"\1", dsn)  # URL query parameter
-    dsn = re.sub(r"[?&](?=\s|$)", "", dsn)
-    dsn = re.sub(r"(?i)(^|\s)password\s*=\s*('(?:[^'\\]|\\.)*'?|\S*)", r"\1", dsn)
-    return " ".join(dsn.split())
-
-
 # -- times ---------------------------------------------------------------------------------------
 
 
@@ -253,8 +245,8 @@ def _summary(incident: Incident, zone: tzinfo | None) -> list[str]:
     zone_note = "all times are UTC"
     if zone is not None:
         zone_note += f"; local times in brackets are {getattr(zone, 'key', str(zone))}"
-    target = one_line(_safe_dsn(incident.target.dsn))
-    bouncer = one_line(_safe_dsn(incident.target.pgbouncer))
+    target = one_line(scrub_dsn(incident.target.dsn))
+    bouncer = one_line(scrub_dsn(incident.target.pgbouncer))
     system = target or "TODO: name the database or cluster affected"
     if bouncer:
         system += f" (PgBouncer {bouncer})" if target else f"PgBouncer {bouncer}"
