@@ -12,7 +12,7 @@ import os
 import sys
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
@@ -358,13 +358,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(
         DemoOptions(scenario=args.scenario, speed=speed, author=_author(args.author))
     )
-
-
-def cmd_not_yet(name: str) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        raise CliError(f"`warroom {name}` is not built yet")
-
-    return run
 
 
 def _write_atomically(path: Path, text: str) -> None:
