@@ -27,6 +27,7 @@ from textual.widgets import Footer, Input, TextArea
 from warroom.collectors.alerts import AlertConfig, AlertEvent, State
 from warroom.collectors.host import HostSample
 from warroom.collectors.sample import PgSample
+from warroom.sessions.fileio import replace_atomically
 from warroom.sessions.model import (
     KEY_TIMES,
     SEVERITIES,
@@ -601,9 +602,7 @@ class WarroomApp(App[None]):
         draft = render(self.store.incident)
         path = self.postmortem_path()
         try:
-            tmp = path.with_name(f".{path.name}.tmp")
-            tmp.write_text(draft, encoding="utf-8")
-            tmp.replace(path)
+            replace_atomically(path, draft.encode("utf-8"))
         except OSError as exc:
             self.notify(f"cannot write {path}: {exc.strerror}", severity="error")
             return
