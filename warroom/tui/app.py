@@ -8,7 +8,7 @@ is fsynced before the input box clears.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -68,22 +68,28 @@ class SampleSource(Protocol):
     def close(self) -> None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class DrillAction:
+class DrillAction(Protocol):
     """A key the drill adds (e.g. "reconfigure the pool"); ``run`` says what it did."""
 
-    key: str
-    label: str
-    help: str
-    run: Callable[[], str]
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def help(self) -> str: ...
+
+    @property
+    def run(self) -> Callable[[], str]: ...
 
 
 class Drill(Protocol):
-    """What `warroom demo` plugs into the dashboard; the app knows nothing else of drills."""
+    """What `warroom demo` plugs into the dashboard (a DrillRun); the app knows nothing else."""
 
     name: str
 
-    def actions(self) -> list[DrillAction]: ...
+    def actions(self) -> Sequence[DrillAction]: ...
 
 
 @dataclass

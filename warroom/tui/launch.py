@@ -24,7 +24,7 @@ from warroom.sessions.times import utcnow
 
 if TYPE_CHECKING:
     from warroom.drill.runner import DrillRun
-    from warroom.tui.app import Drill, DrillAction, WarroomApp
+    from warroom.tui.app import Drill, WarroomApp
 
 
 class LaunchError(UserError):
@@ -160,19 +160,6 @@ class DemoOptions:
     interval: float = 1.0
 
 
-class DrillAdapter:
-    """A drill run as the dashboard sees it: a name and some keys."""
-
-    def __init__(self, run: DrillRun) -> None:
-        from warroom.tui.app import DrillAction
-
-        self.name = run.name
-        self._actions = [DrillAction(a.key, a.label, a.help, a.run) for a in run.actions()]
-
-    def actions(self) -> list[DrillAction]:
-        return list(self._actions)
-
-
 def demo_app(run: DrillRun, *, author: str, interval: float = 1.0) -> tuple[WarroomApp, Store]:
     """A new incident for a started drill, the dashboard on it, and the drill's clock running.
 
@@ -202,7 +189,7 @@ def demo_app(run: DrillRun, *, author: str, interval: float = 1.0) -> tuple[Warr
 
     app = build_app(
         store, run.monitor_dsn, interval=interval, author=author, alerts=alerts,
-        drill=DrillAdapter(run),
+        drill=run,
     )  # fmt: skip
     run.begin()
     run.watch_services(service_alert)
