@@ -16,12 +16,16 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def poll(condition: Callable[[], object], timeout: float, what: str) -> object:
+def poll(
+    condition: Callable[[], object], timeout: float, what: str | Callable[[], str]
+) -> object:
+    """Wait for ``condition``; ``what`` may be a callable, read at failure (the state then)."""
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout}s")
+            said = what() if callable(what) else what
+            raise AssertionError(f"{said}: not within {timeout}s")
         time.sleep(0.1)

@@ -80,8 +80,13 @@ def test_slow_search_pages_on_latency_until_the_index_exists(
         try:
             run.begin()
             run.watch_services(lambda service, text: pages.append((service, text)))
+            poll(lambda: run.done_steps, 20, "the release step")
+            # "Normal" was measured on the indexed lookups, before the release: a slow start
+            # of the generators must not let the first seq scans into the baseline.
+            normal = run.normal_p95["shop-search"]
             poll(lambda: any("p95 request latency" in t for _, t in pages), 40,
-                 "latency page from shop-search")
+                 lambda: f"latency page from shop-search (normal p95 {normal} ms; "
+                 f"now {run.status('shop-search')}; pages {pages})")
             busy = sample_until(
                 collector,
                 lambda s: s.connections is not None

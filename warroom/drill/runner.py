@@ -37,6 +37,7 @@ APM_SLOW_FACTOR = 5.0  # the services' own monitoring pages at p95 this many tim
 APM_SLOW_MIN_MS = 10.0  # ...and at least this slow
 APM_BASELINE_REQUESTS = 20  # requests seen before "normal" is known
 APM_QUIET_READS = 3  # status reads (about 1 s apart) without trouble before it clears
+NORMAL_WAIT_S = 15.0  # longest the clock waits for the services to show their normal latency
 
 
 def speed_from_env(given: float | None = None) -> float:
@@ -132,14 +133,16 @@ class LoadGen:
 class Apm:
     """One service's alerting: latency and connection failures, raised once, cleared once."""
 
-    def __init__(self, service: str) -> None:
+    def __init__(self, service: str, normal_p95: float | None = None) -> None:
         self.service = service
         self.slow = False
         self.failing = False
         self._quiet_slow = 0
         self._quiet_failing = 0
         self._refused = 0
-        self._p95_base: float | None = None
+        # "Normal" measured before the scenario's first step; a service idle then (the locks
+        # drill's batch job) learns it from its first busy reads instead.
+        self._p95_base: float | None = normal_p95
 
     def update(self, status: dict[str, Any]) -> list[str]:
         if not status:
@@ -206,6 +209,8 @@ class DrillRun:
         self._close_lock = threading.Lock()
         self._closed = False
         self._script: threading.Thread | None = None
+        self.normal_p95: dict[str, float] = {}
+        self._normal_known = threading.Event()
 
     # -- bring up ----------------------------------------------------------------------------
 
@@ -288,7 +293,29 @@ class DrillRun:
                                             daemon=True)
             self._script.start()
 
+    def _learn_normal(self) -> None:
+        """Read each busy service's p95 before anything goes wrong: the APM pages relative to it.
+
+        Taking it later races the first step (at high ``--speed`` the first read could already
+        include the trouble and set "normal" so high that nothing ever pages).
+        """
+        deadline = time.monotonic() + NORMAL_WAIT_S
+        busy = {name for name, gen in self.services.items() if gen.spec.pool > 0}
+        while busy and time.monotonic() < deadline:
+            for name in sorted(busy):
+                status = self.services[name].status()
+                p95 = status.get("p95_ms")
+                if int(status.get("requests") or 0) >= APM_BASELINE_REQUESTS and isinstance(
+                    p95, (int, float)
+                ):
+                    self.normal_p95[name] = float(p95)
+                    busy.discard(name)
+            if busy and self._stop.wait(0.1):
+                break
+        self._normal_known.set()
+
     def _run_script(self) -> None:
+        self._learn_normal()
         t0 = time.monotonic()
         for step in sorted(self.scenario.steps, key=lambda s: s.at):
             if self._stop.wait(max(0.0, t0 + step.at / self.speed - time.monotonic())):
@@ -311,7 +338,10 @@ class DrillRun:
         thread.start()
 
     def _watch(self, alert: Callable[[str, str], None]) -> None:
-        apms = {name: Apm(name) for name in self.services}
+        while not self._normal_known.wait(0.2):
+            if self._stop.is_set():
+                return
+        apms = {name: Apm(name, self.normal_p95.get(name)) for name in self.services}
         while not self._stop.wait(1.0):
             for name, apm in apms.items():
                 for text in apm.update(self.services[name].status()):
