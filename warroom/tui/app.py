@@ -182,6 +182,7 @@ class WarroomApp(App[None]):
         self._note_started: datetime | None = None
         self._deleted: list[TimelineEntry] = []
         self._shut_down = False
+        self._fed_since_tick = False
 
     # -- layout --------------------------------------------------------------------------
 
@@ -250,6 +251,7 @@ class WarroomApp(App[None]):
         if fed.rollups:
             self.write(lambda: self.store.append_samples(fed.rollups))
         self.refresh_live()
+        self._fed_since_tick = True
 
     def record_alert(self, event: AlertEvent) -> None:
         entry = TimelineEntry(
@@ -304,7 +306,13 @@ class WarroomApp(App[None]):
             fresh = []
         if fresh:
             self.refresh_timeline()
-        self.refresh_live()
+        # A sample since the last tick already moved the clock: a second refresh would cost a
+        # second frame each second. Without samples (a stalled or slower poller) the tick keeps
+        # the clock and the data's age moving.
+        if self._fed_since_tick:
+            self._fed_since_tick = False
+        else:
+            self.refresh_live()
 
     def refresh_live(self) -> None:
         now = self.clock()

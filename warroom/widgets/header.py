@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.console import RenderableType
 from rich.text import Text
-from textual.widgets import Static
 
+from warroom.widgets.pane import Painted
 from warroom.widgets.text import clean
 
 SEVERITY_STYLE = {
@@ -33,7 +34,9 @@ class HeaderView:
     wall: str  # "09:12:33 UTC"
 
 
-class IncidentHeader(Static):
+class IncidentHeader(Painted[HeaderView]):
+    """One line; each second only the clock's changed digits are sent to the terminal."""
+
     DEFAULT_CSS = """
     IncidentHeader {
         dock: top;
@@ -43,13 +46,8 @@ class IncidentHeader(Static):
     }
     """
 
-    _view: HeaderView | None = None
-
-    def set_view(self, view: HeaderView) -> None:
-        if self._view == view:
-            return
-        self._view = view
-        self.update(render_header(view), layout=False)
+    def render_view(self, view: HeaderView, width: int, height: int) -> RenderableType:
+        return render_header(view)
 
 
 def render_header(view: HeaderView) -> Text:

@@ -1,15 +1,18 @@
-"""Base for the dashboard's panes: a bordered widget that repaints only the lines that changed.
+"""Widgets that repaint only the cells that changed: the dashboard's panes and its header.
 
-Over a slow SSH link the bytes a refresh sends are what the responder pays for. A pane keeps the
-strips it last painted and asks Textual to repaint only the lines that differ; a view whose
-picture did not change (same ``display_key``) costs nothing at all. Painting is deferred to the
-end of the current loop turn, so a burst of views (a resumed session, a replay) paints once.
+Over a slow SSH link the bytes a refresh sends are what the responder pays for, and writing them
+is most of what a refresh costs the CPU. A painted widget keeps the strips it last painted and
+asks Textual to repaint only the span of each line that differs (the clock's digits, a count, the
+newest chart column); a view whose picture did not change (same ``display_key``) costs nothing at
+all. Painting is deferred to the end of the current loop turn, so a burst of views (a resumed
+session, a replay) paints once.
 """
 
 from __future__ import annotations
 
 from typing import Generic, TypeVar
 
+from rich.cells import cell_len
 from rich.console import RenderableType
 from textual.geometry import Region
 from textual.strip import Strip
@@ -21,8 +24,101 @@ LEVEL_STYLE = {"ok": "green", "warning": "yellow", "critical": "bold red", "down
 V = TypeVar("V")
 
 
-class Pane(Widget, Generic[V]):
+def cells(strip: Strip) -> list[object]:
+    """One comparable item per terminal cell (a wide character's second cell is None)."""
+    out: list[object] = []
+    for text, style, _ in strip:
+        for char in text:
+            out.append((char, style))
+            if char > "\x7f" and cell_len(char) > 1:
+                out.append(None)
+    return out
+
+
+def changed_span(old: Strip, new: Strip) -> tuple[int, int] | None:
+    """The columns [start, end) where two lines differ, or None when they look the same."""
+    if old == new:
+        return None
+    a, b = cells(old), cells(new)
+    if a == b:
+        return None
+    start = 0
+    limit = min(len(a), len(b))
+    while start < limit and a[start] == b[start]:
+        start += 1
+    end_a, end_b = len(a), len(b)
+    while end_a > start and end_b > start and a[end_a - 1] == b[end_b - 1]:
+        end_a -= 1
+        end_b -= 1
+    # One cell either side: a wide character cut at the edge of a span repaints whole.
+    return max(start - 1, 0), max(end_a, end_b) + 1
+
+
+class Painted(Widget, Generic[V]):
     """Shows one view (plain, comparable data); subclasses say how it looks at a given size."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.view: V | None = None
+        self.rendered: RenderableType = ""  # what the widget shows now (tests read it as text)
+        self._last_key: object = None
+        self._strips: list[Strip] = []
+        self._strip_size = (0, 0)
+        self._scheduled = False
+
+    def set_view(self, view: V) -> None:
+        self.view = view
+        if not self._scheduled:
+            self._scheduled = True
+            self.call_later(self._paint)
+
+    def display_key(self, view: V, width: int) -> object:
+        """What the widget shows, cheaply: equal keys mean an identical picture (no render)."""
+        return view
+
+    def render_view(self, view: V, width: int, height: int) -> RenderableType:
+        raise NotImplementedError
+
+    def render(self) -> RenderableType:
+        return self.rendered
+
+    def _paint(self) -> None:
+        self._scheduled = False
+        view = self.view
+        if view is None:
+            return
+        width = max(self.content_size.width, 10)
+        height = max(self.content_size.height, 1)
+        key = (self.display_key(view, width), width, height)
+        if key == self._last_key:
+            return
+        self._last_key = key
+        self.rendered = self.render_view(view, width, height)
+        visual = visualize(self, self.rendered, markup=False)
+        strips = Visual.to_strips(self, visual, width, height, self.visual_style)
+        old, self._strips = self._strips, strips
+        if self._strip_size != (width, height) or len(old) != len(strips):
+            self._strip_size = (width, height)
+            self.refresh()
+            return
+        for y, (before, after) in enumerate(zip(old, strips, strict=True)):
+            span = changed_span(before, after)
+            if span is not None:
+                start, end = span
+                self.refresh(Region(start, y, min(end, width) - start, 1))
+
+    def render_line(self, y: int) -> Strip:
+        if y < len(self._strips):
+            return self._strips[y]
+        return Strip.blank(self.content_size.width, self.rich_style)
+
+    def on_resize(self) -> None:
+        if self.view is not None:
+            self.set_view(self.view)
+
+
+class Pane(Painted[V]):
+    """A bordered, titled painted widget: one pane of the dashboard."""
 
     DEFAULT_CSS = """
     Pane {
@@ -36,54 +132,3 @@ class Pane(Widget, Generic[V]):
     def __init__(self, title: str, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.border_title = title
-        self.view: V | None = None
-        self.rendered: RenderableType = ""  # what the pane shows now (tests read it as text)
-        self._last_key: object = None
-        self._strips: list[Strip] = []
-        self._strip_size = (0, 0)
-        self._scheduled = False
-
-    def set_view(self, view: V) -> None:
-        self.view = view
-        if not self._scheduled:
-            self._scheduled = True
-            self.call_later(self._paint)
-
-    def display_key(self, view: V, width: int) -> object:
-        """What the pane shows, cheaply: equal keys mean an identical picture (no render)."""
-        return view
-
-    def render_view(self, view: V, width: int, height: int) -> RenderableType:
-        raise NotImplementedError
-
-    def _paint(self) -> None:
-        self._scheduled = False
-        view = self.view
-        if view is None:
-            return
-        width = max(self.content_size.width, 10)
-        height = max(self.content_size.height, 3)
-        key = (self.display_key(view, width), width, height)
-        if key == self._last_key:
-            return
-        self._last_key = key
-        self.rendered = self.render_view(view, width, height)
-        visual = visualize(self, self.rendered, markup=False)
-        strips = Visual.to_strips(self, visual, width, height, self.visual_style)
-        old, self._strips = self._strips, strips
-        if self._strip_size != (width, height):
-            self._strip_size = (width, height)
-            self.refresh()
-            return
-        for y in range(max(len(old), len(strips))):
-            if y >= len(old) or y >= len(strips) or old[y] != strips[y]:
-                self.refresh(Region(0, y, width, 1))
-
-    def render_line(self, y: int) -> Strip:
-        if y < len(self._strips):
-            return self._strips[y]
-        return Strip.blank(self.content_size.width, self.rich_style)
-
-    def on_resize(self) -> None:
-        if self.view is not None:
-            self.set_view(self.view)

@@ -1,0 +1,88 @@
+"""Each second sends the terminal only what changed: the clock's digits, not the whole header.
+
+Over SSH at 3 a.m. every byte is latency; these check what a refresh asks Textual to repaint.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from rich.segment import Segment
+from rich.style import Style
+from textual.geometry import Region
+from textual.strip import Strip
+from tui_support import Clock, make_app, new_store, sample
+
+from warroom.widgets.header import IncidentHeader
+from warroom.widgets.pane import changed_span
+
+
+def text(renderable: object) -> str:
+    console = Console(width=100, file=io.StringIO(), color_system=None)
+    console.print(renderable)
+    return console.file.getvalue()  # type: ignore[attr-defined]
+
+
+def line(text: str, style: Style | None = None) -> Strip:
+    return Strip([Segment(text, style)])
+
+
+def test_changed_span_is_the_columns_that_differ() -> None:
+    assert changed_span(line("T+00:12:34 09:12:34"), line("T+00:12:34 09:12:34")) is None
+    start, end = changed_span(line("T+00:12:34 09:12:34"), line("T+00:12:35 09:12:35")) or (0, 0)
+    # The seconds of both clocks, and everything between (one span per line), one cell of margin.
+    assert (start, end) == (8, 20)
+    assert changed_span(line("idle 4"), line("idle 4", Style(bold=True))) == (0, 7)
+
+
+def test_changed_span_counts_wide_characters_as_two_cells() -> None:
+    # "世" is two cells wide: the change after it is at cell 4, not at character 3.
+    assert changed_span(line("ab世cd"), line("ab世xd")) == (3, 6)
+    assert changed_span(line("ab世cd"), line("abxxcd")) == (1, 5)
+
+
+@pytest.mark.asyncio
+async def test_a_clock_second_repaints_only_the_clock(tmp_path: Path) -> None:
+    clock = Clock()
+    app = make_app(new_store(tmp_path), clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        header = app.query_one(IncidentHeader)
+        asked: list[tuple[Region, ...]] = []
+        real_refresh = header.refresh
+
+        def spy(*regions: Region, **kwargs: bool) -> IncidentHeader:
+            asked.append(regions)
+            return real_refresh(*regions, **kwargs)
+
+        header.refresh = spy  # type: ignore[method-assign]
+        clock.advance(1)
+        app.tick()
+        await pilot.pause()
+        assert "T+00:12:35" in str(header.render())
+        assert asked and all(regions for regions in asked), "a whole-header repaint"
+        width = sum(r.width for regions in asked for r in regions)
+        assert width < 20 < header.size.width
+
+
+@pytest.mark.asyncio
+async def test_the_clock_moves_each_second_with_samples_and_without(tmp_path: Path) -> None:
+    clock = Clock()
+    app = make_app(new_store(tmp_path), clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        header = app.query_one(IncidentHeader)
+        for n in range(1, 4):  # sampling every second: the sample moves the clock
+            clock.advance(1)
+            app.feed(sample(clock.now))
+            app.tick()
+            await pilot.pause()
+            assert f"T+00:12:{34 + n}" in str(header.render())
+        for n in range(1, 5):  # the database stalls: the tick alone moves it, and the age
+            clock.advance(1)
+            app.tick()
+            await pilot.pause()
+            assert f"T+00:12:{37 + n}" in str(header.render())
+        assert "stale: last sample 4s ago" in text(app.query_one("#connections").render())
