@@ -86,3 +86,20 @@ async def test_the_clock_moves_each_second_with_samples_and_without(tmp_path: Pa
             await pilot.pause()
             assert f"T+00:12:{37 + n}" in str(header.render())
         assert "stale: last sample 4s ago" in text(app.query_one("#connections").render())
+
+
+@pytest.mark.asyncio
+async def test_long_and_wide_names_are_cut_to_the_pane_with_counts_aligned(tmp_path: Path) -> None:
+    clock = Clock()
+    app = make_app(new_store(tmp_path), clock)
+    apps = (("x" * 200, 9), ("世界" * 40, 3), ("psql", 1))
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.feed(sample(clock.now, apps=apps))
+        await pilot.pause()
+        pane = app.query_one("#connections")
+        width = pane.content_size.width
+        shown = str(pane.render()).splitlines()
+        rows = [row for row in shown if row.rstrip().endswith(("9", "3", "1"))][-3:]
+        assert [row[-6:] for row in rows] == ["     9", "     3", "     1"]
+        assert "…" in rows[0] and "…" in rows[1]
+        assert all(pane.render_line(y).cell_length == width for y in range(len(shown)))

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 
 from warroom.widgets.pane import LEVEL_STYLE, Pane
@@ -51,9 +49,9 @@ class ConnectionsPane(Pane[ConnectionsView]):
         cols = tuple(bucket(view.history, view.now, view.span_s, width))
         return (replace(view, history=(), now=0.0), cols)
 
-    def render_view(self, view: ConnectionsView, width: int, height: int) -> Group:
+    def render_view(self, view: ConnectionsView, width: int, height: int) -> list[Text]:
         style = LEVEL_STYLE.get(view.level, "")
-        lines: list[Text | Table] = []
+        lines: list[Text] = []
         if view.total is None or view.usable is None:
             lines.append(Text("no data yet" if not view.banner else "", style="dim"))
         else:
@@ -79,17 +77,16 @@ class ConnectionsPane(Pane[ConnectionsView]):
         # Apps first (the bad pool must stand out), then the chart takes what is left.
         spare = max(height - len(lines), 1)
         app_rows = min(len(view.top), max(spare - 2, 0)) if spare > 2 else 0
-        if app_rows:
-            table = Table.grid(expand=True)
-            table.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
-            table.add_column(justify="right", width=6)
-            for name, count in view.top[:app_rows]:
-                table.add_row(Text(clean(name) or "(no name)", no_wrap=True), str(count))
-            lines.append(table)
+        count_w = 6
+        for name, count in view.top[:app_rows]:
+            line = Text(clean(name) or "(no name)", no_wrap=True, overflow="ellipsis")
+            line.truncate(max(width - count_w, 1), overflow="ellipsis", pad=True)
+            line.append(str(count).rjust(count_w))
+            lines.append(line)
         rows = chart(view.history, view.now, view.span_s, width, max(spare - app_rows, 1),
                      top=view.max)
         lines.extend(Text(row, style=style or "cyan", no_wrap=True) for row in rows)
-        return Group(*lines)
+        return lines
 
 
 def top_pairs(items: Sequence[object]) -> tuple[tuple[str, int], ...]:

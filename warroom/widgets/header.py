@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rich.console import RenderableType
 from rich.text import Text
 
 from warroom.widgets.pane import Painted
@@ -46,8 +45,8 @@ class IncidentHeader(Painted[HeaderView]):
     }
     """
 
-    def render_view(self, view: HeaderView, width: int, height: int) -> RenderableType:
-        return render_header(view)
+    def render_view(self, view: HeaderView, width: int, height: int) -> list[Text]:
+        return [render_header(view)]
 
 
 def render_header(view: HeaderView) -> Text:

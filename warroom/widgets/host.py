@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rich.console import Group
 from rich.text import Text
 
 from warroom.widgets.pane import Pane
@@ -46,7 +45,7 @@ class HostPane(Pane[HostView]):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("Host", id=id)
 
-    def render_view(self, view: HostView, width: int, height: int) -> Group:
+    def render_view(self, view: HostView, width: int, height: int) -> list[Text]:
         load = Text(no_wrap=True, overflow="ellipsis")
         load.append("load ", style="dim")
         load.append(" ".join(f"{x:.2f}" for x in view.load) if view.load else "—")
@@ -54,10 +53,10 @@ class HostPane(Pane[HostView]):
         tcp.append("tcp ", style="dim")
         tcp.append(" ".join(f"{TCP_SHORT.get(state, state.lower())} {n}" for state, n in view.tcp)
                    or "—")
-        return Group(
+        return [
             _pct("cpu ", view.cpu_percent),
             _pct("mem ", view.mem_percent),
             _pct("swap", view.swap_percent),
             load,
             tcp,
-        )
+        ]

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from rich.console import Group
-from rich.table import Table
+from rich.cells import cell_len
 from rich.text import Text
 
 from warroom.widgets.pane import LEVEL_STYLE, Pane
@@ -49,17 +48,21 @@ class LatencyPane(Pane[LatencyView]):
         )
         return (plain, shown, cols)
 
-    def render_view(self, view: LatencyView, width: int, height: int) -> Group:
+    def render_view(self, view: LatencyView, width: int, height: int) -> list[Text]:
         style = LEVEL_STYLE.get(view.level, "")
-        grid = Table.grid(expand=True, padding=(0, 1, 0, 0))
-        grid.add_column(style="dim", no_wrap=True)
-        grid.add_column(justify="right", no_wrap=True)
-        grid.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
-        grid.add_row("p50", fmt_ms(view.p50_ms), "")
-        grid.add_row("p95", Text(fmt_ms(view.p95_ms), style=style), "")
-        grid.add_row("p99", fmt_ms(view.p99_ms), "")
-        grid.add_row("connect", fmt_ms(view.connect_ms), "")
-        refused = Text(str(view.refused), style="bold red" if view.refused else "")
-        grid.add_row("refused", refused, Text(f" {view.probe_error}", style="red"))
+        values = [fmt_ms(v) for v in (view.p50_ms, view.p95_ms, view.p99_ms, view.connect_ms)]
+        values.append(str(view.refused))
+        styles = ["", style, "", "", "bold red" if view.refused else ""]
+        labels = ("p50", "p95", "p99", "connect", "refused")
+        label_w = max(len(label) for label in labels)
+        value_w = max(cell_len(v) for v in values)
+        lines = []
+        for label, value, value_style in zip(labels, values, styles, strict=True):
+            line = Text(no_wrap=True, overflow="ellipsis")
+            line.append(f"{label:<{label_w}} ", style="dim")
+            line.append(value.rjust(value_w), style=value_style)
+            lines.append(line)
+        if view.probe_error:
+            lines[-1].append(f" {view.probe_error}", style="red")
         rows = chart(view.history, view.now, view.span_s, width, max(height - 5, 1))
-        return Group(grid, *(Text(r, style=style or "magenta", no_wrap=True) for r in rows))
+        return lines + [Text(r, style=style or "magenta", no_wrap=True) for r in rows]

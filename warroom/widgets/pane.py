@@ -6,6 +6,10 @@ asks Textual to repaint only the span of each line that differs (the clock's dig
 newest chart column); a view whose picture did not change (same ``display_key``) costs nothing at
 all. Painting is deferred to the end of the current loop turn, so a burst of views (a resumed
 session, a replay) paints once.
+
+A view rendered as a list of one-line ``Text`` objects is turned into strips directly, a few
+times cheaper than Textual's general path through Rich's layout (a grid ``Table`` costs more
+than everything else a second of the dashboard does); any other renderable takes that path.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from typing import Generic, TypeVar
 
 from rich.cells import cell_len
 from rich.console import RenderableType
+from rich.segment import Segment
+from rich.text import Text
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.visual import Visual, visualize
@@ -60,7 +66,7 @@ class Painted(Widget, Generic[V]):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.view: V | None = None
-        self.rendered: RenderableType = ""  # what the widget shows now (tests read it as text)
+        self._rendered: RenderableType | list[Text] = ""
         self._last_key: object = None
         self._strips: list[Strip] = []
         self._strip_size = (0, 0)
@@ -76,8 +82,15 @@ class Painted(Widget, Generic[V]):
         """What the widget shows, cheaply: equal keys mean an identical picture (no render)."""
         return view
 
-    def render_view(self, view: V, width: int, height: int) -> RenderableType:
+    def render_view(self, view: V, width: int, height: int) -> RenderableType | list[Text]:
+        """The picture: a list of one-line Texts (the fast path), or any Rich renderable."""
         raise NotImplementedError
+
+    @property
+    def rendered(self) -> RenderableType:
+        """What the widget shows now, as one renderable (tests and `render` read it)."""
+        picture = self._rendered
+        return Text("\n").join(picture) if isinstance(picture, list) else picture
 
     def render(self) -> RenderableType:
         return self.rendered
@@ -93,9 +106,12 @@ class Painted(Widget, Generic[V]):
         if key == self._last_key:
             return
         self._last_key = key
-        self.rendered = self.render_view(view, width, height)
-        visual = visualize(self, self.rendered, markup=False)
-        strips = Visual.to_strips(self, visual, width, height, self.visual_style)
+        picture = self._rendered = self.render_view(view, width, height)
+        if isinstance(picture, list):
+            strips = self._line_strips(picture[:height], width)
+        else:
+            visual = visualize(self, picture, markup=False)
+            strips = Visual.to_strips(self, visual, width, height, self.visual_style)
         old, self._strips = self._strips, strips
         if self._strip_size != (width, height) or len(old) != len(strips):
             self._strip_size = (width, height)
@@ -106,6 +122,22 @@ class Painted(Widget, Generic[V]):
             if span is not None:
                 start, end = span
                 self.refresh(Region(start, y, min(end, width) - start, 1))
+
+    def _line_strips(self, lines: list[Text], width: int) -> list[Strip]:
+        console = self.app.console
+        base = self.rich_style
+        strips = []
+        for line in lines:
+            if "\n" in line.plain:  # one Text, one terminal line: never a raw newline
+                line = line.split("\n")[0]
+            if line.cell_len > width:
+                line = line.copy()
+                line.truncate(width, overflow=line.overflow or "ellipsis")
+            # Text.render leaves out the Text's own style when it has no spans: add it here.
+            style = base + console.get_style(line.style) if line.style else base
+            segments = Segment.apply_style(line.render(console, end=""), style)
+            strips.append(Strip(segments).extend_cell_length(width, base))
+        return strips
 
     def render_line(self, y: int) -> Strip:
         if y < len(self._strips):

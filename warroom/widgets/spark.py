@@ -19,11 +19,15 @@ def bucket(
         return []
     cols: list[float | None] = [None] * width
     start = now - span
-    step = span / width
+    per_second = width / span
+    last = width - 1
+    # Runs every second per chart over up to 600 points: plain arithmetic, no calls per point.
     for at, value in reversed(points):
         if at < start:
             break
-        col = min(int((at - start) / step), width - 1)
+        col = int((at - start) * per_second)
+        if col > last:
+            col = last
         current = cols[col]
         if current is None or value > current:
             cols[col] = value
