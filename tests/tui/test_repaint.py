@@ -6,6 +6,7 @@ Over SSH at 3 a.m. every byte is latency; these check what a refresh asks Textua
 from __future__ import annotations
 
 import io
+import threading
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,10 @@ from textual.geometry import Region
 from textual.strip import Strip
 from tui_support import Clock, make_app, new_store, sample
 
+from warroom.collectors.host import HostSample
+from warroom.tui.app import HostSampled
 from warroom.widgets.header import IncidentHeader
+from warroom.widgets.host import HostPane
 from warroom.widgets.pane import changed_span
 
 
@@ -103,3 +107,42 @@ async def test_long_and_wide_names_are_cut_to_the_pane_with_counts_aligned(tmp_p
         assert [row[-6:] for row in rows] == ["     9", "     3", "     1"]
         assert "…" in rows[0] and "…" in rows[1]
         assert all(pane.render_line(y).cell_length == width for y in range(len(shown)))
+
+
+class QuietHost:
+    """A host collector that has nothing to say until the test ends."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+
+    def sample(self) -> HostSample:
+        self.release.wait(30)
+        raise RuntimeError("released")
+
+    def close(self) -> None:
+        self.release.set()
+
+
+@pytest.mark.asyncio
+async def test_a_behind_ui_shows_the_newest_host_figures_once(tmp_path: Path) -> None:
+    clock = Clock()
+    host = QuietHost()
+    app = make_app(new_store(tmp_path), clock, host=host)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            pane = app.query_one(HostPane)
+            views: list[object] = []
+            real_set_view = pane.set_view
+
+            def spy(view: object) -> None:
+                views.append(view)
+                real_set_view(view)  # type: ignore[arg-type]
+
+            pane.set_view = spy  # type: ignore[method-assign]
+            for cpu in (10.0, 20.0, 30.0):  # three arrive while the UI is busy
+                app.post_message(HostSampled(HostSample(clock.now, cpu, 40.0, 0.0, 1, 1, 1)))
+            await pilot.pause()
+            assert len(views) == 1
+            assert "cpu   30%" in str(pane.render())
+    finally:
+        host.close()

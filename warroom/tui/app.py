@@ -94,17 +94,29 @@ class Drill(Protocol):
 
 @dataclass
 class PgSampled(Message):
+    """Never replaced by a newer one: every sample feeds the series, the alerts and the rollups."""
+
     sample: PgSample
 
 
 @dataclass
 class HostSampled(Message):
+    """Only the newest matters: a queued one is replaced when the UI is behind."""
+
     sample: Any
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, HostSampled)
 
 
 @dataclass
 class BouncerSampled(Message):
+    """Only the newest matters: a queued one is replaced when the UI is behind."""
+
     sample: Any
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, BouncerSampled)
 
 
 @dataclass(frozen=True, slots=True)
