@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from drill_support import alive
 
+from warroom.collectors.host import HostCollector
 from warroom.drill.runner import DrillRun
 from warroom.drill.scenarios import get
 from warroom.tui.launch import demo_app
@@ -53,6 +54,11 @@ async def test_storm_alert_fix_recover_resolve_postmortem_and_nothing_left(
             )  # fmt: skip
             assert app.state.latest is not None and app.state.latest.connections is not None
             assert app.state.latest.connections.by_application[0].name == "shop-api"
+            # The host pane counts the sockets of the storm, not the monitor's proxied path.
+            host = app.sources["host"]
+            assert isinstance(host, HostCollector)
+            sockets = HostCollector(host.db_port).sample().tcp_by_state
+            assert sockets.get("ESTABLISHED", 0) >= 40
             await wait_for(
                 pilot, lambda: has_entry(store.path, "new connections refused"), 30,
                 "refused connections alert",

@@ -277,6 +277,12 @@ class DrillRun:
             host="127.0.0.1", port=self.proxy.port, user=MONITOR_ROLE, dbname=DBNAME
         )
 
+    @property
+    def server_port(self) -> int:
+        """The sandbox server's own port: where the services connect (not through the proxy)."""
+        assert self.sandbox is not None
+        return self.sandbox.port
+
     def intro(self) -> str:
         assert self.sandbox is not None
         return (

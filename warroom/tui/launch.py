@@ -96,8 +96,13 @@ def build_app(
     alerts: AlertConfig,
     pgbouncer: str | None = None,
     drill: Drill | None = None,
+    server_port: int | None = None,
 ) -> WarroomApp:
-    """The collectors and the dashboard on one store: the wiring `watch` and `demo` share."""
+    """The collectors and the dashboard on one store: the wiring `watch` and `demo` share.
+
+    ``server_port`` is the port the host pane counts sockets to, when the monitor reaches the
+    server some other way (the demo's monitor goes through its decoy proxy; its services don't).
+    """
     from warroom.collectors.postgres import PostgresCollector
     from warroom.tui.app import WarroomApp
     from warroom.tui.backends import backends_screen_factory
@@ -111,7 +116,7 @@ def build_app(
     return WarroomApp(
         store,
         postgres=postgres,
-        host=HostCollector(db_port(dsn)),
+        host=HostCollector(server_port if server_port is not None else db_port(dsn)),
         bouncer=bouncer,
         interval=interval,
         alerts=alerts,
@@ -189,7 +194,7 @@ def demo_app(run: DrillRun, *, author: str, interval: float = 1.0) -> tuple[Warr
 
     app = build_app(
         store, run.monitor_dsn, interval=interval, author=author, alerts=alerts,
-        drill=run,
+        drill=run, server_port=run.server_port,
     )  # fmt: skip
     run.begin()
     run.watch_services(service_alert)
