@@ -578,3 +578,31 @@ def test_reading_never_creates_files(session: Store, tmp_path: Path) -> None:
     assert load(copy).torn == b'[[timeline]]\nid = "torn'
     assert load_header(copy).title == session.incident.title
     assert [p.name for p in alone.iterdir()] == ["copy.toml"]
+
+
+def test_open_sweeps_temp_files_of_writers_that_died_mid_rewrite(session_path: Path) -> None:
+    Store.create(session_path, Incident.create("sweep", T0))
+    # A writer killed between creating its temp file and renaming it: a real, now dead, pid.
+    code = (
+        "import os, sys\n"
+        "from pathlib import Path\n"
+        "from warroom.sessions.fileio import temp_beside\n"
+        "temp, fd = temp_beside(Path(sys.argv[1]))\n"
+        "os.write(fd, b'half a rewrite')\n"
+        "print(temp, flush=True)\n"
+        "os._exit(9)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(session_path)], capture_output=True, text=True
+    )
+    dead = Path(done.stdout.strip())
+    assert dead.exists() and dead.parent == session_path.parent
+    from warroom.sessions.fileio import temp_beside
+
+    ours, fd = temp_beside(session_path)  # a live writer's temp file is not touched
+    os.close(fd)
+    before = session_path.read_bytes()
+    Store.open(session_path)
+    assert not dead.exists()
+    assert ours.exists()
+    assert session_path.read_bytes() == before

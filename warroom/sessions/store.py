@@ -396,6 +396,7 @@ class Store:
                 store = cls(path, parsed.incident, _Seen.of(st), parsed.whole)
                 if parsed.torn is not None:
                     store._recover(parsed)
+                fileio.sweep_dead_temps(path)
         except OSError as exc:
             raise _os_error(path, exc, "cannot open for writing") from None
         return store
