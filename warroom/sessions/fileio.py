@@ -117,32 +117,22 @@ def temp_beside(path: Path) -> tuple[Path, int]:
         return temp, fd
 
 
-def sweep_dead_temps(path: Path) -> list[Path]:
+def sweep_dead_temps(path: Path) -> None:
     """Remove temp files beside ``path`` left by writers that died mid-rewrite (SIGKILL, power).
 
     A temp file names its writer's pid; one whose process is gone can never be renamed into
     place. A live pid (a writer at work, or a reused pid) keeps its file.
     """
-    removed: list[Path] = []
     prefix = f".{path.name}."
     for temp in path.parent.glob(f"{glob.escape(prefix)}*.tmp"):
+        import psutil  # only when a temp file is there: most opens find none
+
         pid_text = temp.name[len(prefix) :].split("-", 1)[0]
-        if not pid_text.isdigit() or int(pid_text) == os.getpid() or _alive(int(pid_text)):
+        if not pid_text.isdigit() or int(pid_text) == os.getpid():
             continue
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
-            removed.append(temp)
-    return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    return True
+        if not psutil.pid_exists(int(pid_text)):
+            with contextlib.suppress(FileNotFoundError):
+                temp.unlink()
 
 
 def write_temp(path: Path, data: bytes) -> Path:
