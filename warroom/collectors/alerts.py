@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -43,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from warroom.collectors.sample import Failure, FailureKind, PgSample
+from warroom.sanitize import one_line
 
 
 class Level(StrEnum):
@@ -462,9 +462,7 @@ def _join(text: str, detail: str) -> str:
 
 def _one_line(text: str, limit: int = 200) -> str:
     # Server messages are data: no control characters or newlines may reach a timeline line.
-    flat = re.sub(r"[\x00-\x1f\x7f]+", " ", text)
-    flat = " ".join(flat.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    return one_line(text, limit)
 
 
 def _num(value: float) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from warroom.sanitize import text_block
 from warroom.sessions.model import (
     ActionItem,
     Incident,
@@ -44,12 +45,6 @@ MAX_DOWN_WINDOWS = 20
 
 # -- escaping recorded text ----------------------------------------------------------------------
 
-_NEWLINES = re.compile(r"\r\n?|[\x85\u2028\u2029]")
-# Whole terminal escape sequences go, so "\x1b[31m" leaves no "[31m" litter behind.
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
-# C0/C1 controls except tab and newline, and the bidirectional overrides that make text display
-# differently from what it says.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 # Everything that can open an inline construct: emphasis, code spans, raw HTML and autolinks,
 # links and link definitions, entities (which could smuggle a control character back in).
 _INLINE = re.compile(r"_+|[\\`*<\[\]]|&(?=#?[0-9A-Za-z]+;)")
@@ -60,9 +55,7 @@ _ORDERED = re.compile(r"^(\d+)([.)])")
 
 def clean(text: str) -> str:
     """``text`` with newlines normalised and terminal/control characters removed."""
-    text = _NEWLINES.sub("\n", text)
-    text = _ANSI.sub("", text)
-    return _CONTROL.sub("", text)
+    return text_block(text)
 
 
 def _inline_sub(match: re.Match[str]) -> str:

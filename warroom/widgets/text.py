@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 from rich.text import Text
 
-# C0 controls (tab and newline included: a cell is one line), DEL, and C1 controls such as CSI.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+from warroom.sanitize import one_line as clean
 
-
-def clean(value: object, limit: int | None = None) -> str:
-    """One printable line: control characters become spaces, runs of space collapse."""
-    text = _CONTROL.sub(" ", str(value))
-    text = " ".join(text.split())
-    if limit is not None and len(text) > limit:
-        text = text[: max(limit - 1, 0)] + "…"
-    return text
+__all__ = ["clean", "literal"]
 
 
 def literal(value: object, style: str = "", limit: int | None = None) -> Text:
