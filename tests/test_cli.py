@@ -50,7 +50,7 @@ def test_new_creates_a_private_file_in_warroom_home(tmp_path: Path) -> None:
     assert path.parent == tmp_path
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     data = tomllib.loads(path.read_text())
-    assert data["schema"] == 1
+    assert data["schema"] == 2
     assert data["incident"]["severity"] == "SEV1"
     assert data["incident"]["status"] == "investigating"
     assert data["incident"]["started_at"].isoformat() == "2026-11-24T09:00:00+00:00"

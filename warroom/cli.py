@@ -353,7 +353,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         speed = speed_from_env(args.speed)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    from warroom.tui.launch import DemoOptions, run_demo
+    from warroom.demo import DemoOptions, run_demo
 
     return run_demo(
         DemoOptions(scenario=args.scenario, speed=speed, author=_author(args.author))

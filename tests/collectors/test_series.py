@@ -100,12 +100,15 @@ def test_percentile_refuses_empty() -> None:
 # -- Rollups ------------------------------------------------------------------------------------
 
 def test_rollup_fields_match_the_session_record() -> None:
-    ours = [(f.name, f.type) for f in dataclasses.fields(Rollup)]
-    theirs = [(f.name, f.type) for f in dataclasses.fields(SampleRollup)]
+    ours = [f.name for f in dataclasses.fields(Rollup)]
+    theirs = [f.name for f in dataclasses.fields(SampleRollup)]
     assert ours == theirs
-    # The TUI copies one into the other field by field.
-    rollup = Rollup(at=T0, samples=3, conn_min=1)
-    assert SampleRollup(**dataclasses.asdict(rollup)).conn_min == 1
+    # The TUI copies one into the other field by field, structured figures included.
+    rollup = Rollup(at=T0, samples=3, conn_min=1, by_state=(("idle", 2),),
+                    bouncer_pools=(("db/app", 1, 2, 3, 4, 0.5),))
+    record = SampleRollup(**dataclasses.asdict(rollup))
+    assert record.conn_min == 1 and record.by_state == (("idle", 2),)
+    assert record.bouncer_pools[0].name == "db/app" and record.bouncer_pools[0].maxwait_s == 0.5
 
 
 def test_rollups_close_on_wall_clock_boundaries() -> None:

@@ -11,9 +11,9 @@ import pytest
 from drill_support import alive
 
 from warroom.collectors.host import HostCollector
+from warroom.demo import demo_app
 from warroom.drill.runner import DrillRun
 from warroom.drill.scenarios import get
-from warroom.tui.launch import demo_app
 
 SPEED = 6.0
 

@@ -19,6 +19,7 @@ from warroom.sessions.model import (
     Incident,
     Kind,
     ModelError,
+    PoolFigure,
     SampleRollup,
     Status,
     Target,
@@ -43,7 +44,7 @@ def mode(path: Path) -> int:
 
 def test_file_is_plain_toml_with_schema_first_and_blocks(session: Store) -> None:
     raw = session.path.read_bytes()
-    assert raw.startswith(b"schema = 1\n")
+    assert raw.startswith(b"schema = 2\n")
     doc = tomllib.loads(raw.decode())
     assert doc["incident"]["title"] == "orders DB refusing connections"
     assert doc["incident"]["started_at"] == T0
@@ -256,12 +257,12 @@ CORRUPTIONS: dict[str, tuple[Callable[[bytes], bytes], str]] = {
         r"line \d+: action_items\[0\]\.owenr: unknown key",
     ),
     "newer schema": (
-        _replace(b"schema = 1", b"schema = 2"),
-        r"line 1: schema: written by a newer warroom \(schema 2; this one reads 1\)",
+        _replace(b"schema = 2", b"schema = 3"),
+        r"line 1: schema: written by a newer warroom \(schema 3; this one reads 2\)",
     ),
-    "missing schema": (_replace(b"schema = 1\n", b""), r"schema: missing"),
+    "missing schema": (_replace(b"schema = 2\n", b""), r"schema: missing"),
     "schema not a number": (
-        _replace(b"schema = 1", b'schema = "1"'),
+        _replace(b"schema = 2", b'schema = "2"'),
         r"schema: expected an integer, got a string",
     ),
     "empty file": (lambda raw: b"", r"schema: missing"),
@@ -546,8 +547,10 @@ def test_every_model_field_is_stored() -> None:
     from warroom.sessions.toml_codec import (
         BLOCK_KEYS,
         action_item_table,
+        decode_rollup,
         entry_table,
         header_tables,
+        render_block,
         rollup_table,
     )
 
@@ -560,11 +563,17 @@ def test_every_model_field_is_stored() -> None:
     assert set(header["target"]) == set(field_names(Target))
     entry = entry_table(TimelineEntry(at=T0, text="x"))
     item = action_item_table(ActionItem(text="x", due=date(2026, 1, 1)))
-    rollup = rollup_table(
-        SampleRollup(
-            at=T0, **{name: 1 for name in field_names(SampleRollup) if name not in ("at", "status")}
-        )
-    )
+    structured = {
+        "by_state": (("idle", 1),), "top_apps": (("app", 1),), "refused_by": (("auth", 1),),
+        "host_tcp": (("ESTABLISHED", 1),), "bouncer_pools": (PoolFigure("db/app", 1),),
+        "down_kind": "unreachable", "bouncer_error": "timeout",
+    }  # fmt: skip
+    plain = {n: 1 for n in field_names(SampleRollup) if n not in ("at", "status", *structured)}
+    full = SampleRollup(at=T0, **plain, **structured)
+    rollup = rollup_table(full)
+    # ...and every field comes back as it went in.
+    assert decode_rollup(tomllib.loads(render_block("samples", rollup).decode())["samples"][0],
+                         0) == full
     assert set(entry) == set(field_names(TimelineEntry)) == BLOCK_KEYS["timeline"]
     assert set(item) == set(field_names(ActionItem)) == BLOCK_KEYS["action_items"]
     assert set(rollup) == set(field_names(SampleRollup)) == BLOCK_KEYS["samples"]

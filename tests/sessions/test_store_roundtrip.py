@@ -225,7 +225,7 @@ def apply_in_memory(incident: Incident, op: tuple[Any, ...], store: Store) -> No
 def plain_toml(path: Path) -> dict[str, Any]:
     with path.open("rb") as f:
         doc = tomllib.load(f)
-    assert path.read_bytes().startswith(b"schema = 1\n")
+    assert path.read_bytes().startswith(b"schema = 2\n")
     return doc
 
 

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from warroom.collectors.dsn import DsnError, redact
 from warroom.sessions.store import load
-from warroom.tui.launch import LaunchError, WatchOptions, open_store, redact
+from warroom.tui.launch import WatchOptions, open_store
 
 
 def options(tmp_path: Path, dsn: str, **kw) -> WatchOptions:
@@ -40,7 +41,7 @@ def test_a_new_incident_is_named_after_the_database(tmp_path: Path) -> None:
 
 
 def test_a_malformed_dsn_is_one_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(LaunchError) as caught:
+    with pytest.raises(DsnError) as caught:
         redact("host=db1 port")
     assert "connection string" in str(caught.value)
     assert "\n" not in str(caught.value)

@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from tui_support import T0, Clock, make_app, new_store, sample
+from tui_support import T0, Clock, make_app, new_store, sample, settled
 
 from warroom.sessions.model import Kind, Source, TimelineEntry
 
@@ -45,7 +45,7 @@ def test_dashboard_during_a_storm(snap_compare, tmp_path: Path, size) -> None:
 
     async def run_before(pilot) -> None:
         feed_storm(app, clock)
-        await pilot.pause()
+        await settled(pilot, app)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 
@@ -57,6 +57,7 @@ def test_dashboard_with_the_note_box_open(snap_compare, tmp_path: Path, size) ->
 
     async def run_before(pilot) -> None:
         feed_storm(app, clock)
+        await settled(pilot, app)
         await pilot.press("n", *"! raised shop-api pool max to 20")
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
@@ -74,6 +75,6 @@ def test_dashboard_database_down(snap_compare, tmp_path: Path, size) -> None:
         for n in range(1, 13):
             app.feed(down(clock.now + timedelta(seconds=n)))
         clock.advance(12)
-        await pilot.pause()
+        await settled(pilot, app)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)

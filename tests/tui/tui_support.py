@@ -14,6 +14,7 @@ from pathlib import Path
 
 from warroom.collectors.sample import Connections, Count, Failure, FailureKind, PgSample
 from warroom.sessions.model import Incident
+from warroom.sessions.recorder import Recorder
 from warroom.sessions.store import Store
 from warroom.tui.app import WarroomApp
 
@@ -90,7 +91,8 @@ def new_store(tmp_path: Path, title: str = "orders DB saturated") -> Store:
 
 
 def make_app(store: Store, clock: Clock | None = None, **kwargs: object) -> WarroomApp:
-    return WarroomApp(store, clock=clock or Clock(), author="ana", **kwargs)  # type: ignore[arg-type]
+    """The dashboard recording into ``store`` through a Recorder, as `warroom watch` runs it."""
+    return WarroomApp(Recorder(store), clock=clock or Clock(), author="ana", **kwargs)  # type: ignore[arg-type]
 
 
 async def wait_for(pilot: object, condition: Callable[[], object], timeout: float = 10.0) -> None:
@@ -101,3 +103,14 @@ async def wait_for(pilot: object, condition: Callable[[], object], timeout: floa
         if loop.time() > deadline:
             raise AssertionError("condition not met in time")
         await pilot.pause(0.05)  # type: ignore[attr-defined]
+
+
+async def settled(pilot: object, app: WarroomApp, timeout: float = 10.0) -> None:
+    """Until every write the app queued is on disk and its answer reached the screen."""
+    await wait_for(
+        pilot,
+        lambda: app.recorder is not None and app.recorder.pending == 0
+        and app._note_saving is None,
+        timeout,
+    )
+    await pilot.pause()  # type: ignore[attr-defined]

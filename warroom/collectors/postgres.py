@@ -17,7 +17,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -25,6 +25,7 @@ from psycopg import pq
 from psycopg.conninfo import make_conninfo
 
 from warroom.collectors import backends, pg_queries, pg_wire
+from warroom.collectors.downtime import DownTracker, DownWindow
 from warroom.collectors.pg_wire import Stopped, WireError
 from warroom.collectors.sample import Failure, FailureKind, PgSample
 
@@ -35,19 +36,6 @@ T = TypeVar("T")
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class DownWindow:
-    """A stretch of down samples: from the first down sample to the first up one after it."""
-
-    started_at: datetime
-    ended_at: datetime | None
-    failure: Failure
-
-    @property
-    def seconds(self) -> float | None:
-        return None if self.ended_at is None else (self.ended_at - self.started_at).total_seconds()
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,10 +161,17 @@ class PostgresCollector:
         self._own_pending = 0  # ours the server has not counted yet
         self._probe_thread: threading.Thread | None = None
         self._probe: ProbeResult | None = None
-        self.down_since: datetime | None = None
-        self.down_windows: deque[DownWindow] = deque(maxlen=256)
+        self.downtime = DownTracker()
 
     # -- public ----------------------------------------------------------------------------
+
+    @property
+    def down_since(self) -> datetime | None:
+        return self.downtime.down_since
+
+    @property
+    def down_windows(self) -> deque[DownWindow]:
+        return self.downtime.windows
 
     @property
     def connected(self) -> bool:
@@ -205,7 +200,7 @@ class PostgresCollector:
                     self._lock.release()
         except Exception as exc:  # the contract: never raise into the caller
             result = self._down(at, Failure(FailureKind.OTHER, f"collector error: {exc!r}"))
-        self._track(result)
+        self.downtime.track(result)
         return result
 
     def close(self) -> None:
@@ -437,16 +432,6 @@ class PostgresCollector:
         mine = min(raw, self._own_pending)
         self._own_pending -= mine
         return (raw - mine) / (now - prev[0])
-
-    def _track(self, sample: PgSample) -> None:
-        if not sample.up and self.down_since is None:
-            assert sample.error is not None
-            self.down_since = sample.at
-            self.down_windows.append(DownWindow(sample.at, None, sample.error))
-        elif sample.up and self.down_since is not None:
-            self.down_since = None
-            if self.down_windows and self.down_windows[-1].ended_at is None:
-                self.down_windows[-1] = replace(self.down_windows[-1], ended_at=sample.at)
 
     # -- connect probe ---------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from warroom.collectors.sample import FailureKind, PgSample
+from warroom.collectors.sample import Connections, FailureKind, PgSample
 
 # One sample a second for an hour; a caller polling faster or wanting more history passes maxlen.
 DEFAULT_MAXLEN = 3600
@@ -144,6 +144,46 @@ class Rollup:
     query_max_ms: float | None = None
     connect_max_ms: float | None = None
     refused: int = 0
+    # What the panes need to redraw the window (session schema 2).
+    conn_last: int | None = None
+    usable: int | None = None
+    waiting: int | None = None
+    by_state: tuple[tuple[str, int], ...] = ()
+    top_apps: tuple[tuple[str, int], ...] = ()
+    query_p99_ms: float | None = None
+    connect_ms: float | None = None
+    refused_by: tuple[tuple[str, int], ...] = ()
+    down_kind: str | None = None
+    tps: float | None = None
+    host_cpu: float | None = None
+    host_mem: float | None = None
+    host_swap: float | None = None
+    host_load: float | None = None
+    host_tcp: tuple[tuple[str, int], ...] = ()
+    bouncer_waiting: int | None = None
+    bouncer_maxwait_s: float | None = None
+    bouncer_error: str | None = None
+    # (name, cl_active, cl_waiting, sv_active, sv_idle, maxwait_s) of the busiest pools
+    bouncer_pools: tuple[tuple[str, int, int, int, int, float], ...] = ()
+
+
+TOP_APPS_KEPT = 5
+BUSIEST_POOLS_KEPT = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Extra:
+    """Host and PgBouncer figures of a window: whatever the latest sample said."""
+
+    host_cpu: float | None = None
+    host_mem: float | None = None
+    host_swap: float | None = None
+    host_load: float | None = None
+    host_tcp: tuple[tuple[str, int], ...] = ()
+    bouncer_waiting: int | None = None
+    bouncer_maxwait_s: float | None = None
+    bouncer_error: str | None = None
+    bouncer_pools: tuple[tuple[str, int, int, int, int, float], ...] = ()
 
 
 # Failures that mean "the server turned a new connection away", as opposed to "no answer".
@@ -157,10 +197,14 @@ class _Open:
         "connect_ms",
         "conns",
         "down",
-        "max_connections",
+        "down_kind",
+        "last_connect_ms",
+        "last_conns",
         "query_ms",
         "refused",
+        "refused_by",
         "start",
+        "tps",
         "up",
     )
 
@@ -169,27 +213,39 @@ class _Open:
         self.conns: list[int] = []
         self.query_ms: list[float] = []
         self.connect_ms: list[float] = []
+        self.tps: list[float] = []
         self.up = 0
         self.down = 0
         self.refused = 0
-        self.max_connections: int | None = None
+        self.refused_by: dict[str, int] = {}
+        self.down_kind: str | None = None
+        self.last_conns: Connections | None = None
+        self.last_connect_ms: float | None = None
 
     def add(self, sample: PgSample) -> None:
-        if sample.probe_error is not None or (
-            sample.error is not None and sample.error.kind in _REFUSALS
-        ):
+        refusal = sample.probe_error
+        if refusal is None and sample.error is not None and sample.error.kind in _REFUSALS:
+            refusal = sample.error
+        if refusal is not None:
             self.refused += 1
+            kind = refusal.kind.value
+            self.refused_by[kind] = self.refused_by.get(kind, 0) + 1
         if not sample.up:
             self.down += 1
+            if sample.error is not None:
+                self.down_kind = sample.error.kind.value
             return
         self.up += 1
         if sample.connections is not None:
             self.conns.append(sample.connections.total)
-            self.max_connections = sample.connections.max
+            self.last_conns = sample.connections
         if sample.query_ms is not None:
             self.query_ms.append(sample.query_ms)
         if sample.connect_ms is not None:
             self.connect_ms.append(sample.connect_ms)
+            self.last_connect_ms = sample.connect_ms
+        if sample.tps is not None:
+            self.tps.append(sample.tps)
 
 
 def _round(value: float | None, digits: int) -> float | None:
@@ -205,13 +261,15 @@ class RollupBuilder:
     rather than reopening a closed one, so rollups stay in order.
     """
 
-    __slots__ = ("_open", "seconds")
+    __slots__ = ("_open", "extra", "seconds")
 
     def __init__(self, seconds: float = 10.0) -> None:
         if seconds <= 0:
             raise ValueError("rollup windows must be longer than zero seconds")
         self.seconds = float(seconds)
         self._open: _Open | None = None
+        # The newest host and PgBouncer figures; each closed window carries what was latest.
+        self.extra = Extra()
 
     def _start_of(self, at: datetime) -> float:
         ts = _timestamp(at)
@@ -240,6 +298,8 @@ class RollupBuilder:
         status = "up" if window.down == 0 else ("down" if up == 0 else "partial")
         conns = window.conns
         query = Window.of(window.query_ms)
+        last = window.last_conns
+        extra = self.extra
         return Rollup(
             at=datetime.fromtimestamp(window.start, tz=UTC),
             seconds=self.seconds,
@@ -248,10 +308,31 @@ class RollupBuilder:
             conn_min=min(conns) if conns else None,
             conn_mean=round(math.fsum(conns) / len(conns), 2) if conns else None,
             conn_max=max(conns) if conns else None,
-            max_connections=window.max_connections,
+            max_connections=last.max if last else None,
             query_p50_ms=_round(query.p50, 3),
             query_p95_ms=_round(query.p95, 3),
             query_max_ms=_round(query.max, 3),
             connect_max_ms=_round(max(window.connect_ms), 3) if window.connect_ms else None,
             refused=window.refused,
+            conn_last=last.total if last else None,
+            usable=last.usable if last else None,
+            waiting=last.waiting if last else None,
+            by_state=tuple(sorted(last.by_state.items(), key=lambda kv: -kv[1])) if last else (),
+            top_apps=tuple((c.name, c.count) for c in last.by_application[:TOP_APPS_KEPT])
+            if last
+            else (),
+            query_p99_ms=_round(query.p99, 3),
+            connect_ms=_round(window.last_connect_ms, 3),
+            refused_by=tuple(sorted(window.refused_by.items())),
+            down_kind=window.down_kind,
+            tps=round(math.fsum(window.tps) / len(window.tps), 2) if window.tps else None,
+            host_cpu=extra.host_cpu,
+            host_mem=extra.host_mem,
+            host_swap=extra.host_swap,
+            host_load=extra.host_load,
+            host_tcp=extra.host_tcp,
+            bouncer_waiting=extra.bouncer_waiting,
+            bouncer_maxwait_s=extra.bouncer_maxwait_s,
+            bouncer_error=extra.bouncer_error,
+            bouncer_pools=extra.bouncer_pools,
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass, field, fields, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from warroom.sessions.times import as_utc, format_utc
@@ -47,6 +47,7 @@ class Source(StrEnum):
     MANUAL = "manual"
     CLI = "cli"
     AUTO = "auto"
+    REVIEW = "review"  # added while replaying a recorded incident
 
 
 class ActionKind(StrEnum):
@@ -89,6 +90,9 @@ _ORDER: tuple[tuple[str, str], ...] = (
 )
 
 TEXT_FIELDS: tuple[str, ...] = ("summary", "impact", "trigger", "root_cause", "resolution")
+ROLE_NAMES: tuple[str, ...] = ("commander", "scribe", "comms")
+# What the incident form may change, and so what ``apply_changes`` accepts.
+FORM_FIELDS: frozenset[str] = frozenset({"title", *KEY_TIMES, *TEXT_FIELDS, *ROLE_NAMES})
 
 
 def new_id() -> str:
@@ -129,12 +133,29 @@ class ActionItem:
         object.__setattr__(self, "kind", ActionKind(self.kind))
 
 
+Pairs = tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PoolFigure:
+    """One PgBouncer pool as a rollup keeps it (the busiest few of a window)."""
+
+    name: str
+    cl_active: int = 0
+    cl_waiting: int = 0
+    sv_active: int = 0
+    sv_idle: int = 0
+    maxwait_s: float = 0.0
+
+
 @dataclass(frozen=True, slots=True)
 class SampleRollup:
     """One window (10 s by default) of live samples, as the dashboard appends them.
 
     Field names match ``warroom.collectors.series.Rollup`` so the TUI can copy one into the other
-    without the record depending on the collectors.
+    without the record depending on the collectors. Schema 1 files hold only the fields up to
+    ``refused``; the rest (schema 2) is what the panes need to redraw the window, and is None or
+    empty when a file predates it.
     """
 
     at: datetime
@@ -150,9 +171,50 @@ class SampleRollup:
     query_max_ms: float | None = None
     connect_max_ms: float | None = None
     refused: int = 0
+    # -- schema 2 --
+    conn_last: int | None = None
+    usable: int | None = None
+    waiting: int | None = None
+    by_state: Pairs = ()
+    top_apps: Pairs = ()  # the five biggest holders at the window's last sample
+    query_p99_ms: float | None = None
+    connect_ms: float | None = None  # the last connect probe of the window
+    refused_by: Pairs = ()  # failure kind -> samples refused
+    down_kind: str | None = None  # why the server was down (the window's last failure)
+    tps: float | None = None
+    host_cpu: float | None = None
+    host_mem: float | None = None
+    host_swap: float | None = None
+    host_load: float | None = None
+    host_tcp: Pairs = ()  # TCP state -> sockets to the database port
+    bouncer_waiting: int | None = None
+    bouncer_maxwait_s: float | None = None
+    bouncer_error: str | None = None
+    bouncer_pools: tuple[PoolFigure, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "at", as_utc(self.at))
+        for name in ("by_state", "top_apps", "refused_by", "host_tcp"):
+            value = getattr(self, name)
+            if not isinstance(value, tuple):
+                pairs = value.items() if isinstance(value, dict) else value
+                object.__setattr__(self, name, tuple((str(k), int(v)) for k, v in pairs))
+        if not isinstance(self.bouncer_pools, tuple) or any(
+            not isinstance(p, PoolFigure) for p in self.bouncer_pools
+        ):
+            pools = tuple(
+                p if isinstance(p, PoolFigure) else PoolFigure(*p) for p in self.bouncer_pools
+            )
+            object.__setattr__(self, "bouncer_pools", pools)
+
+    @property
+    def usable_slots(self) -> int | None:
+        """Slots applications may use: recorded (schema 2), else max_connections (schema 1)."""
+        return self.usable if self.usable is not None else self.max_connections
+
+    @property
+    def end(self) -> datetime:
+        return self.at + timedelta(seconds=self.seconds)
 
 
 @dataclass(slots=True)
@@ -261,13 +323,15 @@ class Incident:
 
     # -- changes that land on the timeline -------------------------------------------------
 
-    def add_entry(self, entry: TimelineEntry) -> bool:
+    def add_entry(self, entry: TimelineEntry, detects: bool = False) -> bool:
         """Append ``entry``; a first detection entry sets ``detected_at``.
 
+        ``detects`` says the entry is a detection whatever its kind: the first alert the
+        dashboard raises means monitoring noticed, so the draft's time to detect is measured.
         Returns True when a header field changed as a result (the store must then rewrite).
         """
         header_changed = False
-        if entry.kind is Kind.DETECTION and self.detected_at is None:
+        if (entry.kind is Kind.DETECTION or detects) and self.detected_at is None:
             self.set_key_time("detected_at", entry.at)
             header_changed = True
         self.timeline.append(entry)
@@ -278,7 +342,8 @@ class Incident:
         status: Status | str,
         at: datetime,
         author: str = "",
-        source: Source = Source.MANUAL,
+        source: Source | str = Source.MANUAL,
+        entry_id: str | None = None,
     ) -> TimelineEntry:
         """Move to ``status`` at ``at``: stamp its key timestamp and log a status entry.
 
@@ -305,12 +370,74 @@ class Incident:
         text = f"status: {old.value} -> {new.value}" if old is not new else f"status: {new.value}"
         if old is Status.RESOLVED and new is not Status.RESOLVED:
             text += " (reopened)"
-        entry = TimelineEntry(at=at, text=text, kind=Kind.STATUS, author=author, source=source)
+        entry = TimelineEntry(
+            at=at, text=text, kind=Kind.STATUS, author=author, source=Source(source),
+            id=entry_id or new_id(),
+        )  # fmt: skip
         self.timeline.append(entry)
         return entry
 
     def set_severity(self, severity: str) -> None:
         self.severity = check_severity(severity)
+
+    def severity_change(
+        self,
+        severity: str,
+        at: datetime,
+        author: str = "",
+        source: Source | str = Source.MANUAL,
+        entry_id: str | None = None,
+    ) -> TimelineEntry:
+        """Set the severity and log the change (``severity: SEV2 -> SEV1``)."""
+        old = self.severity
+        self.set_severity(severity)
+        entry = TimelineEntry(
+            at=at, text=f"severity: {old} -> {severity}", kind=Kind.STATUS, author=author,
+            source=Source(source), id=entry_id or new_id(),
+        )  # fmt: skip
+        self.timeline.append(entry)
+        return entry
+
+    def check_changes(self, changes: dict[str, object]) -> None:
+        """Refuse form changes the record cannot take; the message names the field."""
+        unknown = sorted(set(changes) - FORM_FIELDS)
+        if unknown:
+            raise ModelError(f"unknown incident field {unknown[0]!r}")
+        if "started_at" in changes and changes["started_at"] is None:
+            raise ModelError("impact start cannot be empty")
+        if "title" in changes and not str(changes["title"] or "").strip():
+            raise ModelError("the incident needs a title")
+        times = self.key_times() | {k: v for k, v in changes.items() if k in KEY_TIMES}
+        self.check_key_times(times)  # type: ignore[arg-type]
+
+    def apply_changes(
+        self,
+        changes: dict[str, object],
+        at: datetime,
+        author: str = "",
+        source: Source | str = Source.MANUAL,
+        entry_id: str | None = None,
+    ) -> TimelineEntry:
+        """The incident form's changes, checked once, and an entry naming what changed."""
+        self.check_changes(changes)
+        for name, value in changes.items():
+            if name in KEY_TIMES:
+                setattr(self, name, as_utc(value) if isinstance(value, datetime) else None)
+            elif name in ROLE_NAMES:
+                setattr(self.roles, name, str(value or ""))
+            else:
+                setattr(self, name, str(value or ""))
+        entry = TimelineEntry(
+            at=at, text=f"incident record updated: {', '.join(sorted(changes))}",
+            kind=Kind.NOTE, author=author, source=Source(source), id=entry_id or new_id(),
+        )  # fmt: skip
+        self.timeline.append(entry)
+        return entry
+
+    def restore_entry(self, entry: TimelineEntry) -> None:
+        """Put a deleted entry back (undo); a no-op when it is there already."""
+        if all(e.id != entry.id for e in self.timeline):
+            self.timeline.append(entry)
 
     # -- queries ---------------------------------------------------------------------------
 

@@ -34,6 +34,7 @@ from warroom.sessions.model import (
     Incident,
     Kind,
     ModelError,
+    PoolFigure,
     Roles,
     SampleRollup,
     Source,
@@ -43,7 +44,8 @@ from warroom.sessions.model import (
 )
 from warroom.sessions.times import TimeError
 
-SCHEMA = 1
+SCHEMA = 2  # 2: rollups that can redraw the dashboard (by state, top apps, host, PgBouncer)
+OLDEST_SCHEMA = 1
 
 # Array-of-tables blocks, in the order a rewrite writes them.
 BLOCKS: tuple[str, ...] = ("timeline", "action_items", "samples")
@@ -158,7 +160,29 @@ _ROLLUP_OPTIONAL: tuple[str, ...] = (
     "query_p95_ms",
     "query_max_ms",
     "connect_max_ms",
+    # schema 2
+    "conn_last",
+    "usable",
+    "waiting",
+    "query_p99_ms",
+    "connect_ms",
+    "down_kind",
+    "tps",
+    "host_cpu",
+    "host_mem",
+    "host_swap",
+    "host_load",
+    "bouncer_waiting",
+    "bouncer_maxwait_s",
+    "bouncer_error",
 )
+_ROLLUP_INTS = frozenset({"conn_min", "conn_max", "max_connections", "conn_last", "usable",
+                          "waiting", "bouncer_waiting"})
+_ROLLUP_STRINGS = frozenset({"down_kind", "bouncer_error"})
+# name -> count tables, written as one-line inline tables ({ idle = 40, active = 4 }).
+_ROLLUP_PAIRS: tuple[str, ...] = ("by_state", "refused_by", "host_tcp")
+_POOL_KEYS: tuple[str, ...] = ("name", "cl_active", "cl_waiting", "sv_active", "sv_idle",
+                               "maxwait_s")
 
 
 def rollup_table(rollup: SampleRollup) -> dict[str, Any]:
@@ -172,6 +196,16 @@ def rollup_table(rollup: SampleRollup) -> dict[str, Any]:
         value = getattr(rollup, name)
         if value is not None:
             table[name] = value
+    for name in _ROLLUP_PAIRS:
+        pairs = getattr(rollup, name)
+        if pairs:
+            table[name] = dict(pairs)
+    if rollup.top_apps:
+        table["top_apps"] = [{"name": n, "count": c} for n, c in rollup.top_apps]
+    if rollup.bouncer_pools:
+        table["bouncer_pools"] = [
+            {key: getattr(pool, key) for key in _POOL_KEYS} for pool in rollup.bouncer_pools
+        ]
     table["refused"] = rollup.refused  # required and last: see the module docstring
     return table
 
@@ -180,7 +214,8 @@ def rollup_table(rollup: SampleRollup) -> dict[str, Any]:
 BLOCK_KEYS: dict[str, frozenset[str]] = {
     "timeline": frozenset({"id", "at", "kind", "text", "author", "source"}),
     "action_items": frozenset({"id", "text", "owner", "kind", "due", "done"}),
-    "samples": frozenset({"at", "seconds", "samples", "status", "refused", *_ROLLUP_OPTIONAL}),
+    "samples": frozenset({"at", "seconds", "samples", "status", "refused", *_ROLLUP_OPTIONAL,
+                          *_ROLLUP_PAIRS, "top_apps", "bouncer_pools"}),
 }
 
 
@@ -194,14 +229,40 @@ def _encode(text: str) -> bytes:
         ) from None
 
 
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _scalar(value: object) -> str:
+    return tomli_w.dumps({"v": value})[4:-1]
+
+
+def _key(key: str) -> str:
+    return key if _BARE_KEY.fullmatch(key) else _scalar(key)
+
+
+def _inline(value: object) -> str:
+    """One line, whatever the value: tomli-w spreads arrays over lines and turns tables into
+    ``[sub.tables]``, and a block must stay ``key = value`` lines for the torn-tail check."""
+    if isinstance(value, Mapping):
+        inner = ", ".join(f"{_key(str(k))} = {_inline(v)}" for k, v in value.items())
+        return "{ " + inner + " }" if inner else "{}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_inline(v) for v in value) + "]"
+    return _scalar(value)
+
+
 def render_block(name: str, table: Mapping[str, Any]) -> bytes:
     """One appended block, preceded by a blank line for the human reader.
 
     The header line is written by hand: tomli-w turns a short array of tables into an inline
     array (``timeline = [{...}]``), which after an earlier block would land inside that block.
-    ``table`` holds no nested tables, so its dump is plain ``key = value`` lines.
+    Every value is written on one line, so the block is plain ``key = value`` lines.
     """
-    return _encode(f"\n[[{name}]]\n" + tomli_w.dumps(table))
+    flat = {k: v for k, v in table.items() if not isinstance(v, Mapping | list | tuple)}
+    if len(flat) == len(table):
+        return _encode(f"\n[[{name}]]\n" + tomli_w.dumps(table))
+    lines = [f"{_key(k)} = {_inline(v)}\n" for k, v in table.items()]
+    return _encode(f"\n[[{name}]]\n" + "".join(lines))
 
 
 def render_blocks(name: str, tables: Iterable[Mapping[str, Any]]) -> bytes:
@@ -366,7 +427,7 @@ def check_schema(doc: Mapping[str, Any]) -> None:
         raise top.error(
             "schema", f"written by a newer warroom (schema {schema}; this one reads {SCHEMA})"
         )
-    if schema < 1:
+    if schema < OLDEST_SCHEMA:
         raise top.error("schema", f"unknown schema {schema} (this warroom reads {SCHEMA})")
 
 
@@ -449,10 +510,55 @@ def decode_rollup(table: object, index: int) -> SampleRollup:
         "refused": r.integer("refused"),
     }
     for name in _ROLLUP_OPTIONAL:
-        is_int = name in ("conn_min", "conn_max", "max_connections")
-        values[name] = r.integer(name, False) if is_int else r.number(name, False)
+        if name in _ROLLUP_INTS:
+            values[name] = r.integer(name, False)
+        elif name in _ROLLUP_STRINGS:
+            values[name] = r.string(name, False, default="") or None
+        else:
+            values[name] = r.number(name, False)
+    for name in _ROLLUP_PAIRS:
+        values[name] = _pairs(r, name)
+    values["top_apps"] = tuple(
+        (item.string("name"), item.integer("count") or 0)
+        for item in _table_list(r, "top_apps", ("name", "count"))
+    )
+    values["bouncer_pools"] = tuple(
+        PoolFigure(
+            name=item.string("name"),
+            cl_active=item.integer("cl_active") or 0,
+            cl_waiting=item.integer("cl_waiting") or 0,
+            sv_active=item.integer("sv_active") or 0,
+            sv_idle=item.integer("sv_idle") or 0,
+            maxwait_s=item.number("maxwait_s") or 0.0,
+        )
+        for item in _table_list(r, "bouncer_pools", _POOL_KEYS)
+    )
     r.done()
     return _model(where, lambda: SampleRollup(**values))
+
+
+def _pairs(r: _Reader, key: str) -> tuple[tuple[str, int], ...]:
+    value = r._typed(key, False, lambda v: isinstance(v, dict), "a table")
+    if value is None:
+        return ()
+    sub = _Reader(value, _Where(f"{r.where.label}.{key}", r.where.section, r.where.index))
+    out = tuple((name, sub.integer(name) or 0) for name in value)
+    sub.done()
+    return out
+
+
+def _table_list(r: _Reader, key: str, keys: tuple[str, ...]) -> list[_Reader]:
+    value = r._typed(key, False, lambda v: isinstance(v, list), "an array")
+    readers: list[_Reader] = []
+    for i, item in enumerate(value or []):
+        sub = _Reader(item, _Where(f"{r.where.label}.{key}[{i}]", r.where.section, r.where.index))
+        readers.append(sub)
+        # Unknown keys are refused like everywhere else; checked once every field was read.
+        for k in sub.table:
+            if k not in keys:
+                raise sub.where.error(k, "unknown key")
+        sub.seen.update(keys)
+    return readers
 
 
 _DECODERS: dict[str, Callable[[object, int], Any]] = {

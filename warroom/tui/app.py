@@ -1,16 +1,19 @@
 """The war room: live panes, the incident clock, the timeline, and every action one key away.
 
-Collectors run on pollers (daemon threads) and post small messages; this thread only updates
-widgets and appends to the record. Every change to the record goes through the Store, so a note
-is fsynced before the input box clears.
+Collectors run on pollers (daemon threads) and post small messages; the live state turns them
+into views and record changes; the Recorder writes those on its own thread. This thread never
+touches the disk, the session's lock or the network: a note is fsynced before the input box
+clears, and the screen keeps answering while it waits.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -19,17 +22,16 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Footer, Input, TextArea
 
 from warroom.collectors.alerts import AlertConfig, AlertEvent, State
-from warroom.collectors.host import HostSample
 from warroom.collectors.sample import PgSample
 from warroom.sessions.fileio import replace_atomically
 from warroom.sessions.model import (
-    KEY_TIMES,
     SEVERITIES,
     ActionItem,
     Incident,
@@ -39,8 +41,10 @@ from warroom.sessions.model import (
     Status,
     TimelineEntry,
 )
+from warroom.sessions.mutations import Mutation
 from warroom.sessions.postmortem import render
-from warroom.sessions.store import SessionError, Store
+from warroom.sessions.recorded import Recording
+from warroom.sessions.recorder import Recorder
 from warroom.sessions.times import TimeError, format_offset, utcnow
 from warroom.tui.notes import PREFIX_HELP, parse_note
 from warroom.tui.poller import Poller
@@ -48,18 +52,21 @@ from warroom.tui.screens.action_item import ActionItemScreen
 from warroom.tui.screens.choose import ChooseScreen
 from warroom.tui.screens.confirm import ConfirmScreen
 from warroom.tui.screens.entry import EntryEdit, EntryEditScreen
-from warroom.tui.screens.incident_form import ROLE_FIELDS, Changes, IncidentFormScreen
+from warroom.tui.screens.incident_form import Changes, IncidentFormScreen
 from warroom.tui.screens.postmortem import PostmortemScreen
-from warroom.tui.state import LiveState
-from warroom.widgets.bouncer import BouncerPane, BouncerView, PoolRow
+from warroom.tui.state import CHART_SPAN_S, LiveState
+from warroom.widgets.bouncer import BouncerPane
 from warroom.widgets.connections import ConnectionsPane
-from warroom.widgets.header import HeaderView, IncidentHeader
-from warroom.widgets.host import HostPane, HostView
+from warroom.widgets.header import IncidentHeader
+from warroom.widgets.host import HostPane
 from warroom.widgets.latency import LatencyPane
 from warroom.widgets.text import clean
 from warroom.widgets.timeline import TimelineRow, TimelineTable
+from warroom.widgets.views import HeaderView
 
 HOST_EVERY_S = 3.0
+STALL_SHOWN_S = 0.5  # a write waiting this long for the lock is news in the header
+QUIT_WAIT_S = 10.0  # `q` waits this long for pending writes, then leaves them pending
 
 
 class SampleSource(Protocol):
@@ -119,6 +126,30 @@ class BouncerSampled(Message):
         return isinstance(message, BouncerSampled)
 
 
+class RecordChanged(Message):
+    """The record changed on disk (ours or another writer's): redraw the timeline and header."""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, RecordChanged)
+
+
+@dataclass
+class Written(Message):
+    """A queued write finished; ``error`` is why it failed, None when it is on disk."""
+
+    label: str
+    error: str | None
+    done: Callable[[], None] | None = None
+
+
+@dataclass
+class NoteWritten(Message):
+    """The typed note was fsynced (error None), or could not be: then the draft stays."""
+
+    text: str
+    error: str | None
+
+
 @dataclass(frozen=True, slots=True)
 class Act:
     """One user action: a key, a palette entry and a footer label, from one table."""
@@ -163,11 +194,12 @@ class WarroomApp(App[None]):
             priority=a.priority,
         )
         for a in ACTIONS
-    ]
+    ] + [Binding("S", "screenshot", "Screenshot", show=False, id="app.screenshot",
+                 tooltip="Save an SVG picture of the screen beside the session")]
 
     def __init__(
         self,
-        store: Store,
+        recorder: Recorder | None,
         *,
         postgres: SampleSource | None = None,
         host: SampleSource | None = None,
@@ -180,21 +212,44 @@ class WarroomApp(App[None]):
         drill: Drill | None = None,
     ) -> None:
         super().__init__()
-        self.store = store
+        self.recorder = recorder
+        if recorder is not None:
+            recorder.on_change = lambda: self.post_message(RecordChanged())
         self.sources = {"postgres": postgres, "host": host, "bouncer": bouncer}
         self.interval = interval
         self.author = author
         self.clock = clock
+        self.alerts = alerts
         self.state = LiveState(alerts)
-        self.state.preload(store.incident.samples)
         self.local_time = False
         self.backends_factory = backends_factory
         self.drill = drill
         self._pollers: list[Poller[Any]] = []
         self._note_started: datetime | None = None
+        self._note_saving: str | None = None  # the text whose write is in flight
         self._deleted: list[TimelineEntry] = []
         self._shut_down = False
+        self._flushed = False
+        self._quitting = False
         self._fed_since_tick = False
+        self._seen_changes = -1
+        self.kept_pending = 0  # writes left in the pending file at exit
+
+    # -- the record --------------------------------------------------------------------------
+
+    @property
+    def incident(self) -> Incident:
+        """What the screen shows; the Recorder's thread keeps it in step with the file."""
+        assert self.recorder is not None
+        return self.recorder.store.incident
+
+    @property
+    def session_path(self) -> Path:
+        assert self.recorder is not None
+        return self.recorder.store.path
+
+    def has_pane(self, name: str) -> bool:
+        return self.sources[name] is not None
 
     # -- layout --------------------------------------------------------------------------
 
@@ -203,9 +258,9 @@ class WarroomApp(App[None]):
         with Horizontal(id="panes"):
             yield ConnectionsPane(id="connections")
             yield LatencyPane(id="latency")
-            if self.sources["host"] is not None:
+            if self.has_pane("host"):
                 yield HostPane(id="host")
-            if self.sources["bouncer"] is not None:
+            if self.has_pane("bouncer"):
                 yield BouncerPane(id="bouncer")
         yield TimelineTable(id="timeline")
         yield Input(
@@ -220,11 +275,23 @@ class WarroomApp(App[None]):
             for index, act in enumerate(self.drill.actions()):
                 self.bind(act.key, f"drill({index})", description=act.label, show=True)
         self.query_one("#note", Input).display = False
+        self.show_history()
         self.refresh_timeline()
         self.refresh_live()
         self.query_one(TimelineTable).focus()
         self.set_interval(1.0, self.tick)
         self.start_polling()
+
+    def show_history(self) -> None:
+        """A resumed session's recorded last minutes, through the same path as live samples."""
+        rollups = self.incident.samples
+        if not rollups:
+            return
+        recording = Recording(rollups[-int(CHART_SPAN_S // 5) :])
+        end = recording.end
+        assert end is not None
+        self.state.feed_history(recording.between(end - timedelta(seconds=CHART_SPAN_S), end))
+        self.refresh_panes()
 
     def start_polling(self) -> None:
         kinds: dict[str, Callable[[Any], Message]] = {
@@ -261,7 +328,7 @@ class WarroomApp(App[None]):
         for event in fed.events:
             self.record_alert(event)
         if fed.rollups:
-            self.write(lambda: self.store.append_samples(fed.rollups))
+            self.queue("rollups", lambda r: r.append_samples(fed.rollups))
         self.refresh_live()
         self._fed_since_tick = True
 
@@ -269,55 +336,37 @@ class WarroomApp(App[None]):
         entry = TimelineEntry(
             at=event.at, text=event.message, kind=Kind.ALERT, author="warroom", source=Source.AUTO
         )
-        if not self.write(lambda: self.store.append_entry(entry)):
-            return
-        if event.state is State.RAISED and self.store.incident.detected_at is None:
-            # Monitoring noticed: the first alert is when the incident was detected, so the
-            # draft's time to detect is measured, not left as a TODO.
-            self.write(
-                lambda: self.store.update(lambda i: i.set_key_time("detected_at", event.at))
-            )
-        self.refresh_timeline()
+        # Monitoring noticed: the first raised alert sets detected_at when it is unset, in the
+        # same write, so the draft's time to detect is measured, not left as a TODO.
+        detects = event.state is State.RAISED
+        self.queue("alert", lambda r: r.append_entry(entry, detects=detects))
 
     def on_host_sampled(self, message: HostSampled) -> None:
-        s: HostSample = message.sample
-        view = HostView(
-            cpu_percent=s.cpu_percent,
-            mem_percent=s.mem_percent,
-            swap_percent=s.swap_percent,
-            load=s.load,
-            tcp=tuple(sorted(s.tcp_by_state.items())),
-        )
-        for pane in self.query(HostPane):
-            pane.set_view(view)
+        self.state.feed_host(message.sample)
+        self.refresh_panes()
 
     def on_bouncer_sampled(self, message: BouncerSampled) -> None:
-        s = message.sample
-        error = getattr(s, "error", None)
-        pools = tuple(
-            PoolRow(
-                name=f"{p.database}/{p.user}",
-                cl_active=p.cl_active,
-                cl_waiting=p.cl_waiting,
-                sv_active=p.sv_active,
-                sv_idle=p.sv_idle,
-                maxwait_s=p.maxwait_s,
-            )
-            for p in getattr(s, "pools", ())
-        )
-        banner = f"DOWN {error.kind.value}: {clean(error.message, 60)}" if error else ""
-        for pane in self.query(BouncerPane):
-            pane.set_view(BouncerView(pools=pools, banner=banner))
+        self.state.feed_bouncer(message.sample)
+        self.refresh_panes()
+
+    def on_record_changed(self, message: RecordChanged) -> None:
+        # Writes finish on their own thread and may report after the widgets are gone (exit).
+        with contextlib.suppress(NoMatches):
+            self.refresh_record()
+
+    def refresh_record(self) -> None:
+        """Timeline and header, when the record changed since they were last drawn."""
+        if self.recorder is None:
+            return
+        changes = self.recorder.store.changes
+        if changes != self._seen_changes:
+            self._seen_changes = changes
+            self.refresh_timeline()
+            self.refresh_live()
 
     def tick(self) -> None:
-        """Once a second: the clock, other writers' notes, and the age of stale data."""
-        try:
-            fresh = self.store.refresh()
-        except SessionError as exc:
-            self.notify(str(exc), severity="error", timeout=10)
-            fresh = []
-        if fresh:
-            self.refresh_timeline()
+        """Once a second: the clock, the record's changes, and the age of stale data."""
+        self.refresh_record()
         # A sample since the last tick already moved the clock: a second refresh would cost a
         # second frame each second. Without samples (a stalled or slower poller) the tick keeps
         # the clock and the data's age moving.
@@ -326,9 +375,20 @@ class WarroomApp(App[None]):
         else:
             self.refresh_live()
 
+    def header_notes(self) -> tuple[tuple[str, str], ...]:
+        recorder = self.recorder
+        if recorder is None:
+            return ()
+        notes: list[tuple[str, str]] = []
+        if recorder.pending and (recorder.stalled_for >= STALL_SHOWN_S or self._quitting):
+            notes.append((f"record: {recorder.pending} pending", "warning"))
+        if recorder.error:
+            notes.append(("record: " + clean(recorder.error, 60), "error"))
+        return tuple(notes)
+
     def refresh_live(self) -> None:
         now = self.clock()
-        inc = self.store.incident
+        inc = self.incident
         wall = now.astimezone() if self.local_time else now
         zone = (wall.strftime("%Z") or "local") if self.local_time else "UTC"
         self.query_one(IncidentHeader).set_view(
@@ -339,13 +399,24 @@ class WarroomApp(App[None]):
                 status=inc.status.value,
                 clock=format_offset((inc.resolved_at or now) - inc.started_at),
                 wall=f"{wall:%H:%M:%S} {zone}",
+                notes=self.header_notes(),
             )
         )
         self.query_one(ConnectionsPane).set_view(self.state.connections_view(now, self.interval))
         self.query_one(LatencyPane).set_view(self.state.latency_view(now))
 
+    def refresh_panes(self) -> None:
+        host = self.state.host_view()
+        if host is not None:
+            for pane in self.query(HostPane):
+                pane.set_view(host)
+        bouncer = self.state.bouncer_view()
+        if bouncer is not None:
+            for bpane in self.query(BouncerPane):
+                bpane.set_view(bouncer)
+
     def refresh_timeline(self) -> None:
-        inc = self.store.incident
+        inc = self.incident
         rows = [self.row(entry, inc) for entry in inc.entries_in_order()]
         self.query_one(TimelineTable).set_rows(rows)
 
@@ -362,22 +433,45 @@ class WarroomApp(App[None]):
 
     # -- writing the record --------------------------------------------------------------
 
-    def write(self, change: Callable[[], object]) -> bool:
-        """Run a store change; a failure is shown, never raised into the UI."""
-        try:
-            change()
-        except (SessionError, ModelError, OSError) as exc:
-            self.notify(clean(str(exc)), title="not saved", severity="error", timeout=15)
+    def queue(
+        self,
+        label: str,
+        write: Callable[[Recorder], Future[Any]],
+        done: Callable[[], None] | None = None,
+    ) -> bool:
+        """Queue a write on the Recorder; a failure is shown when it comes, never raised."""
+        if self.recorder is None:
+            self.notify("replay is read-only: n adds a review note", severity="warning")
             return False
+        future = write(self.recorder)
+
+        def finished(f: Future[Any]) -> None:
+            exc = f.exception()
+            self.post_message(Written(label, clean(str(exc)) if exc else None, done))
+
+        future.add_done_callback(finished)
         return True
+
+    def on_written(self, message: Written) -> None:
+        with contextlib.suppress(NoMatches):
+            self.report_written(message)
+
+    def report_written(self, message: Written) -> None:
+        if message.error is not None:
+            self.notify(message.error, title=f"not saved: {message.label}", severity="error",
+                        timeout=15)  # fmt: skip
+        elif message.done is not None:
+            message.done()
+        self.refresh_live()
 
     def log_entry(self, text: str, kind: Kind = Kind.NOTE, at: datetime | None = None) -> bool:
         entry = TimelineEntry(
             at=at or self.clock(), text=text, kind=kind, author=self.author, source=Source.MANUAL
         )
-        ok = self.write(lambda: self.store.append_entry(entry))
-        self.refresh_timeline()
-        return ok
+        return self.queue(f"{kind.value} entry", lambda r: r.append_entry(entry))
+
+    def change(self, mutation: Mutation, done: Callable[[], None] | None = None) -> bool:
+        return self.queue(mutation.label, lambda r: r.mutate(mutation), done)
 
     # -- note input ----------------------------------------------------------------------
 
@@ -393,15 +487,22 @@ class WarroomApp(App[None]):
         note = self.query_one("#note", Input)
         if not note.display:
             # The entry's time is when typing started, not when Enter is pressed.
-            self._note_started = self.clock()
+            if self._note_started is None:
+                self._note_started = self.clock()
             note.display = True
         # Focus now, not on the next loop turn (Widget.focus defers): keys typed right after
         # `n` arrive in the same read and must land in the box, not trigger s, i, q...
         self.screen.set_focus(note)
 
+    def note_source(self) -> Source:
+        return Source.MANUAL
+
     @on(Input.Submitted, "#note")
     def save_note(self, event: Input.Submitted) -> None:
         note = event.input
+        if self._note_saving is not None:
+            self.notify("still saving the previous note", severity="warning")
+            return
         started = self._note_started or self.clock()
         try:
             parsed = parse_note(note.value, started)
@@ -411,11 +512,47 @@ class WarroomApp(App[None]):
         if not parsed.text:
             self.hide_note()
             return
-        # The text stays in the box until the store has fsynced it: a failed write loses nothing.
-        if self.log_entry(parsed.text, parsed.kind, parsed.at):
+        if self.recorder is None:
+            self.notify("this session cannot be written", severity="error")
+            return
+        entry = TimelineEntry(
+            at=parsed.at, text=parsed.text, kind=parsed.kind, author=self.author,
+            source=self.note_source(),
+        )  # fmt: skip
+        typed = note.value
+        self._note_saving = typed
+        note.border_title = "saving…"
+        future = self.recorder.append_entry(entry)
+
+        def finished(f: Future[Any]) -> None:
+            exc = f.exception()
+            self.post_message(NoteWritten(typed, clean(str(exc)) if exc else None))
+
+        # The text stays in the box until the Recorder has fsynced it: a failed write loses
+        # nothing, and the screen answers keys meanwhile.
+        future.add_done_callback(finished)
+
+    def on_note_written(self, message: NoteWritten) -> None:
+        with contextlib.suppress(NoMatches):
+            self.note_written(message)
+
+    def note_written(self, message: NoteWritten) -> None:
+        self._note_saving = None
+        note = self.query_one("#note", Input)
+        note.border_title = None
+        if message.error is not None:
+            note.border_title = "not saved"
+            self.notify(message.error, title="note not saved (it is still in the box)",
+                        severity="error", timeout=15)  # fmt: skip
+            return
+        if note.value == message.text:
             note.value = ""
             self._note_started = None
-            self.hide_note()
+            if self.focused is note:
+                self.hide_note()
+            else:
+                note.display = False
+        self.refresh_record()
 
     def hide_note(self) -> None:
         note = self.query_one("#note", Input)
@@ -436,7 +573,7 @@ class WarroomApp(App[None]):
             self.notify("no timeline entry selected")
             return None
         try:
-            return self.store.incident.entry(entry_id)
+            return self.incident.entry(entry_id)
         except ModelError:
             return None
 
@@ -446,13 +583,8 @@ class WarroomApp(App[None]):
             return
 
         def done(edit: EntryEdit | None) -> None:
-            if edit is None:
-                return
-            changes = {"at": edit.at, "kind": edit.kind, "text": edit.text}
-            self.write(
-                lambda: self.store.update(lambda inc: inc.replace_entry(entry.id, **changes))
-            )
-            self.refresh_timeline()
+            if edit is not None:
+                self.change(Mutation.edit(entry.id, edit.at, edit.kind, edit.text))
 
         self.push_screen(EntryEditScreen(entry), done)
 
@@ -465,13 +597,13 @@ class WarroomApp(App[None]):
         question.append(clean(entry.text, 200))
         question.append("\n\n(u undoes it)", style="dim")
 
+        def deleted() -> None:
+            self._deleted.append(entry)
+            self.notify("deleted; u undoes it")
+
         def done(yes: bool | None) -> None:
-            if not yes:
-                return
-            if self.write(lambda: self.store.update(lambda inc: inc.remove_entry(entry.id))):
-                self._deleted.append(entry)
-                self.notify("deleted; u undoes it")
-            self.refresh_timeline()
+            if yes:
+                self.change(Mutation.delete(entry.id), deleted)
 
         self.push_screen(ConfirmScreen(question, yes="Delete"), done)
 
@@ -479,108 +611,56 @@ class WarroomApp(App[None]):
         if not self._deleted:
             self.notify("nothing to undo")
             return
-        entry = self._deleted[-1]
-        if self.write(lambda: self.store.update(lambda inc: inc.timeline.append(entry))):
-            self._deleted.pop()
-            self.notify("restored")
-        self.refresh_timeline()
+        entry = self._deleted.pop()
+        self.change(Mutation.restore(entry), lambda: self.notify("restored"))
 
     # -- incident header -----------------------------------------------------------------
 
     def action_status(self) -> None:
-        inc = self.store.incident
+        inc = self.incident
 
         def done(choice: str | None) -> None:
             if choice is None or choice == inc.status.value:
                 return
-            at = self.clock()
-            self.write(
-                lambda: self.store.update(
-                    lambda i: i.status_change(Status(choice), at, self.author, Source.MANUAL)
-                )
-            )
-            self.refresh_timeline()
-            self.refresh_live()
+            self.change(Mutation.status(choice, self.clock(), self.author, Source.MANUAL))
 
         self.push_screen(
             ChooseScreen("Status", [s.value for s in Status], inc.status.value), done
         )
 
     def action_severity(self) -> None:
-        inc = self.store.incident
+        inc = self.incident
 
         def done(choice: str | None) -> None:
             if choice is None or choice == inc.severity:
                 return
-            old = inc.severity
-            entry = TimelineEntry(
-                at=self.clock(),
-                text=f"severity: {old} -> {choice}",
-                kind=Kind.STATUS,
-                author=self.author,
-                source=Source.MANUAL,
-            )
-
-            def change(i: Incident) -> None:
-                i.set_severity(choice)
-                i.timeline.append(entry)
-
-            self.write(lambda: self.store.update(change))
-            self.refresh_timeline()
-            self.refresh_live()
+            self.change(Mutation.severity(choice, self.clock(), self.author, Source.MANUAL))
 
         self.push_screen(ChooseScreen("Severity", list(SEVERITIES), inc.severity), done)
 
     def action_incident_form(self) -> None:
-        inc = self.store.incident
+        inc = self.incident
 
         def check(changes: Changes) -> str | None:
-            times = inc.key_times() | {k: v for k, v in changes.items() if k in KEY_TIMES}
-            if times.get("started_at") is None:
-                return "impact start cannot be empty"
-            if "title" in changes and not str(changes["title"]).strip():
-                return "the incident needs a title"
             try:
-                inc.check_key_times(times)  # type: ignore[arg-type]
+                inc.check_changes(changes)
             except ModelError as exc:
                 return str(exc)
             return None
 
         def done(changes: Changes | None) -> None:
-            if not changes:
-                return
-            summary = ", ".join(sorted(changes))
-            entry = TimelineEntry(
-                at=self.clock(),
-                text=f"incident record updated: {summary}",
-                kind=Kind.NOTE,
-                author=self.author,
-                source=Source.MANUAL,
-            )
-
-            def apply(i: Incident) -> None:
-                roles = dict(ROLE_FIELDS)
-                times = i.key_times() | {k: v for k, v in changes.items() if k in KEY_TIMES}
-                i.check_key_times(times)  # type: ignore[arg-type]
-                for name, value in changes.items():
-                    if name in KEY_TIMES:
-                        setattr(i, name, value)
-                    elif name in roles:
-                        setattr(i.roles, name, value)
-                    else:
-                        setattr(i, name, value)
-                i.timeline.append(entry)
-
-            self.write(lambda: self.store.update(apply))
-            self.refresh_timeline()
-            self.refresh_live()
+            if changes:
+                self.change(Mutation.form(changes, self.clock(), self.author, Source.MANUAL))
 
         self.push_screen(IncidentFormScreen(inc, check), done)
 
     def action_action_item(self) -> None:
+        def added() -> None:
+            self.notify(f"action item added ({len(self.incident.action_items)} in all)")
+
         def done(item: ActionItem | None) -> None:
-            if item is not None and self.write(lambda: self.store.append_action_item(item)):
-                self.notify(f"action item added ({len(self.store.incident.action_items)} in all)")
+            if item is not None:
+                self.queue("action item", lambda r: r.append_action_item(item), added)
 
         self.push_screen(ActionItemScreen(), done)
 
@@ -622,17 +702,39 @@ class WarroomApp(App[None]):
         self.push_screen(self.backends_factory())
 
     def postmortem_path(self) -> Path:
-        return self.store.path.with_suffix(".postmortem.md")
+        return self.session_path.with_suffix(".postmortem.md")
 
     def action_postmortem(self) -> None:
-        draft = render(self.store.incident)
-        path = self.postmortem_path()
+        self.write_draft(self.incident.copy(), self.postmortem_path())
+
+    @work(thread=True, group="draft", exit_on_error=False)
+    def write_draft(self, incident: Incident, path: Path) -> None:
+        draft = render(incident)
         try:
             replace_atomically(path, draft.encode("utf-8"))
         except OSError as exc:
-            self.notify(f"cannot write {path}: {exc.strerror}", severity="error")
+            self.call_from_thread(
+                self.notify, f"cannot write {path}: {exc.strerror}", severity="error"
+            )
             return
-        self.push_screen(PostmortemScreen(draft, path))
+        self.call_from_thread(self.push_screen, PostmortemScreen(draft, path))
+
+    def action_screenshot(self) -> None:
+        stamp = f"{self.clock():%Y%m%dT%H%M%S}"
+        name = f"{self.session_path.stem}.screen-{stamp}.svg"
+        svg = self.export_screenshot(title=f"warroom {self.incident.id} {stamp}")
+        self.save_picture(self.session_path.with_name(name), svg)
+
+    @work(thread=True, group="picture", exit_on_error=False)
+    def save_picture(self, path: Path, svg: str) -> None:
+        try:
+            replace_atomically(path, svg.encode("utf-8"))
+        except OSError as exc:
+            self.call_from_thread(
+                self.notify, f"cannot write {path}: {exc.strerror}", severity="error"
+            )
+            return
+        self.call_from_thread(self.notify, f"screen saved to {path}")
 
     def action_toggle_time(self) -> None:
         self.local_time = not self.local_time
@@ -645,20 +747,49 @@ class WarroomApp(App[None]):
         else:
             self.action_show_help_panel()
 
-    def action_quit_saved(self) -> None:
-        self.shutdown()
-        self.exit()
+    # -- leaving -------------------------------------------------------------------------
 
-    def shutdown(self) -> None:
-        """Stop sampling and write the partial rollup; safe to call twice."""
-        if self._shut_down:
+    def action_quit_saved(self) -> None:
+        """Quit once every write is on disk; a second `q` leaves the rest in the pending file."""
+        if self._quitting:
+            self.exit()
             return
-        self._shut_down = True
+        self._quitting = True
+        self.stop_sampling()
+        recorder = self.recorder
+        if recorder is None or recorder.pending == 0:
+            self.exit()
+            return
+        self.notify(f"writing {recorder.pending} pending… (q again leaves them pending beside "
+                    "the session; the next writer adds them)", timeout=QUIT_WAIT_S)  # fmt: skip
+        deadline = time.monotonic() + QUIT_WAIT_S
+
+        def check() -> None:
+            self.refresh_live()
+            if recorder.pending == 0 or time.monotonic() >= deadline:
+                self.exit()
+
+        self.set_interval(0.1, check)
+
+    def stop_sampling(self) -> None:
+        """Stop the pollers and queue the partial rollup; safe to call twice."""
+        if self._flushed:
+            return
+        self._flushed = True
         for poller in self._pollers:
             poller.stop()
         rollups = self.state.flush()
-        if rollups:
-            self.write(lambda: self.store.append_samples(rollups))
+        if rollups and self.recorder is not None:
+            self.recorder.append_samples(rollups)
+
+    def shutdown(self) -> None:
+        """Stop sampling, write what is queued (briefly), close the sources; safe to call twice."""
+        if self._shut_down:
+            return
+        self._shut_down = True
+        self.stop_sampling()
+        if self.recorder is not None:
+            self.kept_pending = self.recorder.close(timeout=2.0)
         for source in self.sources.values():
             if source is not None:
                 _close_quietly(source)
@@ -681,6 +812,8 @@ class WarroomApp(App[None]):
                 act.help,
                 lambda name=act.action: self.run_action(name),
             )
+        yield SystemCommand("Screenshot (S)", "Save an SVG picture of the screen beside the "
+                            "session", self.action_screenshot)  # fmt: skip
 
     def busy_for(self) -> float:
         """Seconds the PostgreSQL sample in flight has taken (0 when idle); for tests and UI."""

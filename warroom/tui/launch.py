@@ -2,28 +2,22 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
-import threading
-import time
-from collections.abc import Callable
+import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-from psycopg import conninfo
+from typing import TYPE_CHECKING
 
 from warroom.collectors.alerts import AlertConfig, load_config
-from warroom.collectors.host import HostCollector
+from warroom.collectors.dsn import db_port, default_title, redact
 from warroom.errors import UserError
-from warroom.sessions.model import Incident, Kind, Source, Target, TimelineEntry
+from warroom.sessions.model import Incident, Target
 from warroom.sessions.paths import new_session_path
+from warroom.sessions.recorder import Recorder
 from warroom.sessions.store import Store
 from warroom.sessions.times import utcnow
+from warroom.tui.signals import ExitGuard
 
 if TYPE_CHECKING:
-    from warroom.drill.runner import DrillRun
     from warroom.tui.app import Drill, WarroomApp
 
 
@@ -39,42 +33,6 @@ class WatchOptions:
     interval: float
     pgbouncer: str | None
     author: str
-
-
-def redact(dsn: str) -> str:
-    """The DSN without its password, in libpq's keyword form (URIs included)."""
-    if not dsn:
-        return ""
-    try:
-        params = conninfo.conninfo_to_dict(dsn)
-    except Exception as exc:  # psycopg raises ProgrammingError for a malformed DSN
-        raise LaunchError(f"cannot read the connection string: {_first_line(exc)}") from None
-    params.pop("password", None)
-    return conninfo.make_conninfo(**{k: str(v) for k, v in params.items()})
-
-
-def db_port(dsn: str) -> int:
-    """The port the database listens on, as libpq would choose it (for the host pane)."""
-    try:
-        port = conninfo.conninfo_to_dict(dsn).get("port") if dsn else None
-    except Exception:
-        port = None
-    port = port or os.environ.get("PGPORT") or "5432"
-    try:
-        return int(str(port).split(",")[0])
-    except ValueError:
-        return 5432
-
-
-def default_title(dsn: str) -> str:
-    try:
-        params = conninfo.conninfo_to_dict(dsn) if dsn else {}
-    except Exception:
-        params = {}
-    host = params.get("host") or os.environ.get("PGHOST") or "localhost"
-    db = params.get("dbname") or os.environ.get("PGDATABASE") or ""
-    where = f"{db}@{host}" if db else str(host)
-    return f"PostgreSQL incident on {where}"
 
 
 def open_store(options: WatchOptions) -> Store:
@@ -103,6 +61,7 @@ def build_app(
     ``server_port`` is the port the host pane counts sockets to, when the monitor reaches the
     server some other way (the demo's monitor goes through its decoy proxy; its services don't).
     """
+    from warroom.collectors.host import HostCollector
     from warroom.collectors.postgres import PostgresCollector
     from warroom.tui.app import WarroomApp
     from warroom.tui.backends import backends_screen_factory
@@ -114,7 +73,7 @@ def build_app(
 
         bouncer = PgBouncerCollector(pgbouncer, budget=interval * 0.8)
     return WarroomApp(
-        store,
+        Recorder(store),
         postgres=postgres,
         host=HostCollector(server_port if server_port is not None else db_port(dsn)),
         bouncer=bouncer,
@@ -150,149 +109,18 @@ def run_watch(options: WatchOptions) -> int:
             app.run()
         finally:
             app.shutdown()  # idempotent: after q it has run already
+    report_pending(app)
     print(store.path)
     return 128 + guard.signum if guard.signum else 0
 
 
-# -- `warroom demo` ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class DemoOptions:
-    scenario: str | None
-    speed: float
-    author: str
-    interval: float = 1.0
-
-
-def demo_app(run: DrillRun, *, author: str, interval: float = 1.0) -> tuple[WarroomApp, Store]:
-    """A new incident for a started drill, the dashboard on it, and the drill's clock running.
-
-    The session is a normal one in the sessions directory: it and its postmortem outlive the
-    sandbox. The services' own alerts reach the timeline the way `warroom note` does, through
-    a second writer on the same file.
-    """
-    alerts = load_config()
-    store = open_store(
-        WatchOptions(
-            dsn=run.monitor_dsn, session=None, title=run.scenario.title, interval=interval,
-            pgbouncer=None, author=author,
+def report_pending(app: WarroomApp) -> None:
+    recorder = app.recorder
+    if app.kept_pending and recorder is not None and recorder.kept_in is not None:
+        print(
+            f"warroom: warning: {app.kept_pending} write(s) could not reach the session (it was "
+            f"locked); kept in {recorder.kept_in}, the next writer adds them",
+            file=sys.stderr,
         )
-    )  # fmt: skip
-    store.append_entry(
-        TimelineEntry(at=utcnow(), text=run.intro(), author="drill", source=Source.AUTO)
-    )
-    outside = Store.open(store.path)
-
-    def service_alert(service: str, text: str) -> None:
-        outside.append_entry(
-            TimelineEntry(
-                at=utcnow(), text=text, kind=Kind.ALERT, author="apm",
-                source=Source.AUTO,
-            )
-        )  # fmt: skip
-
-    app = build_app(
-        store, run.monitor_dsn, interval=interval, author=author, alerts=alerts,
-        drill=run, server_port=run.server_port,
-    )  # fmt: skip
-    run.begin()
-    run.watch_services(service_alert)
-    return app, store
 
 
-def run_demo(options: DemoOptions) -> int:
-    """`warroom demo`: everything it starts is gone when it returns, however it returns."""
-    from warroom.drill.runner import DrillRun
-    from warroom.drill.sandbox import SandboxUnavailable
-    from warroom.drill.scenarios import get
-
-    try:
-        scenario = get(options.scenario)
-    except KeyError as exc:
-        raise LaunchError(str(exc.args[0])) from None
-    run = DrillRun(scenario, speed=options.speed, progress=lambda line: print(line, flush=True))
-    guard = ExitGuard(run.close)
-    store: Store | None = None
-    try:
-        with guard:
-            try:
-                run.start()
-            except SandboxUnavailable as exc:
-                raise LaunchError(str(exc)) from None
-            app, store = demo_app(run, author=options.author, interval=options.interval)
-            guard.app = app
-            try:
-                app.run()
-            finally:
-                app.shutdown()
-    finally:
-        run.close()
-    if store is not None:
-        print(f"session: {store.path}")
-        draft = store.path.with_suffix(".postmortem.md")
-        if draft.exists():
-            print(f"postmortem: {draft}")
-    return 128 + guard.signum if guard.signum else 0
-
-
-class ExitGuard:
-    """SIGTERM, SIGHUP (an SSH drop) and SIGINT end the dashboard the way `q` does.
-
-    The first signal asks the dashboard to exit (so the terminal is restored and the partial
-    rollup written); before the dashboard runs, it interrupts the start-up. If the dashboard
-    has not let go within a few seconds (a dead terminal can wedge output), ``cleanup`` (the
-    demo's teardown) runs from here and the process leaves.
-    """
-
-    SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
-    GRACE_S = 5.0
-
-    def __init__(self, cleanup: Callable[[], None] | None = None) -> None:
-        self.cleanup = cleanup
-        self.app: WarroomApp | None = None
-        self.signum = 0
-        self._previous: dict[int, Any] = {}
-
-    def __enter__(self) -> ExitGuard:
-        for signum in self.SIGNALS:
-            self._previous[signum] = signal.signal(signum, self._handle)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for signum, previous in self._previous.items():
-            signal.signal(signum, previous)
-
-    def _handle(self, signum: int, frame: object) -> None:
-        first = not self.signum
-        self.signum = self.signum or signum
-        app = self.app
-        if app is None or not app.is_running:
-            raise DemoInterrupted(signum)
-        if first:
-            threading.Thread(target=self._exit_app, args=(app,), daemon=True).start()
-
-    def _exit_app(self, app: WarroomApp) -> None:
-        with contextlib.suppress(Exception):
-            app.call_from_thread(app.exit)
-        deadline = time.monotonic() + self.GRACE_S
-        while time.monotonic() < deadline and app.is_running:
-            time.sleep(0.1)
-        if app.is_running:
-            # The UI is stuck (e.g. writing to a terminal that hung up): clean up, then leave.
-            if self.cleanup is not None:
-                self.cleanup()
-            os._exit(128 + self.signum)
-
-
-class DemoInterrupted(KeyboardInterrupt):
-    """A signal arrived before the dashboard was up; unwinds start-up through the cleanups."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else exc.__class__.__name__

@@ -1,27 +1,35 @@
 """The dashboard's live data path, without Textual: samples in, views and record changes out.
 
-Everything the app learns from a collector goes through ``LiveState.feed``; the widgets get the
-plain views it builds. Keeping this free of the UI lets the benchmark push a day of samples
+Everything the app learns from a source (the live collectors, or a recording replayed) goes
+through ``LiveState``; the widgets get the plain views it builds. Feeding it writes nothing: it
+returns the alert transitions and closed rollups as data, and only a recording app hands them
+to the Recorder. Keeping this free of the UI lets replay, resume and the benchmark push samples
 through exactly the code the app runs, and keeps memory flat (bounded series only).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from warroom.collectors.alerts import AlertConfig, AlertEngine, AlertEvent
+from warroom.collectors.bouncer_sample import BouncerSample
+from warroom.collectors.downtime import DownTracker
+from warroom.collectors.host import HostSample
 from warroom.collectors.sample import PgSample
-from warroom.collectors.series import Rollup, RollupBuilder, Series
+from warroom.collectors.series import BUSIEST_POOLS_KEPT, Extra, Rollup, RollupBuilder, Series
+from warroom.sanitize import one_line
 from warroom.sessions.model import SampleRollup
-from warroom.widgets.connections import ConnectionsView
-from warroom.widgets.latency import LatencyView
+from warroom.widgets.views import BouncerView, ConnectionsView, HostView, LatencyView, PoolRow
 
 # The charts show ten minutes at 80 columns and up to an hour on a wide terminal.
 CHART_SPAN_S = 600.0
 HISTORY_POINTS = 3600
 REFUSAL_WINDOW_S = 60.0  # "refused" counts the last minute's refused probes
 TOP_APPS = 12
+
+Sample = PgSample | HostSample | BouncerSample
 
 
 @dataclass(slots=True)
@@ -43,40 +51,91 @@ class LiveState:
         self.refusals = Series(HISTORY_POINTS)
         self.latest: PgSample | None = None
         self.last_up: PgSample | None = None
-        self.down_since: datetime | None = None
+        self.downtime = DownTracker()
+        self.host: HostSample | None = None
+        self.bouncer: BouncerSample | None = None
         config = alerts or AlertConfig()
         self.engine = AlertEngine(config)
         self.engine_window_s = config.latency_window_s
+        self.rollup_seconds = rollup_seconds
         self.rollups = RollupBuilder(rollup_seconds)
 
     # -- input ---------------------------------------------------------------------------
 
-    def preload(self, rollups: list[SampleRollup]) -> None:
-        """Chart history from a resumed session's rollups (peaks per window)."""
-        for rollup in rollups[-HISTORY_POINTS:]:
-            if rollup.conn_max is not None:
-                self.conns.append(rollup.at, rollup.conn_max)
-            peak = rollup.query_max_ms if rollup.query_max_ms is not None else None
-            if peak is not None:
-                self.query_ms.append(rollup.at, peak)
+    def feed_any(self, sample: Sample) -> Fed:
+        """Any source's sample: what a recorded source yields, in time order."""
+        if isinstance(sample, PgSample):
+            return self.feed(sample)
+        if isinstance(sample, HostSample):
+            self.feed_host(sample)
+        else:
+            self.feed_bouncer(sample)
+        return Fed()
 
     def feed(self, sample: PgSample) -> Fed:
         self.latest = sample
+        self.downtime.track(sample)
         if sample.up:
             self.last_up = sample
-            self.down_since = None
             if sample.connections is not None:
                 self.conns.append(sample.at, sample.connections.total)
             if sample.query_ms is not None:
                 self.query_ms.append(sample.at, sample.query_ms)
-        elif self.down_since is None:
-            self.down_since = sample.at
         refused = sample.probe_error is not None
         self.refusals.append(sample.at, 1.0 if refused else 0.0)
         p95 = self.query_ms.window(self.engine_window_s, sample.at).p95
         events = self.engine.evaluate(sample, query_p95_ms=p95)
         rollups = [to_record(r) for r in self.rollups.add(sample)]
         return Fed(events=events, rollups=rollups)
+
+    def feed_host(self, sample: HostSample) -> None:
+        self.host = sample
+        extra = self.rollups.extra
+        load = sample.load
+        self.rollups.extra = Extra(
+            host_cpu=_round(sample.cpu_percent, 1),
+            host_mem=_round(sample.mem_percent, 1),
+            host_swap=_round(sample.swap_percent, 1),
+            host_load=_round(load[0] if load else None, 2),
+            host_tcp=tuple(sorted(sample.tcp_by_state.items())),
+            bouncer_waiting=extra.bouncer_waiting,
+            bouncer_maxwait_s=extra.bouncer_maxwait_s,
+            bouncer_error=extra.bouncer_error,
+            bouncer_pools=extra.bouncer_pools,
+        )
+
+    def feed_bouncer(self, sample: BouncerSample) -> None:
+        self.bouncer = sample
+        extra = self.rollups.extra
+        totals = sample.totals
+        busiest = sorted(sample.pools, key=lambda p: (-p.cl_waiting, -p.cl_active, -p.maxwait_s))
+        self.rollups.extra = Extra(
+            host_cpu=extra.host_cpu,
+            host_mem=extra.host_mem,
+            host_swap=extra.host_swap,
+            host_load=extra.host_load,
+            host_tcp=extra.host_tcp,
+            bouncer_waiting=totals.cl_waiting if sample.up else None,
+            bouncer_maxwait_s=round(totals.maxwait_s, 3) if sample.up else None,
+            bouncer_error=sample.error.kind.value if sample.error else None,
+            bouncer_pools=tuple(
+                (f"{p.database}/{p.user}", p.cl_active, p.cl_waiting, p.sv_active, p.sv_idle,
+                 round(p.maxwait_s, 3))
+                for p in busiest[:BUSIEST_POOLS_KEPT]
+            ),
+        )  # fmt: skip
+
+    def feed_history(self, samples: Iterable[Sample]) -> None:
+        """Recorded samples, to show what was: nothing they produce is recorded again.
+
+        Alert transitions are dropped (they are on the timeline already) and the rollup window
+        they leave open is discarded, so the first live rollup is the first new window.
+        """
+        for sample in samples:
+            self.feed_any(sample)
+        extra = self.rollups.extra
+        self.rollups = RollupBuilder(self.rollup_seconds)
+        self.rollups.extra = extra
 
     def flush(self) -> list[SampleRollup]:
         return [to_record(r) for r in self.rollups.flush()]
@@ -96,7 +155,7 @@ class LiveState:
             return "", ""
         if not sample.up:
             kind = sample.error.kind.value if sample.error else "unknown"
-            since = self.down_since or sample.at
+            since = self.downtime.down_since or sample.at
             return "down", f"DOWN {kind} for {_age(now, since)}"
         age = (now - sample.at).total_seconds()
         if age > max(3 * interval, 3.0):
@@ -143,6 +202,41 @@ class LiveState:
             now=now.timestamp(),
             span_s=CHART_SPAN_S,
         )
+
+    def host_view(self) -> HostView | None:
+        s = self.host
+        if s is None:
+            return None
+        return HostView(
+            cpu_percent=s.cpu_percent,
+            mem_percent=s.mem_percent,
+            swap_percent=s.swap_percent,
+            load=s.load,
+            tcp=tuple(sorted(s.tcp_by_state.items())),
+        )
+
+    def bouncer_view(self) -> BouncerView | None:
+        s = self.bouncer
+        if s is None:
+            return None
+        pools = tuple(
+            PoolRow(
+                name=f"{p.database}/{p.user}",
+                cl_active=p.cl_active,
+                cl_waiting=p.cl_waiting,
+                sv_active=p.sv_active,
+                sv_idle=p.sv_idle,
+                maxwait_s=p.maxwait_s,
+            )
+            for p in s.pools
+        )
+        error = s.error
+        banner = f"DOWN {error.kind.value}: {one_line(error.message, 60)}" if error else ""
+        return BouncerView(pools=pools, banner=banner)
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
 
 
 def _age(now: datetime, since: datetime) -> str:

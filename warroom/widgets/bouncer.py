@@ -2,30 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
 from warroom.widgets.pane import Pane
 from warroom.widgets.text import clean
-
-
-@dataclass(frozen=True, slots=True)
-class PoolRow:
-    name: str  # database/user
-    cl_active: int
-    cl_waiting: int
-    sv_active: int
-    sv_idle: int
-    maxwait_s: float
-
-
-@dataclass(frozen=True, slots=True)
-class BouncerView:
-    pools: tuple[PoolRow, ...]
-    banner: str  # "" when live, else why not
+from warroom.widgets.views import BouncerView
 
 
 class BouncerPane(Pane[BouncerView]):

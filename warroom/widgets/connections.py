@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from rich.text import Text
 
 from warroom.widgets.pane import LEVEL_STYLE, Pane
 from warroom.widgets.spark import bar, bucket, chart
 from warroom.widgets.text import clean
+from warroom.widgets.views import ConnectionsView
 
 LEVEL_WORD = {"warning": " WARN", "critical": " CRIT"}
 
@@ -21,23 +22,6 @@ STATE_SHORT = {
     "fastpath function call": "fastpath",
     "disabled": "disabled",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class ConnectionsView:
-    """Plain data for the pane; the app builds it from the latest sample."""
-
-    total: int | None
-    usable: int | None
-    max: int | None
-    by_state: tuple[tuple[str, int], ...]
-    waiting: int
-    top: tuple[tuple[str, int], ...]  # (application, connections), biggest first
-    level: str  # ok, warning, critical, down
-    banner: str  # "" when live; "DOWN unreachable 12s" or "stale 4s" otherwise
-    history: tuple[tuple[float, float], ...]  # (unix time, connections)
-    now: float
-    span_s: float = 600.0
 
 
 class ConnectionsPane(Pane[ConnectionsView]):

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from rich.text import Text
 
 from warroom.widgets.pane import Painted
 from warroom.widgets.text import clean
+from warroom.widgets.views import HeaderView
 
 SEVERITY_STYLE = {
     "SEV1": "bold white on red",
@@ -15,22 +14,13 @@ SEVERITY_STYLE = {
     "SEV3": "bold black on yellow",
     "SEV4": "bold black on grey70",
 }
+NOTE_STYLE = {"warning": "bold black on yellow", "info": "bold cyan", "error": "bold white on red"}
 STATUS_STYLE = {
     "investigating": "bold red",
     "identified": "bold yellow",
     "monitoring": "bold cyan",
     "resolved": "bold green",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class HeaderView:
-    incident_id: str
-    title: str
-    severity: str
-    status: str
-    clock: str  # "T+01:02:03"; stops at resolution
-    wall: str  # "09:12:33 UTC"
 
 
 class IncidentHeader(Painted[HeaderView]):
@@ -59,6 +49,9 @@ def render_header(view: HeaderView) -> Text:
     text.append("  ")
     text.append(view.wall, style="dim")
     text.append("  ")
+    for note, level in view.notes:
+        text.append(clean(note), style=NOTE_STYLE.get(level, "bold"))
+        text.append("  ")
     text.append(clean(view.title), style="bold")
     text.append(f"  {clean(view.incident_id)}", style="dim")
     return text

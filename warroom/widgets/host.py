@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from rich.text import Text
 
 from warroom.widgets.pane import Pane
+from warroom.widgets.views import HostView
 
 TCP_SHORT = {
     "ESTABLISHED": "est",
@@ -19,15 +18,6 @@ TCP_SHORT = {
     "LAST_ACK": "lack",
     "CLOSING": "cls",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class HostView:
-    cpu_percent: float | None
-    mem_percent: float | None
-    swap_percent: float | None
-    load: tuple[float, float, float] | None
-    tcp: tuple[tuple[str, int], ...]  # TCP connections to the DB port by state
 
 
 def _pct(label: str, value: float | None) -> Text:

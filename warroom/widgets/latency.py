@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from rich.cells import cell_len
 from rich.text import Text
 
 from warroom.widgets.pane import LEVEL_STYLE, Pane
 from warroom.widgets.spark import bucket, chart
-
-
-@dataclass(frozen=True, slots=True)
-class LatencyView:
-    p50_ms: float | None
-    p95_ms: float | None
-    p99_ms: float | None
-    connect_ms: float | None
-    refused: int  # connect probe refusals in the window
-    probe_error: str  # "" or e.g. "too_many_connections 53300"
-    level: str
-    history: tuple[tuple[float, float], ...]  # (unix time, query ms)
-    now: float
-    span_s: float = 600.0
+from warroom.widgets.views import LatencyView
 
 
 def fmt_ms(value: float | None) -> str:

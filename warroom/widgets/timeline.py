@@ -65,6 +65,8 @@ class TimelineTable(DataTable[Text]):
 
     def on_resize(self) -> None:
         self.fit_text_column()
+        # The note box opening shrinks the timeline: the newest entry must stay in view.
+        self.call_after_refresh(self.follow)
 
     def fit_text_column(self) -> None:
         """Give the text column the rest of the width, so long notes wrap instead of scrolling."""
@@ -107,10 +109,19 @@ class TimelineTable(DataTable[Text]):
             return
         if following:
             self.move_cursor(row=len(rows) - 1)
+            # Wrapped rows get their height at the next layout: scroll to the end again then,
+            # or a batch of new rows leaves the newest one below the fold.
+            self.call_after_refresh(self.follow)
         elif selected is not None:
             ids = [row.id for row in rows]
             if selected in ids:
                 self.move_cursor(row=ids.index(selected))
+
+    def follow(self) -> None:
+        """Keep the newest entry in view when following (after a resize or a new row)."""
+        if self._rows and self.cursor_row >= len(self._rows) - 1:
+            self.move_cursor(row=len(self._rows) - 1)
+            self.scroll_end(animate=False)
 
     def _add(self, row: TimelineRow) -> None:
         mark, style = KIND_MARK.get(row.kind, ("·", ""))

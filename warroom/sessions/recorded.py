@@ -1,0 +1,204 @@
+"""A recorded source: a session's rollups turned back into the samples the collectors produce.
+
+Replay, resume and the draft's pictures feed these through the same live state as live data,
+so a recorded window is drawn by exactly the code that drew it live. A rollup keeps a window's
+figures, not its samples; each one becomes a few samples that reproduce those figures: the
+connection count's last value and range, the round trip's p50/p95/p99/max, the refusals by
+kind, the down status and its cause, and the host and PgBouncer figures at the window's end.
+Schema-1 rollups hold less, and what they lack stays unknown (shown as "—"), never invented.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
+
+from warroom.collectors.bouncer_sample import BouncerSample, PoolStats
+from warroom.collectors.host import HostSample
+from warroom.collectors.sample import Connections, Count, Failure, FailureKind, PgSample
+from warroom.sessions.model import SampleRollup
+
+# Enough samples per window for the live state's 30-second percentiles to come out as recorded.
+MAX_SAMPLES_PER_ROLLUP = 10
+RECORDED = "recorded"  # the message of failures rebuilt from a rollup
+_SQLSTATE = {
+    FailureKind.TOO_MANY_CONNECTIONS: "53300",
+    FailureKind.SHUTTING_DOWN: "57P03",
+}
+
+Sample = PgSample | HostSample | BouncerSample
+
+
+def _kind(value: str | None, default: FailureKind) -> FailureKind:
+    try:
+        return FailureKind(value) if value else default
+    except ValueError:
+        return FailureKind.OTHER
+
+
+def _failure(kind: FailureKind) -> Failure:
+    return Failure(kind, RECORDED, _SQLSTATE.get(kind))
+
+
+def _spread(knots: Sequence[tuple[float, float | None]], n: int) -> list[float | None]:
+    """``n`` values whose quantiles follow ``knots`` ((fraction, value), fraction ascending)."""
+    known = [(q, v) for q, v in knots if v is not None]
+    if not known:
+        return [None] * n
+    out: list[float | None] = []
+    for i in range(n):
+        q = i / (n - 1) if n > 1 else 1.0
+        below = [(kq, kv) for kq, kv in known if kq <= q]
+        above = [(kq, kv) for kq, kv in known if kq >= q]
+        if not below:
+            out.append(above[0][1])
+        elif not above:
+            out.append(below[-1][1])
+        else:
+            (q0, v0), (q1, v1) = below[-1], above[0]
+            out.append(v0 if q1 == q0 else v0 + (v1 - v0) * (q - q0) / (q1 - q0))
+    return out
+
+
+def _connections(r: SampleRollup, total: int) -> Connections | None:
+    if r.max_connections is None:
+        return None
+    usable = r.usable_slots or r.max_connections
+    return Connections(
+        total=total,
+        max=r.max_connections,
+        reserved=max(r.max_connections - usable, 0),
+        by_state=dict(r.by_state),
+        waiting=r.waiting or 0,
+        by_application=tuple(Count(name, count) for name, count in r.top_apps),
+    )
+
+
+def samples_of(r: SampleRollup) -> list[Sample]:
+    """The samples that reproduce one rollup, in time order, inside its window."""
+    n = max(1, min(r.samples or 1, MAX_SAMPLES_PER_ROLLUP))
+    step = r.seconds / n
+    times = [r.at + timedelta(seconds=step * (i + 0.5)) for i in range(n)]
+    up = {"up": n, "down": 0}.get(r.status, max(n // 2, 1))
+    down_failure = _failure(_kind(r.down_kind, FailureKind.UNREACHABLE))
+    queries = _spread(
+        [(0.0, r.query_p50_ms), (0.5, r.query_p50_ms), (0.95, r.query_p95_ms),
+         (0.99, r.query_p99_ms), (1.0, r.query_max_ms)],
+        up,
+    )  # fmt: skip
+    # Connection counts: the range first, the last value last (it is what the pane shows).
+    last = r.conn_last if r.conn_last is not None else r.conn_max
+    counts: list[int | None] = [None] * up
+    if last is not None:
+        middle = round(r.conn_mean) if r.conn_mean is not None else last
+        counts = [middle] * up
+        if up > 2 and r.conn_min is not None:
+            counts[0] = r.conn_min
+        if up > 1 and r.conn_max is not None:
+            counts[-2 if up > 2 else 0] = r.conn_max
+        counts[-1] = last
+    refusals: list[FailureKind] = []
+    for kind, count in r.refused_by or ((FailureKind.TOO_MANY_CONNECTIONS.value, r.refused),):
+        refusals.extend([_kind(kind, FailureKind.TOO_MANY_CONNECTIONS)] * count)
+    refusals = refusals[:n]
+    out: list[Sample] = []
+    for i, at in enumerate(times):
+        refused = refusals[i] if i < len(refusals) else None
+        if i >= up:
+            error = _failure(refused) if refused is not None else down_failure
+            out.append(PgSample(at=at, status="down", error=error))
+            continue
+        total = counts[i]
+        connect = r.connect_max_ms if i == 0 and up > 1 else r.connect_ms
+        if connect is None and i == up - 1:
+            connect = r.connect_max_ms
+        out.append(
+            PgSample(
+                at=at,
+                status="up",
+                connections=_connections(r, total) if total is not None else None,
+                query_ms=queries[i],
+                connect_ms=None if refused is not None else connect,
+                probe_error=_failure(refused) if refused is not None else None,
+                tps=r.tps,
+            )
+        )
+    end = times[-1]
+    if r.host_cpu is not None or r.host_mem is not None or r.host_tcp:
+        out.append(
+            HostSample(
+                at=end,
+                cpu_percent=r.host_cpu,
+                mem_percent=r.host_mem,
+                swap_percent=r.host_swap,
+                load1=r.host_load,
+                load5=r.host_load,  # the rollup keeps the 1-minute load only
+                load15=r.host_load,
+                tcp_by_state=dict(r.host_tcp),
+                tcp_at=end if r.host_tcp else None,
+            )
+        )
+    if r.bouncer_pools or r.bouncer_error or r.bouncer_waiting is not None:
+        pools = tuple(
+            PoolStats(
+                database=p.name.partition("/")[0], user=p.name.partition("/")[2],
+                cl_active=p.cl_active, cl_waiting=p.cl_waiting, sv_active=p.sv_active,
+                sv_idle=p.sv_idle, maxwait_s=p.maxwait_s,
+            )
+            for p in r.bouncer_pools
+        )  # fmt: skip
+        error = _failure(_kind(r.bouncer_error, FailureKind.OTHER)) if r.bouncer_error else None
+        out.append(
+            BouncerSample(at=end, status="down" if error else "up", error=error, pools=pools)
+        )
+    return out
+
+
+class Recording:
+    """A session's rollups, ordered, with the samples of any stretch of time on demand."""
+
+    def __init__(self, rollups: Sequence[SampleRollup]) -> None:
+        self.rollups: list[SampleRollup] = sorted(rollups, key=lambda r: r.at)
+        self._starts = [r.at for r in self.rollups]
+
+    def extend(self, rollups: Sequence[SampleRollup]) -> None:
+        """Newer rollups (a session still being written); older or known ones are ignored."""
+        latest = self._starts[-1] if self._starts else None
+        for r in sorted(rollups, key=lambda r: r.at):
+            if latest is None or r.at > latest:
+                self.rollups.append(r)
+                self._starts.append(r.at)
+                latest = r.at
+
+    @property
+    def start(self) -> datetime | None:
+        return self.rollups[0].at if self.rollups else None
+
+    @property
+    def end(self) -> datetime | None:
+        return self.rollups[-1].end if self.rollups else None
+
+    def between(self, start: datetime, end: datetime) -> Iterator[Sample]:
+        """Samples of the rollups whose window ends after ``start`` and starts before ``end``."""
+        first = bisect.bisect_left(self._starts, start - timedelta(seconds=self._longest()))
+        for r in self.rollups[first:]:
+            if r.at >= end:
+                break
+            if r.end <= start:
+                continue
+            for sample in samples_of(r):
+                if sample.at <= end:
+                    yield sample
+
+    def _longest(self) -> float:
+        return max((r.seconds for r in self.rollups[-3:]), default=10.0)
+
+    def peak(self, figure: str) -> SampleRollup | None:
+        """The rollup with the highest value of ``figure`` (e.g. ``conn_max``); None if none."""
+        best: SampleRollup | None = None
+        for r in self.rollups:
+            value = getattr(r, figure)
+            if value is not None and (best is None or value > getattr(best, figure)):
+                best = r
+        return best

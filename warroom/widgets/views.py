@@ -1,0 +1,75 @@
+"""Plain views the panes draw: built by the live state, which must not import Textual.
+
+Frozen dataclasses of what is shown, nothing else; the widgets that draw them import these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionsView:
+    """Plain data for the pane; the app builds it from the latest sample."""
+
+    total: int | None
+    usable: int | None
+    max: int | None
+    by_state: tuple[tuple[str, int], ...]
+    waiting: int
+    top: tuple[tuple[str, int], ...]  # (application, connections), biggest first
+    level: str  # ok, warning, critical, down
+    banner: str  # "" when live; "DOWN unreachable 12s" or "stale 4s" otherwise
+    history: tuple[tuple[float, float], ...]  # (unix time, connections)
+    now: float
+    span_s: float = 600.0
+
+
+@dataclass(frozen=True, slots=True)
+class LatencyView:
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+    connect_ms: float | None
+    refused: int  # connect probe refusals in the window
+    probe_error: str  # "" or e.g. "too_many_connections 53300"
+    level: str
+    history: tuple[tuple[float, float], ...]  # (unix time, query ms)
+    now: float
+    span_s: float = 600.0
+
+
+@dataclass(frozen=True, slots=True)
+class HostView:
+    cpu_percent: float | None
+    mem_percent: float | None
+    swap_percent: float | None
+    load: tuple[float, float, float] | None
+    tcp: tuple[tuple[str, int], ...]  # TCP connections to the DB port by state
+
+
+@dataclass(frozen=True, slots=True)
+class PoolRow:
+    name: str  # database/user
+    cl_active: int
+    cl_waiting: int
+    sv_active: int
+    sv_idle: int
+    maxwait_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class BouncerView:
+    pools: tuple[PoolRow, ...]
+    banner: str  # "" when live, else why not
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderView:
+    incident_id: str
+    title: str
+    severity: str
+    status: str
+    clock: str  # "T+01:02:03"; stops at resolution
+    wall: str  # "09:12:33 UTC"
+    notes: tuple[tuple[str, str], ...] = ()  # (text, level): "record: 3 pending", "REPLAY ▶ x4"
