@@ -135,7 +135,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", type=Path, metavar="PATH", help="session file")
     p.add_argument("-o", "--output", type=Path, metavar="OUT",
                    help="write the draft here (default: standard output)")
+    p.add_argument("--pictures", action="store_true",
+                   help="also save SVG pictures of the dashboard at the peak-saturation and "
+                        "peak-latency windows beside the draft, linked from ## Metrics "
+                        "(needs -o)")
     p.set_defaults(func=cmd_postmortem)
+
+    p = _add(subs, "replay", "replay a recorded incident in the dashboard (read-only)",
+             "warroom replay ~/.local/share/warroom/incidents/20261124-0900-db.toml "
+             "--at 09:40 --speed 8\n\n"
+             "keys: space play/pause, left/right 10 s, shift+left/right 1 min,\n"
+             "  [ and ] previous/next timeline entry, Home/End, + and - speed,\n"
+             "  Enter on an entry jumps to it, n adds a review note at the cursor, q quits")
+    p.add_argument("path", type=Path, metavar="PATH", help="session file")
+    p.add_argument("--at", metavar="TIME",
+                   help="open at this time: ISO 8601 with a zone, or HH:MM[:SS] UTC on the "
+                        "incident's day (default: the start of the record)")
+    p.add_argument("--speed", type=float, metavar="X",
+                   help="play at X times real time from the start (default: paused)")
+    p.add_argument("--author", help="who writes review notes (default: $WARROOM_AUTHOR, else "
+                                    "your login)")
+    p.set_defaults(func=cmd_replay)
 
     p = _add(subs, "check", "validate a session file; exit 1 when it is broken",
              "warroom check ~/.local/share/warroom/incidents/20261124-0900-db.toml")
@@ -250,13 +270,47 @@ def cmd_postmortem(args: argparse.Namespace) -> int:
     loaded = load(args.path)
     if loaded.torn is not None:
         _warn(f"{args.path}: ignoring a torn last write ({len(loaded.torn)} bytes)")
-    draft = render(loaded.incident)
+    if args.pictures and args.output is None:
+        raise UsageError("--pictures saves files beside the draft: give -o OUT")
+    pictures = None
+    if args.pictures:
+        from warroom.tui.pictures import save_peak_pictures
+
+        pictures = save_peak_pictures(args.path, loaded.incident, args.output)
+    draft = render(loaded.incident, pictures=pictures)
     if args.output is None:
         sys.stdout.write(draft)
         return 0
     _write_atomically(args.output, draft)
     print(args.output)
     return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from warroom.collectors.alerts import load_config
+    from warroom.sessions.store import load
+    from warroom.sessions.times import parse_clock
+
+    if args.speed is not None and not 0 < args.speed <= 1000:
+        raise UsageError("--speed must be more than 0 and at most 1000")
+    loaded = load(args.path)
+    incident = loaded.incident
+    at = None
+    if args.at:
+        # A clock time means the incident's day, not today: replays happen days later.
+        at = parse_clock(args.at, incident.started_at) or parse_time(args.at)
+    from warroom.tui.replay import ReplayApp
+    from warroom.tui.signals import ExitGuard
+
+    app = ReplayApp(args.path, incident, alerts=load_config(), at=at, speed=args.speed,
+                    author=_author(args.author))  # fmt: skip
+    with ExitGuard() as guard:
+        guard.app = app
+        try:
+            app.run()
+        finally:
+            app.shutdown()
+    return 128 + guard.signum if guard.signum else 0
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -396,15 +450,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc), 2)
     except (UserError, SessionError, ModelError, TimeError, ConfigError) as exc:
         return _fail(str(exc), 1)
+    except BrokenPipeError:
+        # `warroom postmortem x | head`: the reader left; not an error worth a line. Point
+        # stdout at /dev/null so the interpreter's last flush cannot complain either.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""
         return _fail(f"{where}{exc.strerror or exc}", 1)
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:
-        # `warroom postmortem x | head`: the reader left; not an error worth a line.
-        sys.stderr.close()
-        return 0
     except Exception as exc:  # last resort: never show a traceback to a responder at 3 a.m.
         if os.environ.get("WARROOM_DEBUG"):
             traceback.print_exc()

@@ -78,3 +78,23 @@ def test_dashboard_database_down(snap_compare, tmp_path: Path, size) -> None:
         await settled(pilot, app)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_replay_at_the_peak(snap_compare, tmp_path: Path, size) -> None:
+    import asyncio
+
+    from test_replay import record_storm
+
+    from warroom.sessions.store import load
+    from warroom.tui.replay import ReplayApp
+
+    path = asyncio.run(record_storm(tmp_path))
+    incident = load(path).incident
+    peak = max(incident.samples, key=lambda r: r.conn_max or 0)
+    app = ReplayApp(path, incident, at=peak.end)
+
+    async def run_before(pilot) -> None:
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)

@@ -9,8 +9,9 @@ escaped so it reads literally and can never add a heading, a list item or a code
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta, tzinfo
+from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from warroom.sanitize import text_block
@@ -320,9 +321,15 @@ def _timeline(entries: list[TimelineEntry]) -> list[str]:
     lines = ["All times are UTC."]
     lines.append("")
     shown: date | None = None
+    # Seconds only where they tell entries of one minute apart.
+    seconds_in: dict[datetime, set[int]] = {}
+    for e in entries:
+        seconds_in.setdefault(e.at.replace(second=0, microsecond=0), set()).add(e.at.second)
     for entry in entries:
         day = entry.at.date()
-        when = f"{entry.at:%H:%M}" if day == shown else f"{entry.at:%Y-%m-%d %H:%M}"
+        crowded = len(seconds_in[entry.at.replace(second=0, microsecond=0)]) > 1
+        clock = f"{entry.at:%H:%M:%S}" if crowded else f"{entry.at:%H:%M}"
+        when = clock if day == shown else f"{entry.at:%Y-%m-%d} {clock}"
         shown = day
         parts = [f"**{when}**", MISLEADING if entry.kind is Kind.MISLEADING else entry.kind.value]
         who = one_line(entry.author) or ("warroom" if entry.source is Source.AUTO else "")
@@ -446,7 +453,61 @@ def down_windows(samples: list[SampleRollup]) -> list[tuple[datetime, datetime]]
     return windows
 
 
-def _metrics(incident: Incident) -> list[str]:
+CHART_POINTS = 48  # a Mermaid chart stays readable on a page
+
+
+def _series(samples: list[SampleRollup], value: Callable[[SampleRollup], float | None],
+            buckets: list[list[SampleRollup]]) -> list[float]:
+    out: list[float] = []
+    for bucket in buckets:
+        found = [v for v in (value(s) for s in bucket) if v is not None]
+        # A window with no figure (the server was down) charts as 0: Mermaid has no gaps.
+        out.append(round(max(found), 1) if found else 0.0)
+    return out
+
+
+def _mermaid(samples: list[SampleRollup]) -> list[str]:
+    """Text charts (Mermaid ``xychart-beta``): GitHub and GitLab draw them in the draft."""
+    size = max(1, -(-len(samples) // CHART_POINTS))
+    buckets = [samples[i : i + size] for i in range(0, len(samples), size)]
+    labels = ", ".join(f'"{b[0].at:%H:%M}"' for b in buckets)
+    conns = _series(samples, lambda s: s.conn_max, buckets)
+    usable = _series(samples, lambda s: s.usable_slots, buckets)
+    p95 = _series(samples, lambda s: s.query_p95_ms, buckets)
+    top = max([*conns, *usable, 1.0])
+    lines = ["", "Connections (peak per window) against usable slots:", "", "```mermaid",
+             "xychart-beta", '    title "Connections against usable slots"',
+             f"    x-axis [{labels}]", f'    y-axis "connections" 0 --> {int(top * 1.1) + 1}',
+             f"    line [{', '.join(f'{v:g}' for v in conns)}]",
+             f"    line [{', '.join(f'{v:g}' for v in usable)}]", "```"]
+    if any(p95):
+        lines += ["", "Query round trip p95 (ms):", "", "```mermaid", "xychart-beta",
+                  '    title "Query round trip p95 (ms)"', f"    x-axis [{labels}]",
+                  f'    y-axis "ms" 0 --> {int(max(p95) * 1.1) + 1}',
+                  f"    line [{', '.join(f'{v:g}' for v in p95)}]", "```"]
+    return lines
+
+
+def _pictures(pictures: Sequence[tuple[str, str]]) -> list[str]:
+    lines = ["", "The dashboard at those moments (SVG, rendered from the record):", ""]
+    for caption, name in pictures:
+        lines.append(f"- [{escape_line(caption)}]({quote(name)})")
+    return lines
+
+
+def _metrics(
+    incident: Incident, pictures: Sequence[tuple[str, str]] | None = None
+) -> list[str]:
+    lines = _figures(incident)
+    samples = sorted(incident.samples, key=lambda s: s.at)
+    if samples:
+        lines += _mermaid(samples)
+    if pictures:
+        lines += _pictures(pictures)
+    return lines
+
+
+def _figures(incident: Incident) -> list[str]:
     samples = sorted(incident.samples, key=lambda s: s.at)
     if not samples:
         return ["TODO: no samples were recorded for this incident; add peak connections against "
@@ -506,11 +567,16 @@ def _metrics(incident: Incident) -> list[str]:
 # -- the draft -----------------------------------------------------------------------------------
 
 
-def render(incident: Incident, tz_name: str = "UTC") -> str:
+def render(
+    incident: Incident,
+    tz_name: str = "UTC",
+    pictures: Sequence[tuple[str, str]] | None = None,
+) -> str:
     """The postmortem draft for ``incident`` as CommonMark.
 
     Times are UTC throughout; ``tz_name`` (an IANA zone) adds local equivalents to the start and
-    end in the Issue Summary. An unknown zone raises TimeError.
+    end in the Issue Summary. An unknown zone raises TimeError. ``pictures`` are (caption, file
+    name beside the draft) pairs linked from ## Metrics.
     """
     zone = _zone(tz_name)
     entries = incident.entries_in_order()
@@ -522,7 +588,7 @@ def render(incident: Incident, tz_name: str = "UTC") -> str:
         _root_cause(incident, entries),
         _measures(incident),
         _lessons(incident, entries),
-        _metrics(incident),
+        _metrics(incident, pictures),
     )
     blocks = ["\n".join(_title(incident))]
     for heading, body in zip(SECTIONS, sections, strict=True):

@@ -497,6 +497,10 @@ class WarroomApp(App[None]):
     def note_source(self) -> Source:
         return Source.MANUAL
 
+    def writer(self) -> Recorder | None:
+        """Where a typed note goes."""
+        return self.recorder
+
     @on(Input.Submitted, "#note")
     def save_note(self, event: Input.Submitted) -> None:
         note = event.input
@@ -512,7 +516,8 @@ class WarroomApp(App[None]):
         if not parsed.text:
             self.hide_note()
             return
-        if self.recorder is None:
+        recorder = self.writer()
+        if recorder is None:
             self.notify("this session cannot be written", severity="error")
             return
         entry = TimelineEntry(
@@ -522,7 +527,7 @@ class WarroomApp(App[None]):
         typed = note.value
         self._note_saving = typed
         note.border_title = "saving…"
-        future = self.recorder.append_entry(entry)
+        future = recorder.append_entry(entry)
 
         def finished(f: Future[Any]) -> None:
             exc = f.exception()

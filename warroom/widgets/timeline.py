@@ -80,9 +80,13 @@ class TimelineTable(DataTable[Text]):
         if column.width != width:
             column.width = width
             rows = self._rows
+            selected = self.selected_id
+            following = not rows or self.cursor_row >= len(rows) - 1
             self._rows = []
             self.clear()
             self.set_rows(rows)
+            if not following:
+                self.select(selected)  # a rebuild keeps the selection where the user left it
 
     @property
     def selected_id(self) -> str | None:
@@ -116,6 +120,14 @@ class TimelineTable(DataTable[Text]):
             ids = [row.id for row in rows]
             if selected in ids:
                 self.move_cursor(row=ids.index(selected))
+
+    def select(self, entry_id: str | None) -> None:
+        """Put the cursor on ``entry_id`` (replay marks the entry at its cursor)."""
+        ids = [row.id for row in self._rows]
+        if entry_id in ids:
+            row = ids.index(entry_id)
+            if row != self.cursor_row:
+                self.move_cursor(row=row)
 
     def follow(self) -> None:
         """Keep the newest entry in view when following (after a resize or a new row)."""

@@ -1,0 +1,115 @@
+"""A recorded incident on a virtual clock: the cursor, and the live state for the cursor's window.
+
+No Textual here: replay, the draft's pictures and the benchmark drive the same object. Seeking
+rebuilds the live state from the ten minutes of rollups before the cursor (what the charts
+show); playing feeds the samples between the old and the new cursor, the way live data arrives.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from warroom.collectors.alerts import AlertConfig
+from warroom.sessions.model import Incident, TimelineEntry
+from warroom.sessions.recorded import Recording
+from warroom.tui.state import CHART_SPAN_S, LiveState
+
+SPEEDS = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
+
+
+class Playback:
+    def __init__(
+        self,
+        incident: Incident,
+        alerts: AlertConfig | None = None,
+        at: datetime | None = None,
+        speed: float | None = None,
+    ) -> None:
+        self.alerts = alerts
+        self.incident = incident
+        self.recording = Recording(incident.samples)
+        self.speed = speed or 1.0
+        self.playing = speed is not None
+        self.state = LiveState(alerts)
+        self.cursor = self.start
+        self.seek(at if at is not None else self.start)
+
+    # -- the span of the record ------------------------------------------------------------
+
+    @property
+    def start(self) -> datetime:
+        first = self.recording.start
+        started = self.incident.started_at
+        return min(started, first) if first is not None else started
+
+    @property
+    def end(self) -> datetime:
+        times = [self.incident.started_at]
+        if self.recording.end is not None:
+            times.append(self.recording.end)
+        if self.incident.timeline:
+            times.append(max(e.at for e in self.incident.timeline))
+        if self.incident.resolved_at is not None:
+            times.append(self.incident.resolved_at)
+        return max(times)
+
+    @property
+    def at_end(self) -> bool:
+        return self.cursor >= self.end
+
+    # -- moving --------------------------------------------------------------------------
+
+    def seek(self, at: datetime) -> None:
+        at = min(max(at, self.start), self.end)
+        self.state = LiveState(self.alerts)
+        window = timedelta(seconds=CHART_SPAN_S)
+        self.state.feed_history(self.recording.between(at - window, at))
+        self.cursor = at
+
+    def step(self, seconds: float) -> None:
+        self.seek(self.cursor + timedelta(seconds=seconds))
+
+    def advance(self, real_seconds: float) -> bool:
+        """Play on by ``real_seconds`` of wall time; True when the cursor moved."""
+        if not self.playing or self.at_end:
+            return False
+        new = min(self.cursor + timedelta(seconds=real_seconds * self.speed), self.end)
+        fresh = [s for s in self.recording.between(self.cursor, new) if self.cursor < s.at <= new]
+        self.state.feed_history(fresh)
+        self.cursor = new
+        return True
+
+    def toggle(self) -> None:
+        if self.at_end and not self.playing:
+            self.seek(self.start)  # play again from the top
+        self.playing = not self.playing
+
+    def faster(self, up: bool) -> None:
+        index = min(range(len(SPEEDS)), key=lambda i: abs(SPEEDS[i] - self.speed))
+        index = min(max(index + (1 if up else -1), 0), len(SPEEDS) - 1)
+        self.speed = SPEEDS[index]
+
+    # -- the timeline ----------------------------------------------------------------------
+
+    def entries(self) -> list[TimelineEntry]:
+        return self.incident.entries_in_order()
+
+    def entry_at_cursor(self) -> TimelineEntry | None:
+        """The newest entry at or before the cursor: what the responder had just written."""
+        found = None
+        for entry in self.entries():
+            if entry.at > self.cursor:
+                break
+            found = entry
+        return found
+
+    def next_entry(self, forward: bool) -> TimelineEntry | None:
+        entries = self.entries()
+        if forward:
+            return next((e for e in entries if e.at > self.cursor), None)
+        return next((e for e in reversed(entries) if e.at < self.cursor), None)
+
+    def update(self, incident: Incident) -> None:
+        """A newer copy of the record (another process is still writing it)."""
+        self.incident = incident
+        self.recording.extend(incident.samples)

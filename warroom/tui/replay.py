@@ -1,0 +1,241 @@
+"""`warroom replay`: the dashboard on a recorded incident, on a virtual clock.
+
+The same App, panes and live state as `warroom watch`; only the source differs: a Playback
+feeds the recorded samples for the cursor's window instead of pollers feeding live ones.
+Replay is read-only. The one write is a review note (`n`), at the cursor's time, with source
+``review``; its Recorder is opened on the first one, so a replay without notes leaves the file
+byte-identical. A session another process is still writing is followed: at the end, new
+rollups and entries arrive as they are written.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import DataTable, Input, TextArea
+
+from warroom.collectors.alerts import AlertConfig
+from warroom.sessions.model import Incident, Source
+from warroom.sessions.recorder import Recorder
+from warroom.sessions.store import SessionError, Store, load
+from warroom.tui.app import WarroomApp
+from warroom.tui.playback import Playback
+from warroom.tui.poller import Poller
+from warroom.widgets.timeline import TimelineTable
+
+FRAME_S = 0.25  # how often a playing replay moves
+FOLLOW_S = 1.0  # how often the file is looked at for a writer's new data
+
+REPLAY_KEYS: tuple[tuple[str, str, str], ...] = (
+    ("space", "play", "Play/pause"),
+    ("right", "step(10)", "+10 s"),
+    ("left", "step(-10)", "-10 s"),
+    ("shift+right", "step(60)", "+1 min"),
+    ("shift+left", "step(-60)", "-1 min"),
+    ("right_square_bracket", "entry(1)", "Next entry"),
+    ("left_square_bracket", "entry(0)", "Previous entry"),
+    ("home", "jump(0)", "Start"),
+    ("end", "jump(1)", "End"),
+    ("plus", "speed(1)", "Faster"),
+    ("minus", "speed(0)", "Slower"),
+)
+READ_ONLY = "replay is read-only: n adds a review note at the cursor"
+
+
+@dataclass
+class Reloaded(Message):
+    incident: Incident
+
+
+class ReplayApp(WarroomApp):
+    BINDINGS = [
+        Binding(key, f"replay_{action}", label, show=key in ("space", "right", "left"),
+                priority=True, id=f"replay.{action}")
+        for key, action, label in REPLAY_KEYS
+    ]
+
+    def __init__(
+        self,
+        path: Path,
+        incident: Incident,
+        *,
+        alerts: AlertConfig | None = None,
+        at: datetime | None = None,
+        speed: float | None = None,
+        author: str = "",
+    ) -> None:
+        self.playback = Playback(incident, alerts, at=at, speed=speed)
+        super().__init__(None, alerts=alerts, author=author, clock=lambda: self.playback.cursor)
+        self.path = path
+        self._incident = incident
+        self.state = self.playback.state
+        self._seen_stat = _stat(path)
+        self._follower: Poller[Incident | None] | None = None
+
+    # -- the record ----------------------------------------------------------------------
+
+    @property
+    def incident(self) -> Incident:
+        if self.recorder is not None:
+            try:
+                return self.recorder.store.incident
+            except SessionError:
+                pass  # still opening: the loaded copy is the same record
+        return self._incident
+
+    @property
+    def session_path(self) -> Path:
+        return self.path
+
+    def writer(self) -> Recorder | None:
+        if self.recorder is None:
+            # The first review note opens the session for writing (on the writer's thread).
+            self.recorder = Recorder(lambda: Store.open(self.path))
+            self.recorder.on_change = self._record_changed
+        return self.recorder
+
+    def _record_changed(self) -> None:
+        from warroom.tui.app import RecordChanged
+
+        self.post_message(RecordChanged())
+
+    def note_source(self) -> Source:
+        return Source.REVIEW
+
+    def queue(
+        self,
+        label: str,
+        write: Callable[[Recorder], Future[Any]],
+        done: Callable[[], None] | None = None,
+    ) -> bool:
+        self.notify(READ_ONLY, severity="warning")
+        return False
+
+    def refresh_record(self) -> None:
+        if self.recorder is None:
+            return
+        try:
+            super().refresh_record()
+        except SessionError:
+            return
+
+    # -- the source ------------------------------------------------------------------------
+
+    def show_history(self) -> None:
+        """The playback holds the cursor's window already."""
+
+    def start_polling(self) -> None:
+        self.moved()  # mark the entry at the opening cursor
+        self.set_interval(FRAME_S, self.play_frame)
+        self._follower = Poller("follow", self._reload_if_changed, self._deliver, FOLLOW_S)
+        self._follower.start()
+
+    def play_frame(self) -> None:
+        if self.playback.advance(FRAME_S):
+            self.moved()
+
+    def _reload_if_changed(self) -> Incident | None:
+        """Runs on the follower's thread: read the file again only when it changed."""
+        stat = _stat(self.path)
+        if stat == self._seen_stat:
+            return None
+        try:
+            incident = load(self.path).incident
+        except SessionError:
+            return None  # mid-rewrite or broken for a moment: the next look reads it
+        self._seen_stat = stat
+        return incident
+
+    def _deliver(self, incident: Incident | None) -> None:
+        if incident is not None:
+            self.post_message(Reloaded(incident))
+
+    def on_reloaded(self, message: Reloaded) -> None:
+        following = self.playback.at_end
+        self._incident = message.incident
+        self.playback.update(message.incident)
+        if following:
+            self.playback.seek(self.playback.end)
+        self.state = self.playback.state
+        self.refresh_timeline()
+        self.moved()
+
+    # -- moving ----------------------------------------------------------------------------
+
+    def moved(self) -> None:
+        """The cursor moved: panes, header and the timeline's mark follow it."""
+        self.state = self.playback.state
+        self.refresh_live()
+        self.refresh_panes()
+        entry = self.playback.entry_at_cursor()
+        self.query_one(TimelineTable).select(entry.id if entry is not None else None)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action.startswith("replay_") and isinstance(self.focused, (Input, TextArea)):
+            return False  # arrows and space edit the note being typed
+        return super().check_action(action, parameters)
+
+    def action_replay_play(self) -> None:
+        self.playback.toggle()
+        self.moved()
+
+    def action_replay_step(self, seconds: int) -> None:
+        self.playback.step(seconds)
+        self.moved()
+
+    def action_replay_entry(self, forward: int) -> None:
+        entry = self.playback.next_entry(bool(forward))
+        if entry is not None:
+            self.playback.seek(entry.at)
+            self.moved()
+
+    def action_replay_jump(self, to_end: int) -> None:
+        self.playback.seek(self.playback.end if to_end else self.playback.start)
+        self.moved()
+
+    def action_replay_speed(self, up: int) -> None:
+        self.playback.faster(bool(up))
+        self.moved()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on an entry: go to its time."""
+        key = event.row_key.value
+        for entry in self.incident.timeline:
+            if entry.id == key:
+                self.playback.seek(entry.at)
+                self.moved()
+                return
+
+    def header_notes(self) -> tuple[tuple[str, str], ...]:
+        p = self.playback
+        if p.at_end and not p.playing:
+            mode = "REPLAY end"
+        elif p.playing:
+            mode = f"REPLAY ▶ {p.speed:g}x"
+        else:
+            mode = "REPLAY ❚❚"
+        return ((mode, "info"), *super().header_notes())
+
+    def action_backends(self) -> None:
+        self.notify("the backends view needs a live database (warroom watch)")
+
+    def action_quit_saved(self) -> None:
+        if self._follower is not None:
+            self._follower.stop()
+        super().action_quit_saved()
+
+
+def _stat(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
