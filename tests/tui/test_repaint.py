@@ -146,3 +146,37 @@ async def test_a_behind_ui_shows_the_newest_host_figures_once(tmp_path: Path) ->
             assert "cpu   30%" in str(pane.render())
     finally:
         host.close()
+
+
+@pytest.mark.asyncio
+async def test_panes_covered_by_another_screen_do_not_paint_and_catch_up_after(
+    tmp_path: Path,
+) -> None:
+    from datetime import timedelta
+
+    from tui_support import wait_for
+
+    from warroom.tui.screens.postmortem import PostmortemScreen
+    from warroom.widgets.connections import ConnectionsPane
+
+    clock = Clock()
+    app = make_app(new_store(tmp_path), clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.feed(sample(clock.now, total=12))
+        await pilot.pause()
+        pane = app.query_one(ConnectionsPane)
+        assert "12/47" in text(pane.rendered)
+        await pilot.press("p")
+        await wait_for(pilot, lambda: isinstance(app.screen, PostmortemScreen))
+        shown = pane._strips
+        for n in range(1, 6):
+            clock.advance(1)
+            app.feed(sample(clock.now, total=12 + n))
+            await pilot.pause()
+        # Nothing of the covered dashboard is painted (it would land on the draft's cells).
+        assert pane._strips is shown
+        await pilot.press("escape")
+        clock.advance(1)
+        app.feed(sample(clock.now + timedelta(seconds=0), total=30))
+        await pilot.pause()
+        assert "30/47" in text(pane.rendered)

@@ -78,6 +78,11 @@ class Painted(Widget, Generic[V]):
             self._scheduled = True
             self.call_later(self._paint)
 
+    def visible_now(self) -> bool:
+        """On the top screen, or under one that lets it show through (a modal dialog)."""
+        top = self.app.screen
+        return self.screen is top or top.styles.background.a < 1
+
     def display_key(self, view: V, width: int) -> object:
         """What the widget shows, cheaply: equal keys mean an identical picture (no render)."""
         return view
@@ -99,6 +104,11 @@ class Painted(Widget, Generic[V]):
         self._scheduled = False
         view = self.view
         if view is None:
+            return
+        if not self.visible_now():
+            # Covered by another screen: a region refresh would land on that screen's cells
+            # (the backends or draft view showed chart columns at its edge). The view is kept;
+            # the first paint after the screen is back sends what changed.
             return
         width = max(self.content_size.width, 10)
         height = max(self.content_size.height, 1)
