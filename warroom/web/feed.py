@@ -1,0 +1,140 @@
+"""What the server follows: the current incident and a change counter, whoever supplies them.
+
+A ``Feed`` holds the latest ``Snapshot``; every viewer's event stream waits on it. Followers push
+into it: ``FileFollower`` (the session file, here) and, once sharing lands, a follower of the
+shared events. Viewers never read the file themselves, so 50 viewers cost one stat every poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from warroom.sessions.model import Incident
+from warroom.sessions.store import SessionError, load
+from warroom.sessions.times import utcnow
+
+# Cheap enough to do often (one stat), quick enough that a note shows well inside a second.
+POLL_SECONDS = 0.25
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    version: int  # grows by one per change; a restarted server starts again from 1
+    incident: Incident
+    problem: str | None = None  # why the newest state could not be read (the last good one shows)
+    problem_since: datetime | None = None
+
+
+class Feed:
+    """The latest snapshot plus a way to wait for the next one. One per server; asyncio only."""
+
+    def __init__(self, incident: Incident) -> None:
+        self._snapshot = Snapshot(1, incident)
+        self._changed = asyncio.Event()
+        self._closed = False
+
+    @property
+    def snapshot(self) -> Snapshot:
+        return self._snapshot
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def publish(self, incident: Incident) -> None:
+        self._swap(Snapshot(self._snapshot.version + 1, incident))
+
+    def report(self, problem: str) -> None:
+        """Keep showing the last good incident, with ``problem`` beside it."""
+        old = self._snapshot
+        if old.problem == problem:
+            return
+        since = old.problem_since or utcnow()
+        self._swap(Snapshot(old.version + 1, old.incident, problem, since))
+
+    def close(self) -> None:
+        """Wake every waiter for good (the server is stopping)."""
+        self._closed = True
+        self._changed.set()
+
+    async def wait(self, after: int, timeout: float) -> Snapshot | None:
+        """The snapshot once its version is past ``after``; None on timeout or close."""
+        while self._snapshot.version <= after and not self._closed:
+            event = self._changed
+            try:
+                await asyncio.wait_for(event.wait(), timeout)
+            except TimeoutError:
+                return None
+        return None if self._closed else self._snapshot
+
+    def _swap(self, snapshot: Snapshot) -> None:
+        self._snapshot = snapshot
+        # A fresh Event per change: waiters woken by the old one re-check the version.
+        event, self._changed = self._changed, asyncio.Event()
+        event.set()
+
+
+class Follower(Protocol):
+    """Keeps a Feed up to date until cancelled."""
+
+    async def run(self, feed: Feed) -> None: ...
+
+
+def _stat_key(path: Path) -> tuple[int, int, int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+class FileFollower:
+    """Follows one session file: re-reads it (read-only) whenever its stat changes.
+
+    ``warroom.sessions.store.load`` writes nothing, creates no lock file and repairs nothing, so
+    serving a session another process is writing leaves that file exactly as its writer made it.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        poll: float = POLL_SECONDS,
+        loader: Callable[[Path], Incident] | None = None,
+    ) -> None:
+        self.path = path
+        self.poll = poll
+        self._loader = loader or (lambda p: load(p).incident)
+        self._seen = _stat_key(path)
+
+    def describe(self) -> str:
+        return f"session {self.path}"
+
+    def first(self) -> Incident:
+        """The incident as it is now; SessionError when the file cannot be read at all."""
+        self._seen = _stat_key(self.path)
+        return self._loader(self.path)
+
+    async def run(self, feed: Feed) -> None:
+        while True:
+            await asyncio.sleep(self.poll)
+            key = _stat_key(self.path)
+            if key == self._seen:
+                continue
+            if key is None:
+                feed.report(f"{self.path}: the session file has gone away")
+                self._seen = key
+                continue
+            # Stat first, then read: a change during the read shows as another change next poll.
+            self._seen = key
+            try:
+                incident = await asyncio.to_thread(self._loader, self.path)
+            except SessionError as exc:
+                feed.report(str(exc))
+                continue
+            feed.publish(incident)
