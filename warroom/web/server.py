@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
 
 from aiohttp import web
 
@@ -21,6 +19,7 @@ from warroom.sessions.times import utcnow
 from warroom.web import page, view
 from warroom.web.access import COOKIE, Access
 from warroom.web.feed import Feed, Snapshot
+from warroom.web.view import encode
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
@@ -43,12 +42,6 @@ RETRY_MS = 2000
 SITE: web.AppKey[Site] = web.AppKey("site")  # filled in below; tests read viewer counts
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def encode(part: Any) -> str:
-    """JSON safe anywhere: no raw ``<``, ``>`` or ``&`` even inside strings."""
-    text = json.dumps(part, ensure_ascii=False, separators=(",", ":"))
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 @dataclass(frozen=True, slots=True)

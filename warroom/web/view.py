@@ -8,6 +8,7 @@ renderer's job, and the browser only ever sets ``textContent``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -44,6 +45,12 @@ class State:
 
     def parts(self) -> dict[str, dict[str, Any]]:
         return {"header": self.header, "timeline": self.timeline, "figures": self.figures}
+
+
+def encode(part: Any) -> str:
+    """JSON safe anywhere: no raw ``<``, ``>`` or ``&`` even inside strings, and one line."""
+    text = json.dumps(part, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def iso(value: datetime | None) -> str | None:
