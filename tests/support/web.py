@@ -55,6 +55,21 @@ HOSTILE_SCRIPT = "</script><script>alert(2)</script>"
 _START = re.compile(r"http://(?P<host>[^/\s]+):(?P<port>\d+)/")
 
 
+@dataclass(frozen=True, slots=True)
+class App:
+    name: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Schema2Rollup(SampleRollup):
+    """What the lead's schema-2 rollups add, as far as the page reads them (by getattr)."""
+
+    usable: int | None = None
+    conn_last: int | None = None
+    top_applications: tuple[App, ...] = ()
+
+
 # -- sessions ---------------------------------------------------------------------------------
 
 

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 
-from support.web import HOSTILE_IMG, HOSTILE_SCRIPT, small_incident, storm_incident
+from support.web import (
+    HOSTILE_IMG,
+    HOSTILE_SCRIPT,
+    App,
+    Schema2Rollup,
+    small_incident,
+    storm_incident,
+)
 
 from warroom.sessions.model import Incident, Kind, SampleRollup, Source, TimelineEntry
 from warroom.web import page, view
@@ -33,21 +39,6 @@ def _parse(html: str) -> _Tags:
     parser = _Tags()
     parser.feed(html)
     return parser
-
-
-@dataclass(frozen=True, slots=True)
-class _App:
-    name: str
-    count: int
-
-
-@dataclass(frozen=True, slots=True)
-class _Schema2(SampleRollup):
-    """What the lead's schema-2 rollups add, as far as the page reads them."""
-
-    usable: int | None = None
-    conn_last: int | None = None
-    top_applications: tuple[_App, ...] = ()
 
 
 def _hostile() -> Incident:
@@ -137,10 +128,10 @@ def test_schema_1_figures_fall_back_and_missing_ones_show_a_dash() -> None:
 
 def test_schema_2_fields_are_read_when_present() -> None:
     incident = small_incident()
-    incident.samples = [_Schema2(
+    incident.samples = [Schema2Rollup(
         at=NOW - timedelta(seconds=10), conn_max=96, conn_last=90, max_connections=100,
         usable=97, query_p95_ms=812.3, refused=4,
-        top_applications=(_App(f"shop-api {HOSTILE_IMG}", 80), _App(HOSTILE_SCRIPT, 3)),
+        top_applications=(App(f"shop-api {HOSTILE_IMG}", 80), App(HOSTILE_SCRIPT, 3)),
     )]
     current = view.figures(incident, NOW)["current"]
     assert (current["connections"], current["usable"], current["saturation"]) == (90, 97, 93)
