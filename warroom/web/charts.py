@@ -13,8 +13,9 @@ from datetime import datetime, timedelta
 
 from warroom.sessions.model import SampleRollup
 
-WIDTH, HEIGHT = 600, 150
-LEFT, RIGHT, TOP, BOTTOM = 46, 8, 10, 20
+# A small viewBox, so the labels stay readable when the chart is scaled down to a phone.
+WIDTH, HEIGHT = 420, 170
+LEFT, RIGHT, TOP, BOTTOM = 36, 8, 12, 22
 # Enough columns for a sharp line at any width the page uses, few enough to stay small markup.
 MAX_BUCKETS = 300
 
@@ -70,11 +71,11 @@ def _y(value: float, top: float) -> float:
 
 
 def _nice_top(value: float) -> float:
-    """A round axis maximum at or above ``value`` (1, 2, 5 times a power of ten)."""
+    """A round axis maximum at or above ``value`` (1, 1.2, 1.5, 2 ... times a power of ten)."""
     if value <= 0:
         return 1.0
     power = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 5, 10):
+    for step in (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
         if value <= step * power:
             return float(step * power)
     return float(10 * power)
@@ -94,14 +95,14 @@ def _path(frame: _Frame, values: Sequence[float | None], top: float) -> str:
     return " ".join(parts)
 
 
-def _axes(frame: _Frame, top: float, unit: str) -> list[str]:
+def _axes(frame: _Frame, top: float) -> list[str]:
     bottom = TOP + _plot_h()
     out = [
         f'<line class="axis" x1="{LEFT}" y1="{_n(bottom)}" x2="{WIDTH - RIGHT}" '
         f'y2="{_n(bottom)}"/>',
         f'<line class="grid" x1="{LEFT}" y1="{TOP}" x2="{WIDTH - RIGHT}" y2="{TOP}"/>',
         f'<text class="tick" x="{LEFT - 4}" y="{TOP + 4}" text-anchor="end">'
-        f"{_n(top)}{unit}</text>",
+        f"{_n(top)}</text>",
         f'<text class="tick" x="{LEFT - 4}" y="{_n(bottom)}" text-anchor="end">0</text>',
     ]
     end = frame.start + timedelta(seconds=frame.span)
@@ -143,7 +144,7 @@ def connections_chart(
         return _empty("connections")
     top = _nice_top(max(known) * 1.05)
     peak = max((v for v in used if v is not None), default=0.0)
-    body = _axes(frame, top, "")
+    body = _axes(frame, top)
     body.append(f'<path class="limit" d="{_path(frame, slots, top)}"/>')
     body.append(f'<path class="line conn" d="{_path(frame, used, top)}"/>')
     return _svg("connections", f"connections, peak {_n(peak)}", body)
@@ -155,7 +156,7 @@ def latency_chart(frame: _Frame, samples: Sequence[SampleRollup]) -> str:
     if not known:
         return _empty("latency")
     top = _nice_top(max(known) * 1.05)
-    body = _axes(frame, top, " ms")
+    body = _axes(frame, top)
     body.append(f'<path class="line p95" d="{_path(frame, p95, top)}"/>')
     return _svg("latency", f"p95 latency, peak {_n(max(known))} ms", body)
 
@@ -165,7 +166,7 @@ def refusals_chart(frame: _Frame, samples: Sequence[SampleRollup]) -> str:
     if not samples:
         return _empty("refusals")
     top = _nice_top(max((v or 0.0 for v in refused), default=0.0))
-    body = _axes(frame, top, "")
+    body = _axes(frame, top)
     bar = max(_plot_w() / frame.count, 1.0)
     for i, value in enumerate(refused):
         if not value:

@@ -134,7 +134,7 @@ def _figures(figures: dict[str, Any]) -> str:
         '<figure><figcaption>Connections <span class="key conn">used</span> against '
         '<span class="key limit">usable slots</span></figcaption>'
         f'<div class="chart-box" id="chart-connections">{charts["connections"]}</div></figure>'
-        '<figure><figcaption>Query latency, p95</figcaption>'
+        '<figure><figcaption>Query latency, p95 (ms)</figcaption>'
         f'<div class="chart-box" id="chart-latency">{charts["latency"]}</div></figure>'
         '<figure><figcaption>Refused connections</figcaption>'
         f'<div class="chart-box" id="chart-refusals">{charts["refusals"]}</div></figure>'
