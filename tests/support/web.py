@@ -370,3 +370,59 @@ def text_of(driver: Any, element_id: str) -> str:
 def timeline_texts(driver: Any) -> list[str]:
     return driver.execute_script(
         "return [...document.querySelectorAll('#timeline .entry .text')].map(e => e.textContent)")
+
+
+# -- event-stream clients in the test process -----------------------------------------------------
+
+
+@dataclass
+class Viewer:
+    """What one /events client has seen: note ids in timeline events, and when each arrived."""
+
+    seen: set[str]
+    arrived: dict[str, float]
+    events: int = 0
+    connected: bool = False
+    error: str | None = None
+
+
+async def follow_events(url: str, viewer: Viewer, stop: asyncio.Event) -> None:
+    """Read /events until ``stop``; every entry id of every timeline event lands in ``viewer``."""
+    import json
+
+    import aiohttp
+
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=10)
+    async with aiohttp.ClientSession(timeout=timeout, read_bufsize=1 << 22) as client:
+        try:
+            async with client.get(url + "events") as response:
+                viewer.connected = response.status == 200
+                name, data = "", ""
+                reader = asyncio.ensure_future(stop.wait())
+                while not stop.is_set():
+                    line_task = asyncio.ensure_future(response.content.readline())
+                    done, _ = await asyncio.wait({line_task, reader},
+                                                 return_when=asyncio.FIRST_COMPLETED)
+                    if line_task not in done:
+                        line_task.cancel()
+                        break
+                    raw = line_task.result()
+                    if not raw:
+                        break
+                    line = raw.decode("utf-8").rstrip("\n")
+                    if line.startswith("event: "):
+                        name = line[7:]
+                    elif line.startswith("data: "):
+                        data = line[6:]
+                    elif line == "":
+                        viewer.events += 1
+                        if name == "timeline":
+                            now = time.monotonic()
+                            for entry in json.loads(data)["entries"]:
+                                if entry["id"] not in viewer.seen:
+                                    viewer.seen.add(entry["id"])
+                                    viewer.arrived[entry["id"]] = now
+                        name, data = "", ""
+                reader.cancel()
+        except (aiohttp.ClientError, OSError) as exc:
+            viewer.error = repr(exc)
