@@ -7,7 +7,7 @@ set they fail instead (as a missing PostgreSQL does), so CI cannot go green by s
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,16 +36,33 @@ def server(home: Path, session_file: Path) -> Iterator[ServerProcess]:
         proc.stop()
 
 
+def _no_browser(exc: NoBrowser) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"a headless browser is required in CI: {exc}", pytrace=False)
+    pytest.skip(f"no headless browser: {exc}")
+
+
 @pytest.fixture
-def browser() -> Iterator[Any]:
+def open_browser() -> Iterator[Callable[..., Any]]:
+    """``open_browser(width=1280, height=800, javascript=True)``: a Chromium closed at teardown."""
+    opened: list[Any] = []
+
+    def start(**kwargs: Any) -> Any:
+        context = chrome(**kwargs)
+        try:
+            driver = context.__enter__()
+        except NoBrowser as exc:
+            _no_browser(exc)
+        opened.append(context)
+        return driver
+
     try:
-        context = chrome()
-        driver = context.__enter__()
-    except NoBrowser as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"a headless browser is required in CI: {exc}", pytrace=False)
-        pytest.skip(f"no headless browser: {exc}")
-    try:
-        yield driver
+        yield start
     finally:
-        context.__exit__(None, None, None)
+        for context in reversed(opened):
+            context.__exit__(None, None, None)
+
+
+@pytest.fixture
+def browser(open_browser: Callable[..., Any]) -> Any:
+    return open_browser()

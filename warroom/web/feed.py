@@ -1,8 +1,9 @@
 """What the server follows: the current incident and a change counter, whoever supplies them.
 
-A ``Feed`` holds the latest ``Snapshot``; every viewer's event stream waits on it. Followers push
-into it: ``FileFollower`` (the session file, here) and, once sharing lands, a follower of the
-shared events. Viewers never read the file themselves, so 50 viewers cost one stat every poll.
+A ``Feed`` holds the latest ``Snapshot``; every viewer's event stream waits on it. Sources push
+into it (the interface is ``warroom.web.run.Source``): ``FileFollower`` here and, once sharing
+lands, a follower of the shared events. Viewers never read the file themselves, so 50 viewers
+cost one stat every poll.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
 
 from warroom.sessions.model import Incident
 from warroom.sessions.store import SessionError, load
@@ -78,12 +78,6 @@ class Feed:
         # A fresh Event per change: waiters woken by the old one re-check the version.
         event, self._changed = self._changed, asyncio.Event()
         event.set()
-
-
-class Follower(Protocol):
-    """Keeps a Feed up to date until cancelled."""
-
-    async def run(self, feed: Feed) -> None: ...
 
 
 def _stat_key(path: Path) -> tuple[int, int, int, int, int] | None:
