@@ -139,7 +139,19 @@
     return out;
   }
 
+  // Entry nodes are reused while their entry is unchanged: in hour 8 a new note then costs one
+  // new node, not two thousand.
+  let nodes = new Map();
+  let nextNodes = new Map();
+
   function entryNode(e) {
+    const key = [e.id, e.at, e.offset, e.kind, e.author, e.text].join("\u0000");
+    const li = (!nextNodes.has(key) && nodes.get(key)) || buildEntry(e);
+    nextNodes.set(key, li);
+    return li;
+  }
+
+  function buildEntry(e) {
     const li = el("li", "entry kind-" + e.kind);
     li.dataset.kind = e.kind;
     const when = el("span", "when");
@@ -168,16 +180,18 @@
     if (!entries) return;
     const shown = kindFilter ? entries.filter((e) => e.kind === kindFilter) : entries;
     const items = fold(shown);
-    const nodes = items.map((item) => Array.isArray(item) ? groupNode(item) : entryNode(item));
-    if (!nodes.length) nodes.push(el("li", "none", "no entries"));
+    nextNodes = new Map();
+    const list = items.map((item) => Array.isArray(item) ? groupNode(item) : entryNode(item));
+    nodes = nextNodes;
+    if (!list.length) list.push(el("li", "none", "no entries"));
     // Keep open folds open across updates.
     const open = new Set();
     for (const d of $("timeline").querySelectorAll("details[open] time")) open.add(d.getAttribute("datetime"));
-    for (const n of nodes) {
+    for (const n of list) {
       const d = n.querySelector && n.querySelector("details");
       if (d && [...d.querySelectorAll("time")].some((t) => open.has(t.getAttribute("datetime")))) d.open = true;
     }
-    $("timeline").replaceChildren(...nodes);
+    $("timeline").replaceChildren(...list);
   }
 
   function setupFilter() {
