@@ -246,3 +246,18 @@ def test_help_has_an_example_and_the_token_rule(home: Path) -> None:
     result = run_cli(home, "serve", "--help")
     assert result.returncode == 0
     assert "example:" in result.stdout and "--token generate" in result.stdout
+
+
+def test_a_signal_stops_it_cleanly_with_viewers_connected(home: Path, session_file: Path) -> None:
+    proc = ServerProcess(["--session", str(session_file)], cli_env(home)).start()
+    sock = socket.create_connection(("127.0.0.1", proc.port), timeout=10)
+    try:
+        sock.sendall(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+        data = b""
+        while b"event: " not in data:
+            chunk = sock.recv(65536)
+            assert chunk
+            data += chunk
+        assert proc.stop() == 0  # SIGTERM; stop() would kill it after 10 s
+    finally:
+        sock.close()

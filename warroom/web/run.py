@@ -73,10 +73,9 @@ async def _serve(source: Source, bind: Bind, access: Access, out: TextIO) -> int
     out.flush()
 
     stop = asyncio.Event()
-    got: list[int] = []
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        loop.add_signal_handler(signum, lambda s=signum: (got.append(s), stop.set()))
+        loop.add_signal_handler(signum, stop.set)
     follower = asyncio.create_task(source.run(feed))
     stopped = asyncio.create_task(stop.wait())
     try:
@@ -88,7 +87,8 @@ async def _serve(source: Source, bind: Bind, access: Access, out: TextIO) -> int
         follower.cancel()
         stopped.cancel()
         await runner.cleanup()
-    return 128 + got[0] if got else 0
+    # Stopping on a signal is how a server is meant to end (Ctrl+C, systemd): a clean exit.
+    return 0
 
 
 def _port(runner: object, asked: int) -> int:

@@ -34,6 +34,9 @@ SECURITY_HEADERS = {
 }
 STATIC_TYPES = {".js": "text/javascript", ".css": "text/css", ".txt": "text/plain"}
 PARTS = ("header", "timeline", "figures")
+# A viewer that takes no data for this long (a laptop lid closed mid-stream) is let go, so a
+# stuck socket never holds a handler; its browser reconnects and gets the whole state again.
+WRITE_TIMEOUT = 30.0
 # A comment or clock event this often keeps proxies from closing an idle stream and lets the
 # browser notice a dead server.
 HEARTBEAT_SECONDS = 15.0
@@ -182,8 +185,8 @@ class Site:
         self.viewers += 1
         try:
             await self._stream(response)
-        except (ConnectionResetError, ConnectionError, asyncio.CancelledError):
-            pass
+        except (ConnectionError, TimeoutError):
+            pass  # the viewer left, or stopped reading
         finally:
             self.viewers -= 1
         return response
@@ -193,7 +196,7 @@ class Site:
         # restart the versions start again, so only a full state is safe to resume from.
         sent: dict[str, bytes] = {}
         snapshot = self.feed.snapshot
-        await response.write(f"retry: {RETRY_MS}\n\n".encode() + self._clock())
+        await self._send(response, f"retry: {RETRY_MS}\n\n".encode() + self._clock())
         while True:
             rendered = self.renderer.get(snapshot)
             chunk = b"".join(
@@ -202,15 +205,19 @@ class Site:
                 if sent.get(name) != rendered.digests[name]
             )
             if chunk:
-                await response.write(chunk)
+                await self._send(response, chunk)
                 sent = dict(rendered.digests)
             newer = await self.feed.wait(snapshot.version, HEARTBEAT_SECONDS)
             if self.feed.closed:
                 return
             if newer is None:
-                await response.write(self._clock())
+                await self._send(response, self._clock())
                 continue
             snapshot = newer
+
+    @staticmethod
+    async def _send(response: web.StreamResponse, data: bytes) -> None:
+        await asyncio.wait_for(response.write(data), WRITE_TIMEOUT)
 
     @staticmethod
     def _clock() -> bytes:
