@@ -28,6 +28,8 @@ def test_screenshot(server: ServerProcess, open_browser: Callable[..., Any], wid
     assert scroll <= inner, f"page is {scroll}px wide in a {inner}px window"
     top = OUT / f"warroom-web-{width}x{height}.png"
     assert driver.save_screenshot(str(top))
+    driver.execute_script("document.getElementById('figures').scrollIntoView()")
+    assert driver.save_screenshot(str(OUT / f"warroom-web-{width}x{height}-figures.png"))
     total = driver.execute_script("return document.documentElement.scrollHeight")
     driver.set_window_size(width, min(total + 200, 6000))
     full = OUT / f"warroom-web-{width}-full.png"
