@@ -42,7 +42,7 @@ def _entry(entry: dict[str, Any]) -> str:
         f'<span class="when"><time datetime="{_e(entry["at"])}">{_e(entry["time"])}</time> '
         f'<span class="offset">{_e(entry["offset"])}</span></span> '
         f'<span class="kind">{_e(entry["kind"])}</span> '
-        + (f'<span class="author">{_e(author)}</span> ' if author else "")
+        + (f'<span class="author" title="{_e(author)}">{_e(author)}</span> ' if author else "")
         + f'<span class="text">{_e(entry["text"])}</span></li>'
     )
 
@@ -100,7 +100,10 @@ def _apps(apps: list[dict[str, Any]]) -> str:
         f'<span class="count">{_e(_num(a["count"]))}</span></li>'
         for a in apps
     )
-    return f'<ol class="apps" id="apps">{items}</ol>'
+    return (
+        '<div class="apps-row"><span class="label">Top applications</span> '
+        f'<ol class="apps" id="apps">{items}</ol></div>'
+    )
 
 
 def _figures(figures: dict[str, Any]) -> str:

@@ -159,7 +159,11 @@
     time.setAttribute("datetime", e.at);
     when.append(time, " ", el("span", "offset", e.offset));
     li.append(when, " ", el("span", "kind", e.kind), " ");
-    if (e.author) li.append(el("span", "author", e.author), " ");
+    if (e.author) {
+      const author = el("span", "author", e.author);
+      author.title = e.author;  // shown in full on hover when the column cuts it short
+      li.append(author, " ");
+    }
     li.append(el("span", "text", e.text));
     return li;
   }
