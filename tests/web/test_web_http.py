@@ -261,3 +261,23 @@ def test_a_signal_stops_it_cleanly_with_viewers_connected(home: Path, session_fi
         assert proc.stop() == 0  # SIGTERM; stop() would kill it after 10 s
     finally:
         sock.close()
+
+
+def test_a_broken_file_keeps_the_last_good_page_and_says_why(
+    server: ServerProcess, session_file: Path
+) -> None:
+    import time
+
+    broken = session_file.with_name("broken.tmp")
+    broken.write_bytes(session_file.read_bytes().replace(b"[incident]", b"[incident", 1))
+    os.replace(broken, session_file)
+    deadline = time.monotonic() + 5
+    body = ""
+    while time.monotonic() < deadline:
+        body = _request(server.port, "GET", "/")[2]
+        if '<p id="problem" class="problem">' in body:
+            break
+        time.sleep(0.1)
+    assert '<p id="problem" class="problem">' in body, "no problem shown"
+    assert "not valid TOML" in body
+    assert "orders DB refusing connections" in body  # the last good state is still shown
