@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from warroom.sessions.model import SampleRollup
 
 # A small viewBox, so the labels stay readable when the chart is scaled down to a phone.
-WIDTH, HEIGHT = 420, 170
-LEFT, RIGHT, TOP, BOTTOM = 36, 8, 12, 22
+WIDTH, HEIGHT = 420, 180
+LEFT, RIGHT, TOP, BOTTOM = 36, 8, 24, 22
 # Enough columns for a sharp line at any width the page uses, few enough to stay small markup.
 MAX_BUCKETS = 300
 
@@ -116,6 +116,31 @@ def _axes(frame: _Frame, top: float) -> list[str]:
     return out
 
 
+# Key moments drawn on every chart; the labels are ours, never text from the record.
+MARK_LABELS = {"detected_at": "detected", "mitigated_at": "mitigated", "resolved_at": "resolved"}
+
+
+def _marks(frame: _Frame, marks: dict[str, datetime]) -> list[str]:
+    out: list[str] = []
+    bottom = TOP + _plot_h()
+    for name, label in MARK_LABELS.items():
+        at = marks.get(name)
+        if at is None:
+            continue
+        offset = (at - frame.start).total_seconds()
+        if not 0 <= offset <= frame.span:
+            continue
+        x = LEFT + _plot_w() * offset / frame.span
+        anchor = "end" if x > WIDTH - 60 else "start"
+        dx = -3 if anchor == "end" else 3
+        out.append(
+            f'<line class="mark" x1="{_n(x)}" y1="{TOP}" x2="{_n(x)}" y2="{_n(bottom)}"/>'
+            f'<text class="mark-label" x="{_n(x + dx)}" y="{TOP - 6}" '
+            f'text-anchor="{anchor}">{label}</text>'
+        )
+    return out
+
+
 def _svg(name: str, label: str, body: list[str]) -> str:
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart chart-{name}" '
@@ -135,7 +160,8 @@ def _empty(name: str) -> str:
 
 
 def connections_chart(
-    frame: _Frame, samples: Sequence[SampleRollup], conn: Figure, usable: Figure
+    frame: _Frame, samples: Sequence[SampleRollup], conn: Figure, usable: Figure,
+    marks: dict[str, datetime],
 ) -> str:
     used = frame.collect(samples, conn, max)
     slots = frame.collect(samples, usable, max)
@@ -144,29 +170,33 @@ def connections_chart(
         return _empty("connections")
     top = _nice_top(max(known) * 1.05)
     peak = max((v for v in used if v is not None), default=0.0)
-    body = _axes(frame, top)
+    body = _axes(frame, top) + _marks(frame, marks)
     body.append(f'<path class="limit" d="{_path(frame, slots, top)}"/>')
     body.append(f'<path class="line conn" d="{_path(frame, used, top)}"/>')
     return _svg("connections", f"connections, peak {_n(peak)}", body)
 
 
-def latency_chart(frame: _Frame, samples: Sequence[SampleRollup]) -> str:
+def latency_chart(
+    frame: _Frame, samples: Sequence[SampleRollup], marks: dict[str, datetime]
+) -> str:
     p95 = frame.collect(samples, lambda r: r.query_p95_ms, max)
     known = [v for v in p95 if v is not None]
     if not known:
         return _empty("latency")
     top = _nice_top(max(known) * 1.05)
-    body = _axes(frame, top)
+    body = _axes(frame, top) + _marks(frame, marks)
     body.append(f'<path class="line p95" d="{_path(frame, p95, top)}"/>')
     return _svg("latency", f"p95 latency, peak {_n(max(known))} ms", body)
 
 
-def refusals_chart(frame: _Frame, samples: Sequence[SampleRollup]) -> str:
+def refusals_chart(
+    frame: _Frame, samples: Sequence[SampleRollup], marks: dict[str, datetime]
+) -> str:
     refused = frame.collect(samples, lambda r: r.refused, lambda a, b: a + b)
     if not samples:
         return _empty("refusals")
     top = _nice_top(max((v or 0.0 for v in refused), default=0.0))
-    body = _axes(frame, top)
+    body = _axes(frame, top) + _marks(frame, marks)
     bar = max(_plot_w() / frame.count, 1.0)
     for i, value in enumerate(refused):
         if not value:
@@ -186,10 +216,12 @@ def render_all(
     end: datetime,
     conn: Figure,
     usable: Figure,
+    marks: dict[str, datetime] | None = None,
 ) -> dict[str, str]:
     frame = _Frame(samples, start, end)
+    marks = marks or {}
     return {
-        "connections": connections_chart(frame, samples, conn, usable),
-        "latency": latency_chart(frame, samples),
-        "refusals": refusals_chart(frame, samples),
+        "connections": connections_chart(frame, samples, conn, usable, marks),
+        "latency": latency_chart(frame, samples, marks),
+        "refusals": refusals_chart(frame, samples, marks),
     }

@@ -209,5 +209,9 @@ def figures(incident: Incident, now: datetime) -> dict[str, Any]:
         end = samples[-1].at
     return {
         "current": current,
-        "charts": charts.render_all(samples, start, end, connections, usable),
+        "charts": charts.render_all(
+            samples, start, end, connections, usable,
+            {name: value for name in charts.MARK_LABELS
+             if (value := getattr(incident, name)) is not None},
+        ),
     }
