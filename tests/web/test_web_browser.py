@@ -12,11 +12,10 @@ import pytest
 from support.web import (
     HOSTILE_IMG,
     HOSTILE_SCRIPT,
-    App,
-    Schema2Rollup,
     ServerProcess,
     ThreadServer,
     run_cli,
+    schema2_rollup,
     small_incident,
     text_of,
     timeline_texts,
@@ -138,9 +137,9 @@ def test_hostile_text_renders_as_text(home: Path, browser: Any) -> None:
         at=incident.started_at + timedelta(minutes=1), text=f"note {HOSTILE_IMG}",
         author=HOSTILE_SCRIPT, source=Source.CLI))
     last = incident.samples[-1]
-    incident.samples = [Schema2Rollup(
+    incident.samples = [schema2_rollup(
         at=last.at, conn_max=40, max_connections=50, usable=47,
-        top_applications=(App(HOSTILE_IMG, 30), App(HOSTILE_SCRIPT, 5)))]
+        top_apps=((HOSTILE_IMG, 30), (HOSTILE_SCRIPT, 5)))]
     server = ThreadServer(incident).start()
     try:
         browser.get(server.url)

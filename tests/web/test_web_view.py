@@ -10,8 +10,7 @@ from html.parser import HTMLParser
 from support.web import (
     HOSTILE_IMG,
     HOSTILE_SCRIPT,
-    App,
-    Schema2Rollup,
+    schema2_rollup,
     small_incident,
     storm_incident,
 )
@@ -128,10 +127,10 @@ def test_schema_1_figures_fall_back_and_missing_ones_show_a_dash() -> None:
 
 def test_schema_2_fields_are_read_when_present() -> None:
     incident = small_incident()
-    incident.samples = [Schema2Rollup(
+    incident.samples = [schema2_rollup(
         at=NOW - timedelta(seconds=10), conn_max=96, conn_last=90, max_connections=100,
         usable=97, query_p95_ms=812.3, refused=4,
-        top_applications=(App(f"shop-api {HOSTILE_IMG}", 80), App(HOSTILE_SCRIPT, 3)),
+        top_apps=((f"shop-api {HOSTILE_IMG}", 80), (HOSTILE_SCRIPT, 3)),
     )]
     current = view.figures(incident, NOW)["current"]
     assert (current["connections"], current["usable"], current["saturation"]) == (90, 97, 93)

@@ -166,18 +166,13 @@ def connections(rollup: SampleRollup) -> int | None:
 
 
 def top_apps(rollup: SampleRollup) -> list[dict[str, Any]]:
-    """Top applications of a rollup, when the record has them (schema 2); names are hostile."""
-    raw = getattr(rollup, "top_applications", None) or getattr(rollup, "by_application", None)
+    """Top applications of a rollup (schema 2 ``top_apps``: (name, count) pairs); names are
+    hostile. Schema-1 rollups have none."""
     apps: list[dict[str, Any]] = []
-    for item in raw or ():
-        if isinstance(item, dict):
-            name, count = item.get("name"), item.get("count")
-        elif isinstance(item, list | tuple) and len(item) == 2:
-            name, count = item
-        else:
-            name, count = getattr(item, "name", None), getattr(item, "count", None)
-        if name is None:
+    for item in getattr(rollup, "top_apps", None) or ():
+        if not isinstance(item, list | tuple) or len(item) != 2:
             continue
+        name, count = item
         apps.append({"name": one_line(name, 60) or "(no name)",
                      "count": count if isinstance(count, int) else None})
     return apps[:TOP_APPS]
