@@ -22,10 +22,11 @@ def _e(value: object) -> str:
 def _num(value: float | int | None, unit: str = "") -> str:
     if value is None:
         return "—"
-    if isinstance(value, float):
+    # The same rule as the browser script's num(), so a live update never reformats a figure.
+    if isinstance(value, float) and not value.is_integer():
         text = f"{value:.0f}" if value >= 100 else f"{value:.1f}"
     else:
-        text = str(value)
+        text = str(int(value))
     return f"{text}{unit}"
 
 
