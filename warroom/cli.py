@@ -195,6 +195,23 @@ def build_parser() -> argparse.ArgumentParser:
     # Compressed timing for tests and impatient rehearsals; also $WARROOM_DRILL_SPEED.
     p.add_argument("--speed", type=float, help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_demo)
+
+    p = _add(subs, "serve", "serve a read-only web page of the incident for stakeholders",
+             "warroom serve --bind 0.0.0.0:8765 --token generate")
+    p.epilog += (
+        "\n\nloopback (127.0.0.0/8, ::1, localhost) needs no token. Any other address needs one:"
+        "\n--token generate makes one and prints it once at start; --token TOKEN (16+ characters)"
+        "\nuses yours. Without either, a non-loopback --bind is refused. Viewers pass it once as"
+        "\n?token=... (then kept in a cookie) or as an `Authorization: Bearer` header."
+    )
+    _session_arg(p, "the newest unresolved session")
+    p.add_argument("--share", metavar="DSN", help="follow a shared incident (with --incident)")
+    p.add_argument("--incident", metavar="ID", help="the shared incident's id (with --share)")
+    p.add_argument("--bind", metavar="HOST:PORT",
+                   help="where to listen (default: 127.0.0.1:8765; port 0 picks a free one)")
+    p.add_argument("--token", metavar="TOKEN",
+                   help="token viewers must give; `generate` makes one (needed off loopback)")
+    p.set_defaults(func=cmd_serve)
     return parser
 
 
@@ -412,6 +429,24 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(
         DemoOptions(scenario=args.scenario, speed=speed, author=_author(args.author))
     )
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from warroom.web.access import decide, parse_bind
+    from warroom.web.run import require_extra, run
+
+    if args.share is not None or args.incident is not None:
+        if args.session is not None:
+            raise UsageError("give --session PATH or --share DSN --incident ID, not both")
+        if args.share is None or args.incident is None:
+            raise UsageError("--share DSN and --incident ID go together")
+        raise CliError("--share needs sharing support (not in this build)")
+    bind = parse_bind(args.bind)
+    access = decide(bind, args.token)
+    require_extra()
+    from warroom.web.feed import FileFollower
+
+    return run(FileFollower(_resolve_session(args.session)), bind, access)
 
 
 def _write_atomically(path: Path, text: str) -> None:

@@ -1,0 +1,186 @@
+"""The page as HTML, rendered on the server: complete and printable with JavaScript off.
+
+Every value from the record goes through ``html.escape`` (quotes too: some land in attributes);
+the charts are SVG built from numbers only. No inline script or style: the CSP forbids both, and
+the live updates come from /static/app.js, which rebuilds the same elements by id.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from html import escape
+from typing import Any
+
+from warroom.sessions.times import format_utc
+from warroom.web.view import KINDS, State, fold, iso
+
+
+def _e(value: object) -> str:
+    return escape("" if value is None else str(value), quote=True)
+
+
+def _num(value: float | int | None, unit: str = "") -> str:
+    if value is None:
+        return "—"
+    # The same rule as the browser script's num(), so a live update never reformats a figure.
+    if isinstance(value, float) and not value.is_integer():
+        text = f"{value:.0f}" if value >= 100 else f"{value:.1f}"
+    else:
+        text = str(int(value))
+    return f"{text}{unit}"
+
+
+def _prose(text: str, empty: str) -> str:
+    if not text:
+        return f'<span class="none">{_e(empty)}</span>'
+    return _e(text)
+
+
+def _entry(entry: dict[str, Any]) -> str:
+    author = entry["author"]
+    return (
+        f'<li class="entry kind-{_e(entry["kind"])}" data-kind="{_e(entry["kind"])}">'
+        f'<span class="when"><time datetime="{_e(entry["at"])}">{_e(entry["time"])}</time> '
+        f'<span class="offset">{_e(entry["offset"])}</span></span> '
+        f'<span class="kind">{_e(entry["kind"])}</span> '
+        + (f'<span class="author" title="{_e(author)}">{_e(author)}</span> ' if author else "")
+        + f'<span class="text">{_e(entry["text"])}</span></li>'
+    )
+
+
+def _group(entries: list[dict[str, Any]]) -> str:
+    newest, oldest = entries[0], entries[-1]
+    inner = "".join(_entry(entry) for entry in entries)
+    return (
+        '<li class="fold"><details><summary>'
+        f'{len(entries)} alerts, {_e(oldest["time"])} to {_e(newest["time"])}'
+        f'</summary><ol class="folded">{inner}</ol></details></li>'
+    )
+
+
+def timeline_items(entries: list[dict[str, Any]]) -> str:
+    items = fold(entries)
+    if not items:
+        return '<li class="none">no entries</li>'
+    return "".join(_group(item) if isinstance(item, list) else _entry(item) for item in items)
+
+
+def _filter(kind: str | None) -> str:
+    options = ['<option value="">all kinds</option>'] + [
+        f'<option value="{k}"{" selected" if k == kind else ""}>{k}</option>' for k in KINDS
+    ]
+    return (
+        '<form id="filter" method="get" action="/">'
+        '<label for="kind">Show</label> '
+        f'<select id="kind" name="kind">{"".join(options)}</select> '
+        '<button type="submit" id="filter-go">Filter</button></form>'
+    )
+
+
+def _times(header: dict[str, Any]) -> str:
+    rows = "".join(
+        f'<dt>{_e(t["label"])}</dt><dd id="time-{_e(t["name"])}">{_e(t["text"])}</dd>'
+        for t in header["times"]
+    )
+    return f'<dl class="times" id="times">{rows}</dl>'
+
+
+def _durations(header: dict[str, Any]) -> str:
+    ongoing = ' class="ongoing"'
+    rows = "".join(
+        f'<dt>{_e(d["label"])}</dt><dd id="dur-{_e(d["name"])}"'
+        f'{ongoing if d["ongoing"] else ""}>{_e(d["text"])}</dd>'
+        for d in header["durations"]
+    )
+    return f'<dl class="durations" id="durations">{rows}</dl>'
+
+
+def _apps(apps: list[dict[str, Any]]) -> str:
+    items = "".join(
+        f'<li><span class="app">{_e(a["name"])}</span> '
+        f'<span class="count">{_e(_num(a["count"]))}</span></li>'
+        for a in apps
+    )
+    return (
+        '<div class="apps-row"><span class="label">Top applications</span> '
+        f'<ol class="apps" id="apps">{items}</ol></div>'
+    )
+
+
+def _figures(figures: dict[str, Any]) -> str:
+    c = figures["current"]
+    conn = "—" if c["connections"] is None else str(c["connections"])
+    slots = "—" if c["usable"] is None else str(c["usable"])
+    sat = "" if c["saturation"] is None else f'{c["saturation"]}% of usable slots'
+    as_of = "no samples recorded yet"
+    if c["as_of"]:
+        as_of = f'as of {format_utc(datetime.fromisoformat(c["as_of"]))}'
+        if c["status"] and c["status"] != "up":
+            as_of += f' (database {c["status"]})'
+    charts = figures["charts"]
+    return (
+        '<section id="figures" class="figures"><h2>Database now</h2>'
+        f'<p class="as-of" id="as-of" data-at="{_e(c["as_of"])}">{_e(as_of)}</p>'
+        '<div class="cards">'
+        '<div class="card"><span class="label">Connections / usable</span>'
+        f'<span class="value"><span id="fig-connections">{_e(conn)}</span> / '
+        f'<span id="fig-usable">{_e(slots)}</span></span>'
+        f'<span class="sub" id="fig-saturation">{_e(sat)}</span></div>'
+        '<div class="card"><span class="label">Query p95</span>'
+        f'<span class="value" id="fig-p95">{_e(_num(c["p95_ms"], " ms"))}</span>'
+        '<span class="sub">round trip of a trivial query</span></div>'
+        '<div class="card"><span class="label">Refused, last minute</span>'
+        f'<span class="value" id="fig-refused">{_e(_num(c["refused_1m"]))}</span>'
+        '<span class="sub">new connections turned away</span></div>'
+        "</div>"
+        + _apps(c["apps"])
+        + '<div class="charts">'
+        '<figure><figcaption>Connections <span class="key conn">used</span> against '
+        '<span class="key limit">usable slots</span></figcaption>'
+        f'<div class="chart-box" id="chart-connections">{charts["connections"]}</div></figure>'
+        '<figure><figcaption>Query latency, p95 (ms)</figcaption>'
+        f'<div class="chart-box" id="chart-latency">{charts["latency"]}</div></figure>'
+        '<figure><figcaption>Refused connections</figcaption>'
+        f'<div class="chart-box" id="chart-refusals">{charts["refusals"]}</div></figure>'
+        "</div></section>"
+    )
+
+
+def render(state: State, now: datetime, kind: str | None = None) -> str:
+    h = state.header
+    entries = state.timeline["entries"]
+    if kind:
+        entries = [e for e in entries if e["kind"] == kind]
+    problem = h["problem"]
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<title>{_e(h["severity"])} {_e(h["status"])}: {_e(h["title"])}</title>'
+        '<link rel="stylesheet" href="/static/style.css">'
+        '<script src="/static/app.js" defer></script></head>'
+        f'<body data-started="{_e(h["started_at"])}" data-resolved="{_e(h["resolved_at"])}" '
+        f'data-now="{_e(iso(now))}">'
+        '<header class="head" id="head"><div class="badges">'
+        f'<span id="severity" class="badge sev sev-{_e(h["severity"])}">{_e(h["severity"])}</span>'
+        f'<span id="status" class="badge status status-{_e(h["status"])}">{_e(h["status"])}</span>'
+        f'<span id="clock" class="clock" title="since impact start">{_e(h["clock"])}</span>'
+        '<span id="live" class="live" hidden></span></div>'
+        f'<h1 id="title">{_e(h["title"])}</h1>'
+        f'<p class="meta">Incident <span id="incident-id">{_e(h["id"])}</span> · '
+        f'page rendered {_e(format_utc(now))} · all times UTC</p>'
+        f'<p id="problem" class="problem"{"" if problem else " hidden"}>{_e(problem)}</p>'
+        "</header><main>"
+        '<section class="overview" id="overview"><div class="prose">'
+        f'<h2>Summary</h2><p id="summary">{_prose(h["summary"], "no summary yet")}</p>'
+        f'<h2>Impact</h2><p id="impact">{_prose(h["impact"], "no impact statement yet")}</p>'
+        "</div><div class=\"keytimes\"><h2>Key times</h2>"
+        + _times(h) + _durations(h)
+        + "</div></section>"
+        + _figures(state.figures)
+        + '<section id="timeline-section" class="timeline"><h2>Timeline '
+        '<span class="hint">newest first</span></h2>'
+        + _filter(kind)
+        + f'<ol id="timeline" class="entries">{timeline_items(entries)}</ol></section>'
+        "</main><footer>A read-only view of the incident record, served by warroom. "
+        "It updates by itself while this page is open.</footer></body></html>"
+    )
