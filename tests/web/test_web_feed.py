@@ -27,7 +27,7 @@ def test_appends_then_a_rewrite_match_a_whole_load(tmp_path: Path) -> None:
     store.append_samples([SampleRollup(at=datetime.now(UTC), conn_max=3, max_connections=9)])
     store.append_entry(_note("two"))
     appended = follower.read()
-    assert follower._offset == path.stat().st_size  # read as an append, not a whole load
+    assert follower._follower._offset == path.stat().st_size  # read as an append, not a whole load
     assert appended == load(path).incident
     store.update(lambda inc: inc.status_change("identified", datetime.now(UTC)))
     assert follower.read() == load(path).incident

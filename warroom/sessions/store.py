@@ -590,23 +590,10 @@ class Store:
 
     def _read_appended(self) -> list[TimelineEntry] | None:
         """Just the blocks appended since we last looked; None when that is not the case."""
-        with open(self.path, "rb") as handle:
-            st = os.fstat(handle.fileno())
-            if (st.st_dev, st.st_ino) != (self._seen.dev, self._seen.ino):
-                return None
-            if st.st_size <= self._seen.size:
-                return None
-            handle.seek(self._seen.size)
-            added = handle.read(st.st_size - self._seen.size)
-        if not added.endswith(b"\n") or not added.lstrip(b"\n").startswith(b"[["):
+        found = read_appended(self.path, (self._seen.dev, self._seen.ino), self._seen.size)
+        if found is None:
             return None
-        try:
-            doc = tomllib.loads(added.decode("utf-8"))
-            if not set(doc) <= set(BLOCKS):
-                return None
-            blocks = decode_blocks(doc)
-        except (UnicodeDecodeError, tomllib.TOMLDecodeError, FieldError):
-            return None  # torn or odd: the full reader sorts it out and names the problem
+        blocks, st = found
         new = [entry for entry in blocks["timeline"] if entry.id not in self._ids]
         self.incident.timeline.extend(blocks["timeline"])
         self.incident.action_items.extend(blocks["action_items"])
@@ -721,6 +708,32 @@ class Store:
         self._seen = _Seen.of(st)
         self._whole = st.st_size
         self.schema = SCHEMA
+
+
+def read_appended(
+    path: Path, ident: tuple[int, int], offset: int
+) -> tuple[dict[str, list[Any]], os.stat_result] | None:
+    """The whole blocks appended to ``path`` past ``offset``, without reading the rest.
+
+    None when that is not what happened (another file now, shrunk, nothing new, a torn or odd
+    tail): the caller reads the whole file, which sorts it out and names any problem. Callers
+    hold the shared lock (or the exclusive one), so no append is half-written under them.
+    """
+    with open(path, "rb") as handle:
+        st = os.fstat(handle.fileno())
+        if (st.st_dev, st.st_ino) != ident or st.st_size <= offset:
+            return None
+        handle.seek(offset)
+        added = handle.read(st.st_size - offset)
+    if not added.endswith(b"\n") or not added.lstrip(b"\n").startswith(b"[["):
+        return None
+    try:
+        doc = tomllib.loads(added.decode("utf-8"))
+        if not set(doc) <= set(BLOCKS):
+            return None
+        return decode_blocks(doc), st
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, FieldError, ValueError):
+        return None
 
 
 def _render(path: Path, render: Callable[..., T], *args: Any) -> T:

@@ -10,7 +10,6 @@ rollups and entries arrive as they are written.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -23,9 +22,10 @@ from textual.message import Message
 from textual.widgets import DataTable, Input, TextArea
 
 from warroom.collectors.alerts import AlertConfig
+from warroom.sessions.follow import Follower
 from warroom.sessions.model import Incident, Source
 from warroom.sessions.recorder import Recorder
-from warroom.sessions.store import SessionError, Store, load
+from warroom.sessions.store import SessionError, Store
 from warroom.tui.app import WarroomApp
 from warroom.tui.playback import Playback
 from warroom.tui.poller import Poller
@@ -77,7 +77,7 @@ class ReplayApp(WarroomApp):
         self.path = path
         self._incident = incident
         self.state = self.playback.state
-        self._seen_stat = _stat(path)
+        self._file = Follower(path)
         self._follower: Poller[Incident | None] | None = None
 
     # -- the record ----------------------------------------------------------------------
@@ -144,15 +144,13 @@ class ReplayApp(WarroomApp):
 
     def _reload_if_changed(self) -> Incident | None:
         """Runs on the follower's thread: read the file again only when it changed."""
-        stat = _stat(self.path)
-        if stat == self._seen_stat:
+        if not self._file.changed():
             return None
         try:
-            incident = load(self.path).incident
+            return self._file.read()
         except SessionError:
-            return None  # mid-rewrite or broken for a moment: the next look reads it
-        self._seen_stat = stat
-        return incident
+            self._file.seen = None  # broken for a moment (or gone): look again next time
+            return None
 
     def _deliver(self, incident: Incident | None) -> None:
         if incident is not None:
@@ -232,10 +230,3 @@ class ReplayApp(WarroomApp):
             self._follower.stop()
         super().action_quit_saved()
 
-
-def _stat(path: Path) -> tuple[int, int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_ino, st.st_size, st.st_mtime_ns)
