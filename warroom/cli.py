@@ -14,7 +14,7 @@ import time
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from warroom import __version__
 from warroom.errors import UserError
@@ -28,6 +28,10 @@ from warroom.sessions.model import (
     TimelineEntry,
 )
 from warroom.sessions.times import TimeError, format_utc, parse_time, utcnow
+
+if TYPE_CHECKING:
+    from warroom.collectors.host import HostCollector
+    from warroom.collectors.postgres import PostgresCollector
 
 PROG = "warroom"
 
@@ -313,20 +317,29 @@ def cmd_watch(args: argparse.Namespace) -> int:
 def cmd_sample(args: argparse.Namespace) -> int:
     import json
 
+    from warroom.collectors.alerts import load_config
+    from warroom.collectors.findings import FindingsEngine
     from warroom.collectors.postgres import PostgresCollector
 
     if args.interval <= 0:
         raise UsageError("--interval must be more than 0 seconds")
     if args.count is not None and args.count < 1:
         raise UsageError("--count must be at least 1")
+    engine = FindingsEngine(load_config().findings)
     collector = PostgresCollector(args.dsn, interval=args.interval)
+    host = _local_host_collector(collector)
     taken = 0
     try:
         while args.count is None or taken < args.count:
             started = time.monotonic()
             sample = collector.sample()
+            if host is not None:
+                engine.feed_host(host.sample())
+            engine.feed(sample)
+            findings = [f.to_json() for f in engine.active()]
             # One line per sample, flushed at once: a script piping us sees each as it lands.
-            sys.stdout.write(json.dumps(sample.to_json(), separators=(",", ":")) + "\n")
+            line = json.dumps(sample.to_json(findings), separators=(",", ":"))
+            sys.stdout.write(line + "\n")
             sys.stdout.flush()
             taken += 1
             if args.count is not None and taken >= args.count:
@@ -335,6 +348,13 @@ def cmd_sample(args: argparse.Namespace) -> int:
     finally:
         collector.close()
     return 0
+
+
+def _local_host_collector(collector: PostgresCollector) -> HostCollector | None:
+    """The host's CPU is evidence only when it is the database's host (warroom runs there)."""
+    from warroom.collectors.host import HostCollector
+
+    return HostCollector(collector.port) if collector.is_local else None
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
