@@ -10,7 +10,7 @@ number of backends.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from warroom.collectors.sample import (
@@ -189,6 +189,36 @@ def _float(v: Any) -> float | None:
     return None if v is None else float(v)
 
 
+def _transitive(
+    roots: tuple[LockRoot, ...], blocked: tuple[BlockedBackend, ...]
+) -> tuple[LockRoot, ...]:
+    """Count every waiter behind each root, not only the direct ones.
+
+    A queue on one row is a chain (each waiter waits on the one ahead, only the first on the
+    holder), so the holder's direct count would say 1 where 14 sessions are stuck behind it.
+    """
+    waits_on = {b.pid: b.blocked_by for b in blocked}
+    root_pids = {r.pid for r in roots}
+    behind: dict[int, int] = dict.fromkeys(root_pids, 0)
+    for pid in waits_on:
+        seen: set[int] = set()
+        todo = [pid]
+        found: set[int] = set()
+        while todo:
+            cur = todo.pop()
+            for up in waits_on.get(cur, ()):
+                if up in root_pids:
+                    found.add(up)
+                elif up not in seen:
+                    seen.add(up)
+                    todo.append(up)
+        for root in found:
+            behind[root] += 1
+    ranked = [replace(r, blocks=max(r.blocks, behind.get(r.pid, 0))) for r in roots]
+    ranked.sort(key=lambda r: -r.blocks)
+    return tuple(ranked)
+
+
 def parse_sample(text: str, limits: Limits) -> Aggregate:
     d = json.loads(text)
     conns = Connections(
@@ -214,6 +244,7 @@ def parse_sample(text: str, limits: Limits) -> Aggregate:
                  str(q or ""))
         for pid, app, user, state, xs, ss, n, q in d.get("roots") or ()
     )  # fmt: skip
+    roots = _transitive(roots, blocked)
     waits = tuple(WaitCount(str(t), str(e or ""), int(n)) for t, e, n in d.get("waits") or ())
     idle_tx = tuple(
         IdleTxApp(str(k), int(n), float(o or 0.0)) for k, n, o in d.get("idle_tx_apps") or ()
