@@ -171,6 +171,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="one JSON object per line (the only output format)")
     p.set_defaults(func=cmd_sample)
 
+    p = _add(subs, "doctor", "check the monitor role's privileges and print the SQL for each gap",
+             'warroom doctor --dsn "host=db1 dbname=orders user=warroom"')
+    p.add_argument("--dsn", default="", help="libpq connection string or URI (default: PG* env)")
+    p.set_defaults(func=cmd_doctor)
+
     p = _add(subs, "demo", "run an incident drill on a throwaway sandbox PostgreSQL",
              "warroom demo --scenario storm")
     p.add_argument("--scenario", metavar="NAME", help="which drill (default: storm)")
@@ -355,6 +360,28 @@ def _local_host_collector(collector: PostgresCollector) -> HostCollector | None:
     from warroom.collectors.host import HostCollector
 
     return HostCollector(collector.port) if collector.is_local else None
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    import psycopg
+    from psycopg.conninfo import make_conninfo
+
+    from warroom.collectors.doctor import report, run_checks
+    from warroom.sanitize import one_line
+
+    try:
+        conninfo = make_conninfo(args.dsn, application_name="warroom-doctor")
+        with psycopg.connect(conninfo, connect_timeout=10, autocommit=True) as conn:
+            version = conn.info.server_version
+            who = f"{conn.info.user}@{conn.info.host}:{conn.info.port}/{conn.info.dbname}"
+            checks = run_checks(conn)
+    except psycopg.Error as exc:
+        raise CliError(f"cannot check the role: {one_line(exc, 300)}") from None
+    text, code = report(checks)
+    major, minor = divmod(version, 10000)
+    print(f"warroom doctor: {one_line(who, 200)}, PostgreSQL {major}.{minor}")
+    sys.stdout.write(text)
+    return code
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

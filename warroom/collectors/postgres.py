@@ -559,7 +559,7 @@ class PostgresCollector:
                 self._statements_note = "pg_stat_statements is not installed (CREATE EXTENSION)"
                 return
             _version, schema, preload = json.loads(found)
-            if "pg_stat_statements" not in str(preload):
+            if preload is not None and "pg_stat_statements" not in str(preload):
                 self._statements_note = (
                     "pg_stat_statements is not in shared_preload_libraries"
                 )

@@ -24,7 +24,7 @@ _OWN_MARKERS = ("warroom_", "pg_stat_statements(", "FROM pg_settings", "FROM pg_
 
 CHECK_SQL = (
     "SELECT json_build_array(e.extversion, n.nspname,"
-    " current_setting('shared_preload_libraries'))"
+    " (SELECT setting FROM pg_settings WHERE name = 'shared_preload_libraries'))"
     " FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace"
     " WHERE e.extname = 'pg_stat_statements'"
 )
