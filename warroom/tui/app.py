@@ -25,6 +25,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, TextArea
 
 from warroom.collectors.alerts import AlertConfig, AlertEvent, State
+from warroom.collectors.findings import FindingEvent, Transition
 from warroom.collectors.host import HostSample
 from warroom.collectors.sample import PgSample
 from warroom.sessions.fileio import replace_atomically
@@ -53,6 +54,7 @@ from warroom.tui.screens.postmortem import PostmortemScreen
 from warroom.tui.state import LiveState
 from warroom.widgets.bouncer import BouncerPane, BouncerView, PoolRow
 from warroom.widgets.connections import ConnectionsPane
+from warroom.widgets.findings import FindingsLine
 from warroom.widgets.header import HeaderView, IncidentHeader
 from warroom.widgets.host import HostPane, HostView
 from warroom.widgets.latency import LatencyPane
@@ -207,6 +209,7 @@ class WarroomApp(App[None]):
                 yield HostPane(id="host")
             if self.sources["bouncer"] is not None:
                 yield BouncerPane(id="bouncer")
+        yield FindingsLine(id="findings")
         yield TimelineTable(id="timeline")
         yield Input(
             placeholder=f"note; Enter saves, Esc hides. HH:MM backdates. {PREFIX_HELP}",
@@ -260,6 +263,10 @@ class WarroomApp(App[None]):
         fed = self.state.feed(sample)
         for event in fed.events:
             self.record_alert(event)
+        for finding in fed.findings:
+            self.record_finding(finding)
+        for change in fed.changes:
+            self.log_auto(change.at, change.text, Kind.CHANGE)
         if fed.rollups:
             self.write(lambda: self.store.append_samples(fed.rollups))
         self.refresh_live()
@@ -279,8 +286,20 @@ class WarroomApp(App[None]):
             )
         self.refresh_timeline()
 
+    def record_finding(self, event: FindingEvent) -> None:
+        # Logged once per raise; a clear only leaves the findings line.
+        if event.state is Transition.RAISED:
+            self.log_auto(event.at, event.message, Kind.FINDING)
+
+    def log_auto(self, at: datetime, text: str, kind: Kind) -> None:
+        entry = TimelineEntry(at=at, text=text, kind=kind, author="warroom", source=Source.AUTO)
+        if self.write(lambda: self.store.append_entry(entry)):
+            self.refresh_timeline()
+
     def on_host_sampled(self, message: HostSampled) -> None:
         s: HostSample = message.sample
+        if getattr(self.sources["postgres"], "is_local", False):
+            self.state.feed_host(s)
         view = HostView(
             cpu_percent=s.cpu_percent,
             mem_percent=s.mem_percent,
@@ -343,6 +362,7 @@ class WarroomApp(App[None]):
         )
         self.query_one(ConnectionsPane).set_view(self.state.connections_view(now, self.interval))
         self.query_one(LatencyPane).set_view(self.state.latency_view(now))
+        self.query_one(FindingsLine).set_view(self.state.findings_view())
 
     def refresh_timeline(self) -> None:
         inc = self.store.incident

@@ -11,10 +11,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from warroom.collectors.alerts import AlertConfig, AlertEngine, AlertEvent
-from warroom.collectors.sample import PgSample
+from warroom.collectors.findings import FindingEvent, FindingsEngine
+from warroom.collectors.host import HostSample
+from warroom.collectors.sample import PgSample, ServerChange
 from warroom.collectors.series import Rollup, RollupBuilder, Series
 from warroom.sessions.model import SampleRollup
 from warroom.widgets.connections import ConnectionsView
+from warroom.widgets.findings import FindingsView
 from warroom.widgets.latency import LatencyView
 
 # The charts show ten minutes at 80 columns and up to an hour on a wide terminal.
@@ -30,6 +33,8 @@ class Fed:
 
     events: list[AlertEvent] = field(default_factory=list)
     rollups: list[SampleRollup] = field(default_factory=list)
+    findings: list[FindingEvent] = field(default_factory=list)  # raise/clear transitions
+    changes: list[ServerChange] = field(default_factory=list)  # restarts, reloads, promotions
 
 
 def to_record(rollup: Rollup) -> SampleRollup:
@@ -48,6 +53,7 @@ class LiveState:
         self.engine = AlertEngine(config)
         self.engine_window_s = config.latency_window_s
         self.rollups = RollupBuilder(rollup_seconds)
+        self.findings = FindingsEngine(config.findings)
 
     # -- input ---------------------------------------------------------------------------
 
@@ -76,7 +82,20 @@ class LiveState:
         p95 = self.query_ms.window(self.engine_window_s, sample.at).p95
         events = self.engine.evaluate(sample, query_p95_ms=p95)
         rollups = [to_record(r) for r in self.rollups.add(sample)]
-        return Fed(events=events, rollups=rollups)
+        findings = self.findings.feed(sample)
+        return Fed(events=events, rollups=rollups, findings=findings, changes=list(sample.changes))
+
+    def feed_host(self, sample: HostSample) -> None:
+        """Host figures are evidence for the findings only when this is the database's host."""
+        self.findings.feed_host(sample)
+
+    def findings_view(self) -> FindingsView:
+        latest = self.latest
+        note = ""
+        if latest is not None and latest.connections_source == "process_titles":
+            note = "no slot for warroom: counts from the server's process titles"
+        items = tuple((f.severity.value, f.text) for f in self.findings.active())
+        return FindingsView(items=items, source_note=note)
 
     def flush(self) -> list[SampleRollup]:
         return [to_record(r) for r in self.rollups.flush()]
@@ -107,6 +126,11 @@ class LiveState:
         override, banner = self.banner(now, interval)
         sample = self.last_up
         conns = sample.connections if sample is not None else None
+        latest = self.latest
+        if latest is not None and latest.connections_source == "process_titles":
+            # The server has no slot for us; its process titles still say who holds it.
+            conns = latest.connections
+            banner += " · counted from process titles"
         level = override or self.level("saturation")
         return ConnectionsView(
             total=conns.total if conns else None,

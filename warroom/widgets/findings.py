@@ -1,0 +1,50 @@
+"""The findings line: what warroom's rules conclude right now, most severe first, one line.
+
+Fed a plain view; no I/O. Texts are data from the database (application names, statements), so
+they go through the shared sanitiser and are never parsed as markup.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+
+from warroom.widgets.pane import Painted
+from warroom.widgets.text import clean
+
+SEVERITY_STYLE = {"critical": "bold red", "warning": "bold yellow", "info": "cyan"}
+
+
+@dataclass(frozen=True, slots=True)
+class FindingsView:
+    items: tuple[tuple[str, str], ...]  # (severity, text), ranked
+    source_note: str = ""  # e.g. "counts from process titles": how the panes got their data
+
+
+class FindingsLine(Painted[FindingsView]):
+    DEFAULT_CSS = """
+    FindingsLine {
+        height: auto;
+        max-height: 2;
+        padding: 0 1;
+    }
+    """
+
+    def render_view(self, view: FindingsView, width: int, height: int) -> list[Text]:
+        return [render_findings(view)]
+
+
+def render_findings(view: FindingsView) -> Text:
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append("findings ", style="dim")
+    if view.source_note:
+        text.append(f"[{clean(view.source_note)}] ", style="bold magenta")
+    if not view.items:
+        text.append("none", style="dim")
+        return text
+    for i, (severity, line) in enumerate(view.items):
+        if i:
+            text.append("  |  ", style="dim")
+        text.append(clean(line), style=SEVERITY_STYLE.get(severity, ""))
+    return text
