@@ -19,6 +19,7 @@ replication slots on 14+, the running-queries list), through its own ``Data`` me
 from __future__ import annotations
 
 import argparse
+import decimal
 import os
 import statistics
 import sys
@@ -110,12 +111,18 @@ def pg_activity_tool(cluster: PgCluster) -> Tool:
     state: dict[str, object] = {"info": None}
 
     def refresh() -> None:  # what pgactivity.ui does per refresh with default options
-        state["info"] = data.pg_get_server_information(
-            prev_server_info=state["info"],  # type: ignore[arg-type]
-            skip_db_size=state["info"] is not None,
-            skip_tempfile=True,
-            skip_walreceiver=True,
-        )
+        try:
+            state["info"] = data.pg_get_server_information(
+                prev_server_info=state["info"],  # type: ignore[arg-type]
+                skip_db_size=state["info"] is not None,
+                skip_tempfile=True,
+                skip_walreceiver=True,
+            )
+        except decimal.InvalidOperation:
+            # pg_activity 3.6 divides by the transactions since its last refresh, which is 0
+            # when refreshes come faster than the server flushes its counters; its queries
+            # ran, so the round still counts (the previous figures stay its baseline).
+            pass
         data.pg_get_activities(1)
 
     refresh()

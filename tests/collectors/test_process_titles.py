@@ -22,9 +22,8 @@ def test_titles_parse_client_backends_and_skip_the_servers_own() -> None:
     assert proctitles.parse_title(
         "postgres: main: app shop [local] idle in transaction (aborted)"
     ) == proctitles.Backend("app", "shop", "local", "idle in transaction (aborted)")
-    assert proctitles.parse_title("postgres: app shop 10.0.0.9(4000) UPDATE waiting").state == (
-        "active"
-    )
+    waiter = proctitles.parse_title("postgres: app shop 10.0.0.9(4000) UPDATE waiting")
+    assert waiter is not None and waiter.state == "active" and waiter.waiting
     for title in ("postgres: checkpointer", "postgres: autovacuum launcher",
                   "postgres: logical replication launcher", "postgres: walwriter",
                   "postgres: autovacuum worker shop", "postgres: io worker 0"):

@@ -538,7 +538,7 @@ class PostgresCollector:
                      source="backend_start")  # fmt: skip
 
     def _read_settings(self, session: _Session, deadline: float) -> Settings | None:
-        text = self._optional(session, pg_queries.SETTINGS_SQL, None, deadline)
+        text = self._optional(session, pg_queries.SETTINGS_SQL, None, deadline, note=False)
         if text is None:
             return None
         raw = json.loads(text)
@@ -585,11 +585,20 @@ class PostgresCollector:
             texts = self._optional(session, statements.texts_sql(schema), [ids], deadline)
             if texts is None:
                 break
-            self.statements.learn_texts(statements.parse_texts(texts))
+            learned = statements.parse_texts(texts)
+            # A statement evicted since the snapshot has no text any more: do not ask again.
+            learned.update({q: f"queryid {q}" for q in missing if q not in learned})
+            self.statements.learn_texts(learned)
         self._statements_note = None
 
     def _optional(
-        self, session: _Session, sql: str, params: list[bytes | None] | None, deadline: float
+        self,
+        session: _Session,
+        sql: str,
+        params: list[bytes | None] | None,
+        deadline: float,
+        *,
+        note: bool = True,
     ) -> str | None:
         """One extra statement whose failure costs only its figure, never the sample.
 
@@ -609,7 +618,8 @@ class PostgresCollector:
         except WireError as exc:
             if exc.broken:
                 raise
-            self._statements_note = f"pg_stat_statements: {exc.failure.message}"[:200]
+            if note:
+                self._statements_note = f"pg_stat_statements: {exc.failure.message}"[:200]
             return None
         self._own_statements += 1
         return pg_wire.value(results[-1])

@@ -36,6 +36,7 @@ class Backend:
     database: str
     client: str
     state: str
+    waiting: bool = False  # the title ends in " waiting": blocked on a lock (heavyweight)
 
 
 def parse_title(title: str) -> Backend | None:
@@ -44,10 +45,11 @@ def parse_title(title: str) -> Backend | None:
         return None
     client = m["client"]
     client = "local" if client == "[local]" else client.rsplit("(", 1)[0]
-    state = m["state"].removesuffix(" waiting")
+    raw = m["state"]
+    state = raw.removesuffix(" waiting")
     if not state.startswith("idle") and state not in ("authentication", "startup"):
         state = "active"  # the title shows the command tag (SELECT, UPDATE ...) while running
-    return Backend(m["user"], m["db"], client, state)
+    return Backend(m["user"], m["db"], client, state, waiting=raw.endswith(" waiting"))
 
 
 def is_local(conninfo: str) -> tuple[bool, int]:
@@ -149,7 +151,7 @@ def count(found: list[Backend], *, max_connections: int, reserved: int, top: int
         max=max_connections,
         reserved=reserved,
         by_state=dict(Counter(b.state for b in settled)),
-        waiting=0,  # titles say "waiting" only for some waits; not comparable with Lock counts
+        waiting=sum(1 for b in settled if b.waiting),  # PostgreSQL marks lock waits in titles
         by_application=(),
         by_user=_top(Counter(b.user for b in settled), top),
         by_client=_top(Counter(b.client for b in settled), top),
