@@ -91,18 +91,26 @@ WITH a AS {materialized}(
            left(query, {QUERY_CHARS}) AS q
     FROM a WHERE wait_event_type = 'Lock'
     ORDER BY query_start LIMIT {MAX_BLOCKED}
+), s AS (
+    -- The scalar figures in one pass over the snapshot, not one scan each.
+    SELECT count(*) AS total,
+           count(*) FILTER (WHERE wait_event_type = 'Lock') AS waiting,
+           greatest(extract(epoch FROM now() - min(xact_start)), 0) AS oldest_xact,
+           greatest(extract(epoch FROM now() - min(state_change)
+                    FILTER (WHERE state LIKE 'idle in transaction%')), 0) AS oldest_idle_xact,
+           count(*) FILTER (WHERE backend_start > to_timestamp($2::float8)) AS new_total
+    FROM a
 )
 SELECT json_build_object(
-  'total', (SELECT count(*) FROM a),
+  'total', (SELECT total FROM s),
   'by_state', (SELECT coalesce(json_object_agg(state, n), '{{}}')
                FROM (SELECT state, count(*) AS n FROM a GROUP BY state) s),
-  'waiting', (SELECT count(*) FROM a WHERE wait_event_type = 'Lock'),
+  'waiting', (SELECT waiting FROM s),
   'apps', {top.format(col="application_name", where="")},
   'users', {top.format(col="usename", where="")},
   'clients', {top.format(col="client", where="")},
-  'oldest_xact', (SELECT greatest(extract(epoch FROM now() - min(xact_start)), 0) FROM a),
-  'oldest_idle_xact', (SELECT greatest(extract(epoch FROM now() - min(state_change)), 0)
-                       FROM a WHERE state LIKE 'idle in transaction%'),
+  'oldest_xact', (SELECT oldest_xact FROM s),
+  'oldest_idle_xact', (SELECT oldest_idle_xact FROM s),
   'longest', (SELECT json_build_array(pid, greatest(extract(epoch FROM now() - query_start), 0),
                                       application_name, usename, state, left(query, {QUERY_CHARS}))
               FROM a WHERE state = 'active' AND query_start IS NOT NULL
@@ -111,7 +119,8 @@ SELECT json_build_object(
                                        ORDER BY w DESC), '[]')
               FROM l WHERE cardinality(b) > 0),
   -- Blockers that are not waiting on a lock themselves: the roots of the chains.
-  'roots', (SELECT coalesce(json_agg(json_build_array(
+  'roots', CASE WHEN (SELECT waiting FROM s) = 0 THEN '[]'::json ELSE
+           (SELECT coalesce(json_agg(json_build_array(
                       r.pid, r.application_name, r.usename, r.state,
                       extract(epoch FROM now() - r.xact_start),
                       extract(epoch FROM now() - r.state_change),
@@ -119,7 +128,7 @@ SELECT json_build_object(
                       left(r.query, {QUERY_CHARS}))), '[]')
             FROM a r
             WHERE r.pid IN (SELECT unnest(b) FROM l)
-              AND r.wait_event_type IS DISTINCT FROM 'Lock'),
+              AND r.wait_event_type IS DISTINCT FROM 'Lock') END,
   'waits', (SELECT coalesce(json_agg(json_build_array(t, e, n) ORDER BY n DESC, t, e), '[]')
             FROM (SELECT wait_event_type AS t, wait_event AS e, count(*) AS n FROM a
                   WHERE state = 'active' AND wait_event_type IS NOT NULL
@@ -129,11 +138,11 @@ SELECT json_build_object(
                                 greatest(extract(epoch FROM now() - min(state_change)), 0) AS o
                          FROM a WHERE state LIKE 'idle in transaction%'
                          GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT $1) t),
-  'new_apps', CASE WHEN $2::float8 IS NULL THEN '[]'::json ELSE
+  'new_apps', CASE WHEN (SELECT new_total FROM s) > 0 THEN
               {top.format(col="application_name",
-                          where="WHERE backend_start > to_timestamp($2::float8)")} END,
-  'new_total', CASE WHEN $2::float8 IS NULL THEN NULL ELSE
-               (SELECT count(*) FROM a WHERE backend_start > to_timestamp($2::float8)) END,
+                          where="WHERE backend_start > to_timestamp($2::float8)")}
+              ELSE '[]'::json END,
+  'new_total', CASE WHEN $2::float8 IS NULL THEN NULL ELSE (SELECT new_total FROM s) END,
   'sessions', {sessions},
   'now', extract(epoch FROM now()),
   'started', extract(epoch FROM pg_postmaster_start_time()),
