@@ -95,7 +95,14 @@ class LiveState:
         if latest is not None and latest.connections_source == "process_titles":
             note = "no slot for warroom: counts from the server's process titles"
         items = tuple((f.severity.value, f.text) for f in self.findings.active())
-        return FindingsView(items=items, source_note=note)
+        up = self.last_up
+        longest = up.longest_query if up is not None else None
+        return FindingsView(
+            items=items,
+            source_note=note,
+            oldest_xact_s=up.oldest_xact_s if up is not None else None,
+            longest_query_s=longest.age_s if longest is not None else None,
+        )
 
     def flush(self) -> list[SampleRollup]:
         return [to_record(r) for r in self.rollups.flush()]

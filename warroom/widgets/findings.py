@@ -20,6 +20,8 @@ SEVERITY_STYLE = {"critical": "bold red", "warning": "bold yellow", "info": "cya
 class FindingsView:
     items: tuple[tuple[str, str], ...]  # (severity, text), ranked
     source_note: str = ""  # e.g. "counts from process titles": how the panes got their data
+    oldest_xact_s: float | None = None  # the oldest open transaction, shown after the findings
+    longest_query_s: float | None = None  # the longest running active query
 
 
 class FindingsLine(Painted[FindingsView]):
@@ -40,11 +42,26 @@ def render_findings(view: FindingsView) -> Text:
     text.append("findings ", style="dim")
     if view.source_note:
         text.append(f"[{clean(view.source_note)}] ", style="bold magenta")
+    ages = []
+    if view.oldest_xact_s is not None and view.oldest_xact_s >= 1:
+        ages.append(f"oldest xact {_age(view.oldest_xact_s)}")
+    if view.longest_query_s is not None and view.longest_query_s >= 1:
+        ages.append(f"longest query {_age(view.longest_query_s)}")
     if not view.items:
         text.append("none", style="dim")
-        return text
     for i, (severity, line) in enumerate(view.items):
         if i:
             text.append("  |  ", style="dim")
         text.append(clean(line), style=SEVERITY_STYLE.get(severity, ""))
+    if ages:
+        text.append("  · " + " · ".join(ages), style="dim")
     return text
+
+
+def _age(seconds: float) -> str:
+    s = int(seconds)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{s % 3600 // 60:02d}m"
