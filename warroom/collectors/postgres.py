@@ -549,8 +549,11 @@ class PostgresCollector:
         now = time.monotonic()
         if self.statements_every <= 0 or now < self._statements_due:
             return
-        if deadline - now < self.budget / 3:
-            return  # this sample is late already; the next one reads it
+        if deadline - now < self.budget / 2:
+            # This sample is late already; the next one reads it. Half the budget leaves the
+            # server's statement_timeout (0.6 of the budget) room to cancel a slow read before
+            # our own deadline would have to drop the connection.
+            return
         self._statements_due = now + self.statements_every
         if not session.statements_checked:
             session.statements_checked = True
