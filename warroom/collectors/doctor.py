@@ -101,6 +101,9 @@ def run_checks(conn: psycopg.Connection[tuple[object, ...]]) -> list[Check]:
                          "  -- keep any libraries already listed; then restart")  # fmt: skip
         if pgss is None:
             fixes.append(f"CREATE EXTENSION pg_stat_statements;  -- in database {db}")
+        if preload is None:
+            fixes.append("-- shared_preload_libraries must list pg_stat_statements too (this "
+                         "role cannot read it without pg_read_all_settings)")  # fmt: skip
         checks.append(Check(
             "pg_stat_statements", Level.WARN,
             "pg_stat_statements is not "
