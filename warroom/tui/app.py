@@ -299,7 +299,7 @@ class WarroomApp(App[None]):
     def on_host_sampled(self, message: HostSampled) -> None:
         s: HostSample = message.sample
         if getattr(self.sources["postgres"], "is_local", False):
-            self.state.feed_host(s)
+            self.state.feed_findings_host(s)
         view = HostView(
             cpu_percent=s.cpu_percent,
             mem_percent=s.mem_percent,

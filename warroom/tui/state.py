@@ -85,7 +85,7 @@ class LiveState:
         findings = self.findings.feed(sample)
         return Fed(events=events, rollups=rollups, findings=findings, changes=list(sample.changes))
 
-    def feed_host(self, sample: HostSample) -> None:
+    def feed_findings_host(self, sample: HostSample) -> None:
         """Host figures are evidence for the findings only when this is the database's host."""
         self.findings.feed_host(sample)
 
