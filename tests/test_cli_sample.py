@@ -10,8 +10,8 @@ from pathlib import Path
 from cli_helpers import run_warroom
 from support.pgcluster import free_port
 
-KEYS = {"at", "status", "error", "connections", "latency_ms", "tps"}
-CONN_KEYS = {"total", "max", "saturation", "by_state", "waiting", "by_application"}
+KEYS = {"at", "status", "error", "connections", "latency_ms", "tps", "findings", "signals"}
+CONN_KEYS = {"total", "max", "saturation", "by_state", "waiting", "by_application", "source"}
 
 
 def test_samples_a_live_server_as_json_lines(pg, tmp_path: Path) -> None:

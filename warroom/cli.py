@@ -14,7 +14,7 @@ import time
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from warroom import __version__
 from warroom.errors import UserError
@@ -28,6 +28,10 @@ from warroom.sessions.model import (
     TimelineEntry,
 )
 from warroom.sessions.times import TimeError, format_utc, parse_time, utcnow
+
+if TYPE_CHECKING:
+    from warroom.collectors.host import HostCollector
+    from warroom.collectors.postgres import PostgresCollector
 
 PROG = "warroom"
 
@@ -186,6 +190,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", required=True,
                    help="one JSON object per line (the only output format)")
     p.set_defaults(func=cmd_sample)
+
+    p = _add(subs, "doctor", "check the monitor role's privileges and print the SQL for each gap",
+             'warroom doctor --dsn "host=db1 dbname=orders user=warroom"')
+    p.add_argument("--dsn", default="", help="libpq connection string or URI (default: PG* env)")
+    p.set_defaults(func=cmd_doctor)
 
     p = _add(subs, "demo", "run an incident drill on a throwaway sandbox PostgreSQL",
              "warroom demo --scenario storm")
@@ -384,20 +393,29 @@ def cmd_watch(args: argparse.Namespace) -> int:
 def cmd_sample(args: argparse.Namespace) -> int:
     import json
 
+    from warroom.collectors.alerts import load_config
+    from warroom.collectors.findings import FindingsEngine
     from warroom.collectors.postgres import PostgresCollector
 
     if args.interval <= 0:
         raise UsageError("--interval must be more than 0 seconds")
     if args.count is not None and args.count < 1:
         raise UsageError("--count must be at least 1")
+    engine = FindingsEngine(load_config().findings)
     collector = PostgresCollector(args.dsn, interval=args.interval)
+    host = _local_host_collector(collector)
     taken = 0
     try:
         while args.count is None or taken < args.count:
             started = time.monotonic()
             sample = collector.sample()
+            if host is not None:
+                engine.feed_host(host.sample())
+            engine.feed(sample)
+            findings = [f.to_json() for f in engine.active()]
             # One line per sample, flushed at once: a script piping us sees each as it lands.
-            sys.stdout.write(json.dumps(sample.to_json(), separators=(",", ":")) + "\n")
+            line = json.dumps(sample.to_json(findings), separators=(",", ":"))
+            sys.stdout.write(line + "\n")
             sys.stdout.flush()
             taken += 1
             if args.count is not None and taken >= args.count:
@@ -406,6 +424,35 @@ def cmd_sample(args: argparse.Namespace) -> int:
     finally:
         collector.close()
     return 0
+
+
+def _local_host_collector(collector: PostgresCollector) -> HostCollector | None:
+    """The host's CPU is evidence only when it is the database's host (warroom runs there)."""
+    from warroom.collectors.host import HostCollector
+
+    return HostCollector(collector.port) if collector.is_local else None
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    import psycopg
+    from psycopg.conninfo import make_conninfo
+
+    from warroom.collectors.doctor import report, run_checks
+    from warroom.sanitize import one_line
+
+    try:
+        conninfo = make_conninfo(args.dsn, application_name="warroom-doctor")
+        with psycopg.connect(conninfo, connect_timeout=10, autocommit=True) as conn:
+            version = conn.info.server_version
+            who = f"{conn.info.user}@{conn.info.host}:{conn.info.port}/{conn.info.dbname}"
+            checks = run_checks(conn)
+    except psycopg.Error as exc:
+        raise CliError(f"cannot check the role: {one_line(exc, 300)}") from None
+    text, code = report(checks)
+    major, minor = divmod(version, 10000)
+    print(f"warroom doctor: {one_line(who, 200)}, PostgreSQL {major}.{minor}")
+    sys.stdout.write(text)
+    return code
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -13,8 +13,8 @@ from support.pgtest import held, sample_until, wait_active
 from warroom.collectors.postgres import PostgresCollector
 from warroom.collectors.sample import Count, FailureKind
 
-JSON_KEYS = {"at", "status", "error", "connections", "latency_ms", "tps"}
-CONN_KEYS = {"total", "max", "saturation", "by_state", "waiting", "by_application"}
+JSON_KEYS = {"at", "status", "error", "connections", "latency_ms", "tps", "findings", "signals"}
+CONN_KEYS = {"total", "max", "saturation", "by_state", "waiting", "by_application", "source"}
 
 
 def monitor(cluster: PgCluster, **kwargs) -> PostgresCollector:

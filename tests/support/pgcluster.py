@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import psycopg
@@ -45,12 +45,13 @@ class PgCluster(Sandbox):
         max_connections: int = 40,
         extra_conf: Mapping[str, str | int | float] | None = None,
         bin_dir: Path | None = None,
+        hba: Sequence[str] = (),
     ) -> None:
         super().__init__(
             max_connections=max_connections,
             extra_conf=extra_conf,
             bin_dir=bin_dir,
-            hba=[f"host all {PASSWORD_ROLE} 127.0.0.1/32 scram-sha-256"],
+            hba=[f"host all {PASSWORD_ROLE} 127.0.0.1/32 scram-sha-256", *hba],
             prefix="warroom-pg-",
         )
         # Random per cluster; held in memory only, handed to tests that exercise auth.

@@ -7,8 +7,9 @@ Hysteresis, both ways, so a value flapping around a threshold gives one raise an
   resets the count. A rule with no value in a sample (the database is down, so there is no
   saturation to speak of) keeps its state and resets the count: no evidence, no change.
 
-Configuration is the ``[alerts]`` table of a TOML file (see ``config_path``); other top-level
-tables in that file belong to other parts of warroom and are left alone here::
+Configuration is the ``[alerts]`` table of a TOML file (see ``config_path``); ``[findings]``
+is validated here too (findings/config.py); other top-level tables belong to other parts of
+warroom and are left alone here::
 
     [alerts]
     clear_after = 3            # default for every rule
@@ -41,6 +42,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from warroom.collectors.findings.config import FindingsConfig, parse_findings
 from warroom.collectors.sample import Failure, FailureKind, PgSample
 from warroom.sanitize import one_line
 
@@ -119,6 +121,8 @@ class AlertConfig:
     rules: Mapping[str, RuleConfig] = field(
         default_factory=lambda: {name: spec.default for name, spec in _SPECS.items()}
     )
+    # The finding rules' thresholds live in the same file ([findings.*], see findings/config.py)
+    findings: FindingsConfig = field(default_factory=FindingsConfig)
 
     def rule(self, name: str) -> RuleConfig:
         return self.rules[name]
@@ -182,7 +186,7 @@ def parse_config(data: Mapping[str, Any], source: str = "config") -> AlertConfig
         if not isinstance(value, dict):
             raise fail(f"alerts.{key}", "expected a table ([alerts." + key + "])")
         rules[key] = _parse_rule(key, value, rules[key], fail)
-    return AlertConfig(rules=rules)
+    return AlertConfig(rules=rules, findings=parse_findings(data.get("findings", {}), fail))
 
 
 def _parse_rule(

@@ -10,10 +10,18 @@ number of backends.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from warroom.collectors.sample import BlockedBackend, Connections, Count, LongQuery
+from warroom.collectors.sample import (
+    BlockedBackend,
+    Connections,
+    Count,
+    IdleTxApp,
+    LockRoot,
+    LongQuery,
+    WaitCount,
+)
 
 PROBE_APPLICATION = "warroom-probe"
 QUERY_CHARS = 200
@@ -47,55 +55,109 @@ def setup_sql(server_version: int, statement_timeout_ms: int) -> str:
     return (
         f"{select};\n"
         f"PREPARE {PING} AS SELECT 1;\n"
-        f"PREPARE {SAMPLE}(int) AS {sample_sql(server_version)}"
+        f"PREPARE {SAMPLE}(int, float8) AS {sample_sql(server_version)}"
     )
 
 
 def sample_sql(server_version: int) -> str:
-    """The aggregate. ``$1`` is how many top applications/users/clients to return."""
+    """The aggregate. ``$1``: how many top names to return; ``$2``: the previous sample's server
+    clock (epoch seconds, NULL on the first), so "new since then" counts each backend once."""
     materialized = "MATERIALIZED " if server_version >= 120000 else ""
     top = (
         "(SELECT coalesce(json_agg(json_build_array(k, n) ORDER BY n DESC, k), '[]')"
-        " FROM (SELECT {col} AS k, count(*) AS n FROM a GROUP BY 1"
+        " FROM (SELECT {col} AS k, count(*) AS n FROM a {where} GROUP BY 1"
         " ORDER BY 2 DESC, 1 LIMIT $1) t)"
+    )
+    # Session counters arrived in 14; before that only backend_start of the survivors tells.
+    sessions = (
+        "(SELECT json_build_array(sum(sessions), sum(sessions_abandoned), sum(sessions_fatal),"
+        " sum(sessions_killed)) FROM pg_stat_database)"
+        if server_version >= 140000
+        else "NULL::json"
     )
     return f"""
 WITH a AS {materialized}(
     SELECT pid, coalesce(state, 'unknown') AS state, coalesce(usename::text, '') AS usename,
            coalesce(application_name, '') AS application_name,
-           coalesce(host(client_addr), 'local') AS client, wait_event_type,
-           xact_start, query_start, state_change, query
+           coalesce(host(client_addr), 'local') AS client, wait_event_type, wait_event,
+           backend_start, xact_start, query_start, state_change, query
     FROM pg_stat_activity
     WHERE backend_type = 'client backend'
       AND pid <> pg_backend_pid()
       AND application_name IS DISTINCT FROM '{PROBE_APPLICATION}'
+), l AS {materialized}(
+    SELECT pid, pg_blocking_pids(pid) AS b, application_name,
+           greatest(extract(epoch FROM now() - query_start), 0) AS w,
+           left(query, {QUERY_CHARS}) AS q
+    FROM a WHERE wait_event_type = 'Lock'
+    ORDER BY query_start LIMIT {MAX_BLOCKED}
+), s AS (
+    -- The scalar figures in one pass over the snapshot, not one scan each.
+    SELECT count(*) AS total,
+           count(*) FILTER (WHERE wait_event_type = 'Lock') AS waiting,
+           greatest(extract(epoch FROM now() - min(xact_start)), 0) AS oldest_xact,
+           greatest(extract(epoch FROM now() - min(state_change)
+                    FILTER (WHERE state LIKE 'idle in transaction%')), 0) AS oldest_idle_xact,
+           count(*) FILTER (WHERE backend_start > to_timestamp($2::float8)) AS new_total
+    FROM a
 )
 SELECT json_build_object(
-  'total', (SELECT count(*) FROM a),
+  'total', (SELECT total FROM s),
   'by_state', (SELECT coalesce(json_object_agg(state, n), '{{}}')
                FROM (SELECT state, count(*) AS n FROM a GROUP BY state) s),
-  'waiting', (SELECT count(*) FROM a WHERE wait_event_type = 'Lock'),
-  'apps', {top.format(col="application_name")},
-  'users', {top.format(col="usename")},
-  'clients', {top.format(col="client")},
-  'oldest_xact', (SELECT greatest(extract(epoch FROM now() - min(xact_start)), 0) FROM a),
-  'oldest_idle_xact', (SELECT greatest(extract(epoch FROM now() - min(state_change)), 0)
-                       FROM a WHERE state LIKE 'idle in transaction%'),
+  'waiting', (SELECT waiting FROM s),
+  'apps', {top.format(col="application_name", where="")},
+  'users', {top.format(col="usename", where="")},
+  'clients', {top.format(col="client", where="")},
+  'oldest_xact', (SELECT oldest_xact FROM s),
+  'oldest_idle_xact', (SELECT oldest_idle_xact FROM s),
   'longest', (SELECT json_build_array(pid, greatest(extract(epoch FROM now() - query_start), 0),
                                       application_name, usename, state, left(query, {QUERY_CHARS}))
               FROM a WHERE state = 'active' AND query_start IS NOT NULL
               ORDER BY query_start LIMIT 1),
   'blocked', (SELECT coalesce(json_agg(json_build_array(pid, b, application_name, w, q)
                                        ORDER BY w DESC), '[]')
-              FROM (SELECT pid, pg_blocking_pids(pid) AS b, application_name,
-                           greatest(extract(epoch FROM now() - query_start), 0) AS w,
-                           left(query, {QUERY_CHARS}) AS q
-                    FROM a WHERE wait_event_type = 'Lock'
-                    ORDER BY query_start LIMIT {MAX_BLOCKED}) l
-              WHERE cardinality(b) > 0),
+              FROM l WHERE cardinality(b) > 0),
+  -- Blockers that are not waiting on a lock themselves: the roots of the chains.
+  'roots', CASE WHEN (SELECT waiting FROM s) = 0 THEN '[]'::json ELSE
+           (SELECT coalesce(json_agg(json_build_array(
+                      r.pid, r.application_name, r.usename, r.state,
+                      extract(epoch FROM now() - r.xact_start),
+                      extract(epoch FROM now() - r.state_change),
+                      (SELECT count(*) FROM l WHERE r.pid = ANY (l.b)),
+                      left(r.query, {QUERY_CHARS}))), '[]')
+            FROM a r
+            WHERE r.pid IN (SELECT unnest(b) FROM l)
+              AND r.wait_event_type IS DISTINCT FROM 'Lock') END,
+  'waits', (SELECT coalesce(json_agg(json_build_array(t, e, n) ORDER BY n DESC, t, e), '[]')
+            FROM (SELECT wait_event_type AS t, wait_event AS e, count(*) AS n FROM a
+                  WHERE state = 'active' AND wait_event_type IS NOT NULL
+                  GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT $1) w),
+  'idle_tx_apps', (SELECT coalesce(json_agg(json_build_array(k, n, o) ORDER BY n DESC, k), '[]')
+                   FROM (SELECT application_name AS k, count(*) AS n,
+                                greatest(extract(epoch FROM now() - min(state_change)), 0) AS o
+                         FROM a WHERE state LIKE 'idle in transaction%'
+                         GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT $1) t),
+  'new_apps', CASE WHEN (SELECT new_total FROM s) > 0 THEN
+              {top.format(col="application_name",
+                          where="WHERE backend_start > to_timestamp($2::float8)")}
+              ELSE '[]'::json END,
+  'new_total', CASE WHEN $2::float8 IS NULL THEN NULL ELSE (SELECT new_total FROM s) END,
+  'sessions', {sessions},
+  'now', extract(epoch FROM now()),
+  'started', extract(epoch FROM pg_postmaster_start_time()),
+  'conf_loaded', extract(epoch FROM pg_conf_load_time()),
+  'in_recovery', pg_is_in_recovery(),
   'xacts', (SELECT sum(xact_commit + xact_rollback) FROM pg_stat_database)
 )"""
 
+
+# Read only when the server says its configuration changed (a reload or a restart): the whole
+# table is a few hundred rows, too much for every sample, nothing when nothing changed.
+SETTINGS_SQL = (
+    "SELECT json_object_agg(name, json_build_array(setting, pending_restart))"
+    " FROM pg_settings"
+)
 
 @dataclass(frozen=True, slots=True)
 class Limits:
@@ -116,6 +178,16 @@ class Aggregate:
     oldest_idle_xact_s: float | None
     longest_query: LongQuery | None
     blocked: tuple[BlockedBackend, ...]
+    roots: tuple[LockRoot, ...] = ()
+    waits: tuple[WaitCount, ...] = ()
+    idle_tx_apps: tuple[IdleTxApp, ...] = ()
+    new_apps: tuple[Count, ...] = ()
+    new_total: int | None = None
+    sessions: tuple[int, int, int, int] | None = None  # sessions, abandoned, fatal, killed
+    server_now: float | None = None  # epoch seconds
+    started: float | None = None
+    conf_loaded: float | None = None
+    in_recovery: bool | None = None
 
 
 def _counts(rows: list[list[Any]]) -> tuple[Count, ...]:
@@ -124,6 +196,36 @@ def _counts(rows: list[list[Any]]) -> tuple[Count, ...]:
 
 def _float(v: Any) -> float | None:
     return None if v is None else float(v)
+
+
+def _transitive(
+    roots: tuple[LockRoot, ...], blocked: tuple[BlockedBackend, ...]
+) -> tuple[LockRoot, ...]:
+    """Count every waiter behind each root, not only the direct ones.
+
+    A queue on one row is a chain (each waiter waits on the one ahead, only the first on the
+    holder), so the holder's direct count would say 1 where 14 sessions are stuck behind it.
+    """
+    waits_on = {b.pid: b.blocked_by for b in blocked}
+    root_pids = {r.pid for r in roots}
+    behind: dict[int, int] = dict.fromkeys(root_pids, 0)
+    for pid in waits_on:
+        seen: set[int] = set()
+        todo = [pid]
+        found: set[int] = set()
+        while todo:
+            cur = todo.pop()
+            for up in waits_on.get(cur, ()):
+                if up in root_pids:
+                    found.add(up)
+                elif up not in seen:
+                    seen.add(up)
+                    todo.append(up)
+        for root in found:
+            behind[root] += 1
+    ranked = [replace(r, blocks=max(r.blocks, behind.get(r.pid, 0))) for r in roots]
+    ranked.sort(key=lambda r: -r.blocks)
+    return tuple(ranked)
 
 
 def parse_sample(text: str, limits: Limits) -> Aggregate:
@@ -146,7 +248,29 @@ def parse_sample(text: str, limits: Limits) -> Aggregate:
         BlockedBackend(int(pid), tuple(int(b) for b in by), app, float(w), q or "")
         for pid, by, app, w, q in d["blocked"]
     )
+    roots = tuple(
+        LockRoot(int(pid), str(app), str(user), str(state), _float(xs), _float(ss), int(n),
+                 str(q or ""))
+        for pid, app, user, state, xs, ss, n, q in d.get("roots") or ()
+    )  # fmt: skip
+    roots = _transitive(roots, blocked)
+    waits = tuple(WaitCount(str(t), str(e or ""), int(n)) for t, e, n in d.get("waits") or ())
+    idle_tx = tuple(
+        IdleTxApp(str(k), int(n), float(o or 0.0)) for k, n, o in d.get("idle_tx_apps") or ()
+    )
+    sessions = d.get("sessions")
     return Aggregate(
+        roots=roots,
+        waits=waits,
+        idle_tx_apps=idle_tx,
+        new_apps=_counts(d.get("new_apps") or []),
+        new_total=None if d.get("new_total") is None else int(d["new_total"]),
+        sessions=None if not sessions or sessions[0] is None
+        else (int(sessions[0]), int(sessions[1]), int(sessions[2]), int(sessions[3])),
+        server_now=_float(d.get("now")),
+        started=_float(d.get("started")),
+        conf_loaded=_float(d.get("conf_loaded")),
+        in_recovery=d.get("in_recovery"),
         connections=conns,
         xacts=None if d["xacts"] is None else int(d["xacts"]),
         oldest_xact_s=_float(d["oldest_xact"]),

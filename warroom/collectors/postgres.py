@@ -21,21 +21,39 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
+import psutil
 from psycopg import pq
 from psycopg.conninfo import make_conninfo
 
-from warroom.collectors import backends, pg_queries, pg_wire
+from warroom.collectors import backends, pg_queries, pg_wire, proctitles, statements
 from warroom.collectors.downtime import DownTracker, DownWindow
 from warroom.collectors.pg_wire import Stopped, WireError
-from warroom.collectors.sample import Failure, FailureKind, PgSample
+from warroom.collectors.sample import Churn, Connections, Failure, FailureKind, PgSample
+from warroom.collectors.server_changes import ServerWatch, Settings
 
 APPLICATION = "warroom"
+STATEMENTS_EVERY_S = 5.0  # pg_stat_statements snapshots: enough for "the last minute"
+# A refused connect is retried at once, a few tens of ms apart: in a churning storm a slot is
+# free for moments only, and the one we catch is then held for good.
+REFUSED_RETRY_S = (0.02, 0.08)
+_REFUSALS = frozenset({FailureKind.TOO_MANY_CONNECTIONS})
 
 T = TypeVar("T")
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _parent_pid(pid: int) -> int | None:
+    try:
+        return psutil.Process(pid).ppid() or None
+    except psutil.Error:
+        return None
+
+
+def _utc(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +68,10 @@ class _Session:
     pgconn: pq.PGconn
     limits: pg_queries.Limits
     version: int
+    server_now: float | None = None  # the server's clock at the previous sample
+    sessions: tuple[int, int, int, int] | None = None  # pg_stat_database counters then
+    statements_schema: str | None = None  # where pg_stat_statements lives, once checked
+    statements_checked: bool = False
 
 
 class _Connector:
@@ -162,6 +184,15 @@ class PostgresCollector:
         self._probe_thread: threading.Thread | None = None
         self._probe: ProbeResult | None = None
         self.downtime = DownTracker()
+        self.watch = ServerWatch()
+        self.statements = statements.StatementWindow()
+        self.statements_every = STATEMENTS_EVERY_S  # <= 0 never reads pg_stat_statements
+        self._statements_due = 0.0
+        self._statements_note: str | None = None
+        self._limits: pg_queries.Limits | None = None  # the last known, for process titles
+        self._local, self._port = proctitles.is_local(self._conninfo)
+        self.process_titles = self._local  # count from process titles while refused
+        self._postmaster: int | None = None
 
     # -- public ----------------------------------------------------------------------------
 
@@ -176,6 +207,15 @@ class PostgresCollector:
     @property
     def connected(self) -> bool:
         return self._session is not None
+
+    @property
+    def is_local(self) -> bool:
+        """The server is on this host (a socket or a loopback address in the DSN)."""
+        return self._local
+
+    @property
+    def port(self) -> int:
+        return self._port
 
     @property
     def backend_pid(self) -> int | None:
@@ -319,9 +359,10 @@ class PostgresCollector:
             )  # fmt: skip
             query_ms = (time.perf_counter() - t0) * 1000.0
             top = str(self.top).encode()
+            since = None if session.server_now is None else repr(session.server_now).encode()
             results = pg_wire.execute(
                 session.pgconn,
-                lambda c: c.send_query_prepared(pg_queries.SAMPLE.encode(), [top]),
+                lambda c: c.send_query_prepared(pg_queries.SAMPLE.encode(), [top, since]),
                 deadline, self._stop,
             )  # fmt: skip
             self._own_statements += 2
@@ -329,6 +370,10 @@ class PostgresCollector:
             if text is None:
                 raise ValueError("empty answer to the sample query")
             agg = pg_queries.parse_sample(text, session.limits)
+            settings = None
+            if self.watch.wants_settings(agg.started, agg.conf_loaded):
+                settings = self._read_settings(session, deadline)
+            self._read_statements(session, deadline)
         except Stopped:
             return self._down(at, Failure(FailureKind.OTHER, "collector closed"))
         except WireError as exc:
@@ -339,31 +384,50 @@ class PostgresCollector:
         except (ValueError, KeyError, TypeError, json.JSONDecodeError) as exc:
             return self._down(at, Failure(FailureKind.OTHER, f"unexpected answer: {exc!r}"))
         self._last_failure = None
-        return self._up(at, session, query_ms, agg)
+        return self._up(at, session, query_ms, agg, settings)
 
     def _advance_connect(self, deadline: float) -> Failure | None:
-        """Connect (or keep connecting) until ``deadline``; None once the session is ready."""
-        if self._connector is None:
-            if time.monotonic() < self._next_attempt:
-                return self._last_failure or Failure(FailureKind.UNREACHABLE, "not connected")
-            self._connector = _Connector(
-                self._conninfo, self.connect_timeout, self._statement_timeout_ms
-            )
-        connector = self._connector
-        if not connector.done.wait(max(0.0, deadline - time.monotonic())):
-            return self._last_failure or Failure(
-                FailureKind.TIMEOUT, "connecting: the server has not answered yet"
-            )
-        self._connector = None
-        if connector.session is None:
+        """Connect (or keep connecting) until ``deadline``; None once the session is ready.
+
+        A refusal for lack of slots is retried at once, with a short jittered pause, for as
+        long as this sample's time allows (keeping some for the process-title count).
+        """
+        stop_at = deadline - (self.budget * 0.25 if self.process_titles else 0.0)
+        while True:
+            if self._connector is None:
+                if time.monotonic() < self._next_attempt:
+                    return self._last_failure or Failure(FailureKind.UNREACHABLE, "not connected")
+                self._connector = _Connector(
+                    self._conninfo, self.connect_timeout, self._statement_timeout_ms
+                )
+            connector = self._connector
+            if not connector.done.wait(max(0.0, deadline - time.monotonic())):
+                return self._last_failure or Failure(
+                    FailureKind.TIMEOUT, "connecting: the server has not answered yet"
+                )
+            self._connector = None
+            if connector.session is not None:
+                break
             failure = connector.failure or Failure(FailureKind.OTHER, "connect failed")
-            self._schedule_retry(failure, immediate=False)
+            pause = random.uniform(*REFUSED_RETRY_S)
+            if failure.kind in _REFUSALS and time.monotonic() + pause < stop_at - 0.05:
+                self._last_failure = failure
+                if self._stop.wait(pause):
+                    return failure
+                continue
+            if failure.kind in _REFUSALS:
+                self._schedule_retry(failure, immediate=True)  # the next sample tries again
+            else:
+                self._schedule_retry(failure, immediate=False)
             return failure
         self._session = connector.session
+        self._limits = connector.session.limits
         self._failures_in_row = 0
         self._prev_xacts = None
         self._own_statements = 0
         self._own_pending = 0
+        if self._local:
+            self._postmaster = _parent_pid(connector.session.pgconn.backend_pid)
         return None
 
     def _schedule_retry(self, failure: Failure, *, immediate: bool) -> None:
@@ -392,16 +456,56 @@ class PostgresCollector:
     def _down(self, at: datetime, failure: Failure) -> PgSample:
         connect_ms, probe_error = self._probe_fields()
         session = self._session
+        conns = None
+        if self.process_titles and failure.kind in _REFUSALS:
+            conns = self._count_titles()
         return PgSample(
             at=at, status="down", error=failure, connect_ms=connect_ms, probe_error=probe_error,
             server_version=None if session is None else session.version,
+            connections=conns,
+            connections_source="server" if conns is None else "process_titles",
         )  # fmt: skip
 
+    def _count_titles(self) -> Connections | None:
+        """Who holds the server, from its process titles: no slot needed, on its host only."""
+        try:
+            if self._postmaster is None or not psutil.pid_exists(self._postmaster):
+                self._postmaster = proctitles.find_postmaster(self._port)
+            if self._postmaster is None:
+                return None
+            found = proctitles.backends(self._postmaster)
+        except (psutil.Error, OSError):
+            return None
+        limits = self._limits
+        return proctitles.count(
+            found,
+            max_connections=0 if limits is None else limits.max_connections,
+            reserved=0 if limits is None else limits.reserved,
+            top=self.top,
+        )
+
     def _up(
-        self, at: datetime, session: _Session, query_ms: float, agg: pg_queries.Aggregate
+        self,
+        at: datetime,
+        session: _Session,
+        query_ms: float,
+        agg: pg_queries.Aggregate,
+        settings: Settings | None,
     ) -> PgSample:
         connect_ms, probe_error = self._probe_fields()
+        churn = self._churn(session, agg)
+        changes = self.watch.update(at, agg.started, agg.conf_loaded, agg.in_recovery, settings)
         return PgSample(
+            waits=agg.waits,
+            idle_tx_apps=agg.idle_tx_apps,
+            lock_roots=agg.roots,
+            churn=churn,
+            statements=self.statements.top(),
+            statements_note=self._statements_note,
+            server_started_at=None if agg.started is None else _utc(agg.started),
+            conf_loaded_at=None if agg.conf_loaded is None else _utc(agg.conf_loaded),
+            in_recovery=agg.in_recovery,
+            changes=changes,
             at=at,
             status="up",
             connections=agg.connections,
@@ -415,6 +519,108 @@ class PostgresCollector:
             blocked=agg.blocked,
             server_version=session.version,
         )
+
+    def _churn(self, session: _Session, agg: pg_queries.Aggregate) -> Churn | None:
+        prev_now, session.server_now = session.server_now, agg.server_now
+        prev, session.sessions = session.sessions, agg.sessions
+        if prev_now is None or agg.server_now is None or agg.server_now <= prev_now:
+            return None
+        interval = agg.server_now - prev_now
+        if agg.sessions is not None and prev is not None:
+            d = [max(n - p, 0) for n, p in zip(agg.sessions, prev, strict=True)]
+            return Churn(interval, d[0], d[1], d[2], d[3], agg.new_apps, "sessions")
+        return Churn(interval, agg.new_total, new_by_application=agg.new_apps,
+                     source="backend_start")  # fmt: skip
+
+    def _read_settings(self, session: _Session, deadline: float) -> Settings | None:
+        text = self._optional(session, pg_queries.SETTINGS_SQL, None, deadline, note=False)
+        if text is None:
+            return None
+        raw = json.loads(text)
+        return {str(k): (None if v[0] is None else str(v[0]), bool(v[1])) for k, v in raw.items()}
+
+    def _read_statements(self, session: _Session, deadline: float) -> None:
+        """A pg_stat_statements snapshot every few seconds, if it is there and time allows."""
+        now = time.monotonic()
+        if self.statements_every <= 0 or now < self._statements_due:
+            return
+        if deadline - now < self.budget / 2:
+            # This sample is late already; the next one reads it. Half the budget leaves the
+            # server's statement_timeout (0.6 of the budget) room to cancel a slow read before
+            # our own deadline would have to drop the connection.
+            return
+        self._statements_due = now + self.statements_every
+        if not session.statements_checked:
+            session.statements_checked = True
+            found = self._optional(session, statements.CHECK_SQL, None, deadline)
+            if found is None:
+                self._statements_note = "pg_stat_statements is not installed (CREATE EXTENSION)"
+                return
+            _version, schema, preload = json.loads(found)
+            if preload is not None and "pg_stat_statements" not in str(preload):
+                self._statements_note = (
+                    "pg_stat_statements is not in shared_preload_libraries"
+                )
+                return
+            session.statements_schema = str(schema)
+        schema = session.statements_schema
+        if schema is None:
+            return
+        text = self._optional(
+            session, statements.numbers_sql(session.version, schema), None, deadline
+        )
+        if text is None:
+            return
+        self.statements.add(time.monotonic(), statements.parse_numbers(text))
+        # Texts for the top ones we do not know; our own statements found this way drop out
+        # of the ranking, so look twice.
+        for _ in range(2):
+            top_ids = [row[0] for row in self.statements.deltas()]
+            missing = self.statements.missing_texts(top_ids)
+            if not missing:
+                break
+            ids = ("{" + ",".join(str(q) for q in missing) + "}").encode()
+            texts = self._optional(session, statements.texts_sql(schema), [ids], deadline)
+            if texts is None:
+                break
+            learned = statements.parse_texts(texts)
+            # A statement evicted since the snapshot has no text any more: do not ask again.
+            learned.update({q: f"queryid {q}" for q in missing if q not in learned})
+            self.statements.learn_texts(learned)
+        self._statements_note = None
+
+    def _optional(
+        self,
+        session: _Session,
+        sql: str,
+        params: list[bytes | None] | None,
+        deadline: float,
+        *,
+        note: bool = True,
+    ) -> str | None:
+        """One extra statement whose failure costs only its figure, never the sample.
+
+        An error the server reports (no privilege, extension not preloaded) leaves the
+        connection fine; a broken connection still raises, as for the sample query.
+        """
+        try:
+            if params is None:
+                results = pg_wire.execute(
+                    session.pgconn, lambda c: c.send_query(sql.encode()), deadline, self._stop
+                )
+            else:
+                results = pg_wire.execute(
+                    session.pgconn, lambda c: c.send_query_params(sql.encode(), params),
+                    deadline, self._stop,
+                )  # fmt: skip
+        except WireError as exc:
+            if exc.broken:
+                raise
+            if note:
+                self._statements_note = f"pg_stat_statements: {exc.failure.message}"[:200]
+            return None
+        self._own_statements += 1
+        return pg_wire.value(results[-1])
 
     def _tps(self, xacts: int | None) -> float | None:
         if xacts is None:

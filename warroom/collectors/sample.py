@@ -12,6 +12,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from warroom.sanitize import one_line
+
 
 class FailureKind(StrEnum):
     UNREACHABLE = "unreachable"
@@ -70,6 +72,7 @@ class Connections:
     by_application: tuple[Count, ...]
     by_user: tuple[Count, ...] = ()
     by_client: tuple[Count, ...] = ()
+    by_database: tuple[Count, ...] = ()  # only counted from process titles
 
     @property
     def usable(self) -> int:
@@ -79,6 +82,97 @@ class Connections:
     def saturation(self) -> float:
         """Fraction (0..1, may exceed 1 when superusers use reserved slots) of usable slots."""
         return self.total / self.usable
+
+
+@dataclass(frozen=True, slots=True)
+class WaitCount:
+    """Sessions waiting on one wait event (``type`` is wait_event_type, e.g. Lock, LWLock, IO)."""
+
+    type: str
+    event: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class IdleTxApp:
+    """One application's sessions idle in a transaction, and the oldest one's idle time."""
+
+    name: str
+    count: int
+    oldest_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class LockRoot:
+    """A backend others wait behind that waits on nobody itself: where a lock chain starts."""
+
+    pid: int
+    application: str
+    user: str
+    state: str
+    xact_s: float | None  # age of its transaction
+    state_s: float | None  # time in its current state
+    blocks: int  # sessions waiting on it, directly or further down the chain
+    query: str
+
+
+@dataclass(frozen=True, slots=True)
+class Churn:
+    """Connections made and lost since the previous sample (None on the first one)."""
+
+    interval_s: float
+    new_sessions: int | None  # pg_stat_database.sessions delta (14+), else backend_start counts
+    abandoned: int | None = None  # 14+: client went away without terminating
+    fatal: int | None = None
+    killed: int | None = None
+    new_by_application: tuple[Count, ...] = ()  # still connected, started within the interval
+    source: str = "sessions"  # "sessions" (14+) or "backend_start" (13: only the survivors)
+
+    @property
+    def new_per_s(self) -> float | None:
+        if self.new_sessions is None or self.interval_s <= 0:
+            return None
+        return self.new_sessions / self.interval_s
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """One statement's share of database time over ``window_s`` (pg_stat_statements deltas)."""
+
+    queryid: int
+    text: str  # shortened and sanitised already
+    total_ms: float
+    calls: int
+    share: float  # of all statements' time in the window, 0..1
+    window_s: float
+
+    @property
+    def mean_ms(self) -> float:
+        return self.total_ms / self.calls if self.calls else self.total_ms
+
+
+@dataclass(frozen=True, slots=True)
+class SettingChange:
+    name: str
+    old: str | None  # None: a setting that did not exist before
+    new: str | None  # None while only a restart can apply it (pending_restart)
+    pending_restart: bool = False
+
+    def describe(self) -> str:
+        if self.pending_restart:
+            return f"{self.name} {self.old} → (changed in the config; applies at restart)"
+        return f"{self.name} {self.old if self.old is not None else '(unset)'} → {self.new}"
+
+
+@dataclass(frozen=True, slots=True)
+class ServerChange:
+    """Something that happened to the server itself: a restart, a reload, a promotion."""
+
+    kind: str  # "restart", "reload", "promotion", "recovery"
+    at: datetime  # when the server says it happened (start time, load time) or we saw it
+    text: str  # one line for the timeline
+    settings: tuple[SettingChange, ...] = ()
+    downtime_s: float | None = None  # restart only
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,13 +190,30 @@ class PgSample:
     longest_query: LongQuery | None = None
     blocked: tuple[BlockedBackend, ...] = field(default=())
     server_version: int | None = None
+    waits: tuple[WaitCount, ...] = ()  # active sessions by what they wait on, most first
+    idle_tx_apps: tuple[IdleTxApp, ...] = ()
+    lock_roots: tuple[LockRoot, ...] = ()
+    churn: Churn | None = None
+    statements: tuple[Statement, ...] = ()  # top by database time in the last minute
+    statements_note: str | None = None  # why there are none (not installed, not preloaded)
+    server_started_at: datetime | None = None
+    conf_loaded_at: datetime | None = None
+    in_recovery: bool | None = None
+    changes: tuple[ServerChange, ...] = ()  # what changed on the server since the last sample
+    # "server" (pg_stat_activity) or "process_titles" (counted from the host's process list
+    # while the server has no slot for us; then ``connections`` is set on a down sample)
+    connections_source: str = "server"
 
     @property
     def up(self) -> bool:
         return self.status == "up"
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, findings: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         """The ``warroom sample --json`` object, keys exactly as DESIGN.md lists them.
+
+        ``findings`` (the engine's, as JSON) and ``signals`` (everything issue 11 added: churn,
+        waits, statements, server facts and changes) are the only keys beyond the original
+        contract, so scripts written against it keep working.
 
         ``error`` is the reason the sample is down; when the server is up but the connect probe
         was refused, it carries that refusal instead, so a script sees storms without new keys.
@@ -118,19 +229,108 @@ class PgSample:
             else {
                 "total": conns.total,
                 "max": conns.max,
-                "saturation": round(conns.saturation, 4),
+                # Unknown when counted from process titles before we ever saw the limits.
+                "saturation": round(conns.saturation, 4) if conns.max else None,
                 "by_state": dict(conns.by_state),
                 "waiting": conns.waiting,
                 "by_application": [
                     {"name": c.name, "count": c.count} for c in conns.by_application
                 ],
+                "source": self.connections_source,
+                **(
+                    {
+                        "by_user": _counts(conns.by_user),
+                        "by_client": _counts(conns.by_client),
+                        "by_database": _counts(conns.by_database),
+                    }
+                    if self.connections_source == "process_titles"
+                    else {}
+                ),
             },
             "latency_ms": {
                 "query": _ms(self.query_ms),
                 "connect": _ms(self.connect_ms),
             },
             "tps": None if self.tps is None else round(self.tps, 2),
+            "findings": list(findings or []),
+            "signals": self._signals_json(),
         }
+
+    def _signals_json(self) -> dict[str, Any]:
+        """The keys issue 11 added; the original ones above stay exactly as they were."""
+        churn = self.churn
+        out: dict[str, Any] = {
+            "oldest_xact_s": _s(self.oldest_xact_s),
+            "longest_query": None
+            if self.longest_query is None
+            else {
+                "pid": self.longest_query.pid,
+                "age_s": _s(self.longest_query.age_s),
+                "application": one_line(self.longest_query.application, 64),
+                "state": self.longest_query.state,
+                "query": one_line(self.longest_query.query, 200),
+            },
+            "waits": [{"type": w.type, "event": w.event, "count": w.count} for w in self.waits],
+            "churn": None
+            if churn is None
+            else {
+                "new_per_s": None if churn.new_per_s is None else round(churn.new_per_s, 2),
+                "new": churn.new_sessions,
+                "abandoned": churn.abandoned,
+                "fatal": churn.fatal,
+                "killed": churn.killed,
+                "interval_s": round(churn.interval_s, 3),
+                "source": churn.source,
+                "new_by_application": _counts(churn.new_by_application),
+            },
+            "statements": [
+                {
+                    "queryid": st.queryid,
+                    "text": st.text,
+                    "total_ms": round(st.total_ms, 3),
+                    "calls": st.calls,
+                    "mean_ms": round(st.mean_ms, 3),
+                    "share": round(st.share, 4),
+                    "window_s": round(st.window_s, 1),
+                }
+                for st in self.statements
+            ],
+            "server": None
+            if self.server_started_at is None
+            else {
+                "version": self.server_version,
+                "started_at": _iso(self.server_started_at),
+                "conf_loaded_at": _iso(self.conf_loaded_at),
+                "in_recovery": self.in_recovery,
+            },
+            "changes": [
+                {
+                    "kind": c.kind,
+                    "at": _iso(c.at),
+                    "text": c.text,
+                    "downtime_s": _s(c.downtime_s),
+                    "settings": [
+                        {"name": sc.name, "old": sc.old, "new": sc.new,
+                         "pending_restart": sc.pending_restart}
+                        for sc in c.settings
+                    ],
+                }
+                for c in self.changes
+            ],
+        }  # fmt: skip
+        return out
+
+
+def _counts(counts: tuple[Count, ...]) -> list[dict[str, Any]]:
+    return [{"name": one_line(c.name, 64), "count": c.count} for c in counts]
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat().replace("+00:00", "Z")
+
+
+def _s(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
 
 
 def _ms(value: float | None) -> float | None:

@@ -25,7 +25,14 @@ from psycopg.conninfo import make_conninfo
 
 import warroom
 from warroom.drill.proxy import DelayProxy
-from warroom.drill.sandbox import Sandbox, clean_env, clean_leftovers, default_marker_dir
+from warroom.drill.sandbox import (
+    Sandbox,
+    SandboxUnavailable,
+    clean_env,
+    clean_leftovers,
+    default_marker_dir,
+    find_bin_dir,
+)
 from warroom.drill.scenarios import Scenario, ServiceSpec
 
 MAX_CONNECTIONS = 50
@@ -229,7 +236,8 @@ class DrillRun:
             max_connections=MAX_CONNECTIONS,
             prefix="warroom-demo-",
             marker_dir=self.marker_dir,
-            extra_conf={"max_parallel_workers_per_gather": 0, "log_min_messages": "fatal"},
+            extra_conf={"max_parallel_workers_per_gather": 0, "log_min_messages": "fatal",
+                        **_statements_conf()},
         )
         self.progress(
             f"starting a sandbox PostgreSQL ({self.sandbox.source} binaries in "
@@ -261,6 +269,9 @@ class DrillRun:
             )
             conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(APP_ROLE)))
         with self.sandbox.connect(dbname=DBNAME) as conn:
+            if _statements_conf():
+                # The statement findings read it; the drill's server is ours to configure.
+                conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
             for statement in self.scenario.setup:
                 conn.execute(statement)  # type: ignore[arg-type]
             conn.execute(
@@ -412,6 +423,19 @@ class DrillRun:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _statements_conf() -> dict[str, str]:
+    """Preload pg_stat_statements when the server binaries ship it (the pgserver wheel may not)."""
+    try:
+        bin_dir = find_bin_dir()
+    except SandboxUnavailable:
+        return {}
+    candidates = [bin_dir.parent / "lib" / "pg_stat_statements.so",
+                  bin_dir.parent / "lib" / "postgresql" / "pg_stat_statements.so"]
+    if any(p.exists() for p in candidates):
+        return {"shared_preload_libraries": "pg_stat_statements"}
+    return {}
 
 
 def connect_monitor(run: DrillRun) -> psycopg.Connection[Any]:

@@ -41,6 +41,8 @@ class Kind(StrEnum):
     ALERT = "alert"
     METRIC = "metric"
     RESOLUTION = "resolution"
+    FINDING = "finding"  # a findings rule's conclusion with its evidence (source auto)
+    CHANGE = "change"  # the server itself changed: restart, reload with settings, promotion
 
 
 class Source(StrEnum):

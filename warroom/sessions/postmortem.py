@@ -352,11 +352,23 @@ def _root_cause(incident: Incident, entries: list[TimelineEntry]) -> list[str]:
     lines += _prose(incident.resolution,
                     "TODO: describe what fixed it and how you knew it was fixed "
                     "(`warroom` field resolution)")
+    lines += _findings(entries)
     steps = [e for e in entries if e.kind is Kind.RESOLUTION]
     if steps:
         lines += ["", "Resolution entries from the timeline:", ""]
         for entry in steps:
             lines += _item(f"{_stamp(entry.at)} — ", entry.text)
+    return lines
+
+
+def _findings(entries: list[TimelineEntry]) -> list[str]:
+    """What warroom's rules concluded, kept apart from the cause the humans wrote (issue 11)."""
+    found = [e for e in entries if e.kind in (Kind.FINDING, Kind.CHANGE)]
+    if not found:
+        return []
+    lines = ["", "### warroom's findings (verify before you keep them)", ""]
+    for entry in found:
+        lines += _item(f"{_stamp(entry.at)} — ", entry.text)
     return lines
 
 

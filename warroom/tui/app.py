@@ -29,6 +29,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, TextArea
 
 from warroom.collectors.alerts import AlertConfig, AlertEvent, State
+from warroom.collectors.findings import FindingEvent, Transition
 from warroom.collectors.sample import PgSample
 from warroom.sessions.fileio import replace_atomically
 from warroom.sessions.model import (
@@ -57,6 +58,7 @@ from warroom.tui.screens.postmortem import PostmortemScreen
 from warroom.tui.state import CHART_SPAN_S, LiveState
 from warroom.widgets.bouncer import BouncerPane
 from warroom.widgets.connections import ConnectionsPane
+from warroom.widgets.findings import FindingsLine
 from warroom.widgets.header import IncidentHeader
 from warroom.widgets.host import HostPane
 from warroom.widgets.latency import LatencyPane
@@ -262,6 +264,7 @@ class WarroomApp(App[None]):
                 yield HostPane(id="host")
             if self.has_pane("bouncer"):
                 yield BouncerPane(id="bouncer")
+        yield FindingsLine(id="findings")
         yield TimelineTable(id="timeline")
         yield Input(
             placeholder=f"note; Enter saves, Esc hides. HH:MM backdates. {PREFIX_HELP}",
@@ -327,6 +330,10 @@ class WarroomApp(App[None]):
         fed = self.state.feed(sample)
         for event in fed.events:
             self.record_alert(event)
+        for finding in fed.findings:
+            self.record_finding(finding)
+        for change in fed.changes:
+            self.log_auto(change.at, change.text, Kind.CHANGE)
         if fed.rollups:
             self.queue("rollups", lambda r: r.append_samples(fed.rollups))
         self.refresh_live()
@@ -341,7 +348,19 @@ class WarroomApp(App[None]):
         detects = event.state is State.RAISED
         self.queue("alert", lambda r: r.append_entry(entry, detects=detects))
 
+    def record_finding(self, event: FindingEvent) -> None:
+        # Logged once per raise; a clear only leaves the findings line.
+        if event.state is Transition.RAISED:
+            self.log_auto(event.at, event.message, Kind.FINDING)
+
+    def log_auto(self, at: datetime, text: str, kind: Kind) -> None:
+        entry = TimelineEntry(at=at, text=text, kind=kind, author="warroom", source=Source.AUTO)
+        self.queue(f"{kind.value} entry", lambda r: r.append_entry(entry))
+
     def on_host_sampled(self, message: HostSampled) -> None:
+        if getattr(self.sources["postgres"], "is_local", False):
+            # Host CPU is evidence for the findings only when this is the database's host.
+            self.state.feed_findings_host(message.sample)
         self.state.feed_host(message.sample)
         self.refresh_panes()
 
@@ -404,6 +423,7 @@ class WarroomApp(App[None]):
         )
         self.query_one(ConnectionsPane).set_view(self.state.connections_view(now, self.interval))
         self.query_one(LatencyPane).set_view(self.state.latency_view(now))
+        self.query_one(FindingsLine).set_view(self.state.findings_view())
 
     def refresh_panes(self) -> None:
         host = self.state.host_view()

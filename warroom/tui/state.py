@@ -16,12 +16,20 @@ from datetime import datetime
 from warroom.collectors.alerts import AlertConfig, AlertEngine, AlertEvent
 from warroom.collectors.bouncer_sample import BouncerSample
 from warroom.collectors.downtime import DownTracker
+from warroom.collectors.findings import FindingEvent, FindingsEngine
 from warroom.collectors.host import HostSample
-from warroom.collectors.sample import PgSample
+from warroom.collectors.sample import PgSample, ServerChange
 from warroom.collectors.series import BUSIEST_POOLS_KEPT, Extra, Rollup, RollupBuilder, Series
 from warroom.sanitize import one_line
 from warroom.sessions.model import SampleRollup
-from warroom.widgets.views import BouncerView, ConnectionsView, HostView, LatencyView, PoolRow
+from warroom.widgets.views import (
+    BouncerView,
+    ConnectionsView,
+    FindingsView,
+    HostView,
+    LatencyView,
+    PoolRow,
+)
 
 # The charts show ten minutes at 80 columns and up to an hour on a wide terminal.
 CHART_SPAN_S = 600.0
@@ -38,6 +46,8 @@ class Fed:
 
     events: list[AlertEvent] = field(default_factory=list)
     rollups: list[SampleRollup] = field(default_factory=list)
+    findings: list[FindingEvent] = field(default_factory=list)  # raise/clear transitions
+    changes: list[ServerChange] = field(default_factory=list)  # restarts, reloads, promotions
 
 
 def to_record(rollup: Rollup) -> SampleRollup:
@@ -59,6 +69,7 @@ class LiveState:
         self.engine_window_s = config.latency_window_s
         self.rollup_seconds = rollup_seconds
         self.rollups = RollupBuilder(rollup_seconds)
+        self.findings = FindingsEngine(config.findings)
 
     # -- input ---------------------------------------------------------------------------
 
@@ -86,7 +97,27 @@ class LiveState:
         p95 = self.query_ms.window(self.engine_window_s, sample.at).p95
         events = self.engine.evaluate(sample, query_p95_ms=p95)
         rollups = [to_record(r) for r in self.rollups.add(sample)]
-        return Fed(events=events, rollups=rollups)
+        findings = self.findings.feed(sample)
+        return Fed(events=events, rollups=rollups, findings=findings, changes=list(sample.changes))
+
+    def feed_findings_host(self, sample: HostSample) -> None:
+        """Host figures are evidence for the findings only when this is the database's host."""
+        self.findings.feed_host(sample)
+
+    def findings_view(self) -> FindingsView:
+        latest = self.latest
+        note = ""
+        if latest is not None and latest.connections_source == "process_titles":
+            note = "no slot for warroom: counts from the server's process titles"
+        items = tuple((f.severity.value, f.text) for f in self.findings.active())
+        up = self.last_up
+        longest = up.longest_query if up is not None else None
+        return FindingsView(
+            items=items,
+            source_note=note,
+            oldest_xact_s=up.oldest_xact_s if up is not None else None,
+            longest_query_s=longest.age_s if longest is not None else None,
+        )
 
     def feed_host(self, sample: HostSample) -> None:
         self.host = sample
@@ -166,6 +197,11 @@ class LiveState:
         override, banner = self.banner(now, interval)
         sample = self.last_up
         conns = sample.connections if sample is not None else None
+        latest = self.latest
+        if latest is not None and latest.connections_source == "process_titles":
+            # The server has no slot for us; its process titles still say who holds it.
+            conns = latest.connections
+            banner += " · counted from process titles"
         level = override or self.level("saturation")
         return ConnectionsView(
             total=conns.total if conns else None,

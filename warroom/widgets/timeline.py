@@ -29,6 +29,8 @@ KIND_MARK: dict[str, tuple[str, str]] = {
     "alert": ("⚠", "bold red"),
     "metric": ("#", "cyan"),
     "resolution": ("✓", "bold green"),
+    "finding": ("→", "bold yellow"),
+    "change": ("~", "bold magenta"),
 }
 
 

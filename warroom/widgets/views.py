@@ -73,3 +73,11 @@ class HeaderView:
     clock: str  # "T+01:02:03"; stops at resolution
     wall: str  # "09:12:33 UTC"
     notes: tuple[tuple[str, str], ...] = ()  # (text, level): "record: 3 pending", "REPLAY ▶ x4"
+
+
+@dataclass(frozen=True, slots=True)
+class FindingsView:
+    items: tuple[tuple[str, str], ...]  # (severity, text), ranked
+    source_note: str = ""  # e.g. "counts from process titles": how the panes got their data
+    oldest_xact_s: float | None = None  # the oldest open transaction, shown after the findings
+    longest_query_s: float | None = None  # the longest running active query

@@ -1,0 +1,107 @@
+"""The findings engine: samples in, ranked findings and raise/clear transitions out. Pure.
+
+Each rule proposes findings for the sample at hand; the engine keeps them honest over time with
+the same hysteresis as the alerts: a finding is raised after ``raise_after`` samples in a row
+support it, and cleared after ``clear_after`` samples in a row do not. A down sample is no
+evidence either way and changes nothing. Host samples are fed separately (they come from another
+collector at their own pace); rules see the latest one.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from warroom.collectors.findings.churn import Churn
+from warroom.collectors.findings.config import FindingsConfig
+from warroom.collectors.findings.lock_root import LockRoot
+from warroom.collectors.findings.model import (
+    RANK,
+    Context,
+    Finding,
+    FindingEvent,
+    Rule,
+    Transition,
+)
+from warroom.collectors.findings.network_fine import NetworkFine
+from warroom.collectors.findings.pool import PoolHolder
+from warroom.collectors.findings.statement import DominantStatement
+from warroom.collectors.findings.waiting import WaitingNotWorking
+from warroom.collectors.host import HostSample
+from warroom.collectors.sample import PgSample
+
+HISTORY = 300  # samples of baseline: five minutes at the default interval
+
+
+def default_rules() -> list[Rule]:
+    return [PoolHolder(), LockRoot(), DominantStatement(), Churn(), NetworkFine(),
+            WaitingNotWorking()]  # fmt: skip
+
+
+@dataclass(slots=True)
+class _Track:
+    finding: Finding
+    seen: int = 0  # samples in a row that supported it
+    missed: int = 0  # samples in a row that did not (while raised)
+    raised: bool = False
+
+
+class FindingsEngine:
+    def __init__(
+        self, config: FindingsConfig | None = None, rules: Sequence[Rule] | None = None
+    ) -> None:
+        self.config = config or FindingsConfig()
+        self.rules = list(rules) if rules is not None else default_rules()
+        self._history: deque[PgSample] = deque(maxlen=HISTORY)
+        self._host: HostSample | None = None
+        self._tracks: dict[tuple[str, str], _Track] = {}
+
+    def feed_host(self, host: HostSample) -> None:
+        self._host = host
+
+    def feed(self, sample: PgSample) -> list[FindingEvent]:
+        if not sample.up:
+            return []
+        proposed: dict[tuple[str, str], Finding] = {}
+        for rule in self.rules:
+            settings = self.config.rule(rule.name)
+            if not settings.get("enabled", 1.0):
+                continue
+            ctx = Context(sample, tuple(self._history), self._host, settings)
+            for finding in rule.evaluate(ctx):
+                proposed[finding.key] = finding
+        self._history.append(sample)
+        return self._step(sample, proposed)
+
+    def _step(
+        self, sample: PgSample, proposed: dict[tuple[str, str], Finding]
+    ) -> list[FindingEvent]:
+        events: list[FindingEvent] = []
+        for key, finding in proposed.items():
+            track = self._tracks.setdefault(key, _Track(finding))
+            track.finding, track.missed = finding, 0
+            track.seen += 1
+            if not track.raised and track.seen >= self._setting(finding.rule, "raise_after"):
+                track.raised = True
+                events.append(FindingEvent(sample.at, Transition.RAISED, finding))
+        for key in [k for k in self._tracks if k not in proposed]:
+            track = self._tracks[key]
+            track.seen = 0
+            if not track.raised:
+                del self._tracks[key]
+                continue
+            track.missed += 1
+            if track.missed >= self._setting(track.finding.rule, "clear_after"):
+                del self._tracks[key]
+                events.append(FindingEvent(sample.at, Transition.CLEARED, track.finding))
+        return events
+
+    def _setting(self, rule: str, key: str) -> float:
+        return self.config.rule(rule).get(key, 1.0)
+
+    def active(self) -> list[Finding]:
+        """Raised findings, most severe first, then by how strong the evidence is."""
+        found = [t.finding for t in self._tracks.values() if t.raised]
+        found.sort(key=lambda f: (RANK[f.severity], -f.score, f.rule, f.subject))
+        return found

@@ -1,0 +1,54 @@
+"""A lock chain's root: the one backend a queue of sessions waits behind, and what it is doing.
+
+Brief lock waits are normal under a busy write load; the rule needs several sessions behind the
+same root, and the longest of them waiting for a while.
+"""
+
+from __future__ import annotations
+
+from warroom.collectors.findings.model import Context, Finding, Severity
+from warroom.sanitize import one_line
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    s = int(seconds)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{s % 3600 // 60:02d}m"
+
+
+class LockRoot:
+    name = "lock_root"
+
+    def evaluate(self, ctx: Context) -> list[Finding]:
+        sample = ctx.sample
+        if not sample.lock_roots or not sample.blocked:
+            return []
+        s = ctx.settings
+        found: list[Finding] = []
+        for root in sample.lock_roots:
+            waits = [b.wait_s for b in sample.blocked if root.pid in b.blocked_by]
+            longest = max(waits, default=0.0)
+            if root.blocks < s["min_blocked"] or longest < s["min_wait_s"]:
+                continue
+            app = one_line(root.application or "(no application_name)", 64)
+            state = one_line(root.state, 40)
+            held = _age(root.xact_s if root.xact_s is not None else root.state_s)
+            text = (
+                f"pid {root.pid} ({app}, {state} {held}) blocks {root.blocks} sessions; "
+                f"the longest has waited {longest:.0f} s"
+            )
+            evidence = {
+                "pid": root.pid, "application": root.application, "user": root.user,
+                "state": root.state, "xact_s": root.xact_s, "blocks": root.blocks,
+                "longest_wait_s": round(longest, 1), "query": one_line(root.query, 200),
+            }  # fmt: skip
+            found.append(
+                Finding(self.name, f"pid {root.pid}", Severity.CRITICAL, text, evidence,
+                        float(root.blocks))
+            )  # fmt: skip
+        return found

@@ -1,0 +1,99 @@
+"""What a finding is, and what a rule sees: plain data, no I/O."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+from warroom.collectors.host import HostSample
+from warroom.collectors.sample import PgSample
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    WARNING = "warning"
+    INFO = "info"
+
+
+RANK = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A rule's conclusion about one subject, with the numbers it rests on.
+
+    ``text`` is one line built only from the evidence; ``evidence`` holds those numbers (JSON
+    values), so a reader can check the claim rather than trust it.
+    """
+
+    rule: str
+    subject: str
+    severity: Severity
+    text: str
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+    score: float = 0.0  # within a severity, larger first
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.rule, self.subject)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "subject": self.subject,
+            "severity": self.severity.value,
+            "text": self.text,
+            "evidence": dict(self.evidence),
+        }
+
+
+class Transition(StrEnum):
+    RAISED = "raised"
+    CLEARED = "cleared"
+
+
+@dataclass(frozen=True, slots=True)
+class FindingEvent:
+    at: datetime
+    state: Transition
+    finding: Finding
+
+    @property
+    def message(self) -> str:
+        """The timeline line: a raise states the finding; a clear says it no longer holds."""
+        if self.state is Transition.RAISED:
+            return self.finding.text
+        return f"no longer holds: {self.finding.text}"
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What a rule may look at: the sample, the recent ones before it, the host, its settings."""
+
+    sample: PgSample
+    history: Sequence[PgSample]  # earlier up samples, oldest first, bounded
+    host: HostSample | None
+    settings: Mapping[str, float]
+
+    def query_p95(self, seconds: float = 30.0) -> float | None:
+        values = [
+            s.query_ms
+            for s in (*self.history, self.sample)
+            if s.query_ms is not None and (self.sample.at - s.at).total_seconds() <= seconds
+        ]
+        if not values:
+            return None
+        values.sort()
+        return values[min(len(values) - 1, math.ceil(0.95 * len(values)) - 1)]
+
+
+class Rule(Protocol):
+    name: str
+
+    def evaluate(self, ctx: Context) -> list[Finding]:
+        """The findings this sample supports now (none, one, or one per subject)."""
+        ...
