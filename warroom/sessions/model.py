@@ -8,11 +8,11 @@ message that names both fields, never silently fixed.
 from __future__ import annotations
 
 import re
-import secrets
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
 from enum import StrEnum
 
+from warroom.sessions.ids import new_uuid7
 from warroom.sessions.times import as_utc, format_utc
 
 SEVERITIES: tuple[str, ...] = ("SEV1", "SEV2", "SEV3", "SEV4")
@@ -92,8 +92,11 @@ TEXT_FIELDS: tuple[str, ...] = ("summary", "impact", "trigger", "root_cause", "r
 
 
 def new_id() -> str:
-    """Short random id: unique across processes without reading the file (writers may race)."""
-    return secrets.token_hex(4)
+    """A UUIDv7: unique across processes and hosts without coordination, ordered by time.
+
+    Files written before sharing hold 8-hex ids; ids are only ever compared, so both work.
+    """
+    return new_uuid7()
 
 
 def slugify(text: str, limit: int = 40) -> str:
@@ -188,6 +191,7 @@ class Incident:
     resolution: str = ""
     roles: Roles = field(default_factory=Roles)
     target: Target = field(default_factory=Target)
+    share: str = ""  # the ops database this incident is shared through (no password); "" = not
     timeline: list[TimelineEntry] = field(default_factory=list)
     action_items: list[ActionItem] = field(default_factory=list)
     samples: list[SampleRollup] = field(default_factory=list)

@@ -47,7 +47,7 @@ SCHEMA = 1
 
 # Array-of-tables blocks, in the order a rewrite writes them.
 BLOCKS: tuple[str, ...] = ("timeline", "action_items", "samples")
-TOP_KEYS: frozenset[str] = frozenset({"schema", "incident", "target", *BLOCKS})
+TOP_KEYS: frozenset[str] = frozenset({"schema", "incident", "target", "share", *BLOCKS})
 
 _E = TypeVar("_E", bound=StrEnum)
 
@@ -115,7 +115,7 @@ def header_tables(incident: Incident) -> dict[str, Any]:
         "scribe": incident.roles.scribe,
         "comms": incident.roles.comms,
     }
-    return {
+    tables: dict[str, Any] = {
         "schema": SCHEMA,
         "incident": table,
         "target": {
@@ -123,6 +123,10 @@ def header_tables(incident: Incident) -> dict[str, Any]:
             "pgbouncer": scrub_dsn(incident.target.pgbouncer),
         },
     }
+    if incident.share:
+        # Only shared incidents carry [share], so files that are not stay as they were.
+        tables["share"] = {"dsn": scrub_dsn(incident.share)}
+    return tables
 
 
 def entry_table(entry: TimelineEntry) -> dict[str, Any]:
@@ -402,9 +406,14 @@ def decode_header(doc: Mapping[str, Any]) -> Incident:
         t = _Reader(doc["target"], _Where("target", "target"))
         target = Target(dsn=t.string("dsn", required=False), pgbouncer=t.string("pgbouncer", False))
         t.done()
+    share = ""
+    if "share" in doc:
+        sh = _Reader(doc["share"], _Where("share", "share"))
+        share = sh.string("dsn", required=False)
+        sh.done()
     return _model(
         _Where("incident", "incident"),
-        lambda: Incident(**values, roles=roles, target=target),
+        lambda: Incident(**values, roles=roles, target=target, share=share),
     )
 
 
