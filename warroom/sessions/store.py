@@ -521,6 +521,12 @@ class Store:
                 self._written(before)
             return result
 
+    @contextlib.contextmanager
+    def hold(self) -> Iterator[Incident]:
+        """The file lock, with ``incident`` caught up: for keeping a side file in step with it."""
+        with self._mutex, self._writing():
+            yield self.incident
+
     # -- other writers ---------------------------------------------------------------------
 
     def refresh(self) -> list[TimelineEntry]:
