@@ -195,6 +195,8 @@ class WarroomApp(App[None]):
         self._deleted: list[TimelineEntry] = []
         self._shut_down = False
         self._fed_since_tick = False
+        # Set by `watch --share`: a warroom.sessions.share.Sharer (threads; polled, never awaited).
+        self.sharer: Any = None
 
     # -- layout --------------------------------------------------------------------------
 
@@ -316,6 +318,8 @@ class WarroomApp(App[None]):
         except SessionError as exc:
             self.notify(str(exc), severity="error", timeout=10)
             fresh = []
+        if self.sharer is not None and self.sharer.take_arrived():
+            fresh = [True]  # others' entries were merged into the store in this process
         if fresh:
             self.refresh_timeline()
         # A sample since the last tick already moved the clock: a second refresh would cost a
@@ -339,6 +343,7 @@ class WarroomApp(App[None]):
                 status=inc.status.value,
                 clock=format_offset((inc.resolved_at or now) - inc.started_at),
                 wall=f"{wall:%H:%M:%S} {zone}",
+                sharing=self.sharer.status().text if self.sharer is not None else "",
             )
         )
         self.query_one(ConnectionsPane).set_view(self.state.connections_view(now, self.interval))

@@ -31,6 +31,7 @@ class HeaderView:
     status: str
     clock: str  # "T+01:02:03"; stops at resolution
     wall: str  # "09:12:33 UTC"
+    sharing: str = ""  # "shared", "3 pending", "ops DB unreachable 2m"; "" when not shared
 
 
 class IncidentHeader(Painted[HeaderView]):
@@ -59,6 +60,11 @@ def render_header(view: HeaderView) -> Text:
     text.append("  ")
     text.append(view.wall, style="dim")
     text.append("  ")
+    if view.sharing:
+        # Before the title, which is what an ellipsis cuts on a narrow terminal.
+        style = "green" if view.sharing == "shared" else "bold yellow"
+        text.append(clean(view.sharing), style=style)
+        text.append("  ")
     text.append(clean(view.title), style="bold")
     text.append(f"  {clean(view.incident_id)}", style="dim")
     return text

@@ -12,18 +12,28 @@ import socket
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import psycopg
-from psycopg import conninfo
+from typing import TYPE_CHECKING, Any
 
 from warroom.sessions.paths import list_sessions, new_session_path, sessions_dir
 from warroom.sessions.share import events as ev
 from warroom.sessions.share import opsdb
 from warroom.sessions.share.merge import fold
-from warroom.sessions.share.outbox import DERIVED, REMOTE, Line, Outbox, derived_event, warn
+from warroom.sessions.share.outbox import (
+    DERIVED,
+    REMOTE,
+    Line,
+    Outbox,
+    derived_event,
+    side_path,
+    warn,
+)
 from warroom.sessions.share.publish import Busy, publish_pending
 from warroom.sessions.store import SessionError, Store
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from warroom.sessions.share.sharer import Sharer
 
 ENV_DSN = "WARROOM_SHARE"
 ENV_HOST = "WARROOM_HOST"
@@ -41,11 +51,13 @@ def qualified(author: str) -> str:
 
 def without_password(dsn: str) -> str:
     """The DSN as the session file keeps it (libpq finds the password in ~/.pgpass etc.)."""
+    from psycopg import Error, conninfo
+
     from warroom.sessions.toml_codec import scrub_dsn
 
     try:
         params = conninfo.conninfo_to_dict(dsn)
-    except psycopg.Error:
+    except Error:
         return scrub_dsn(dsn)
     params.pop("password", None)
     return conninfo.make_conninfo(**{k: str(v) for k, v in params.items()})
@@ -92,10 +104,16 @@ def try_publish(outbox: Outbox, dsn: str, author: str) -> Published:
         with opsdb.connect(dsn) as conn:
             publish_pending(outbox, conn)
             opsdb.heartbeat(conn, outbox.incident_id, outbox.host, author)
+            # While connected, take in others' events too: a host with no dashboard running
+            # still converges, one command at a time.
+            try:
+                _catch_up(conn, outbox)
+            except SessionError as exc:
+                warn(f"others' events not merged yet: {exc}")
         return Published(True)
     except Busy:
         return Published(True, "another warroom on this host is publishing it")
-    except (opsdb.OpsError, psycopg.Error, OSError) as exc:
+    except (opsdb.OpsError, OSError) as exc:
         return Published(False, " ".join(str(exc).split()))
 
 
@@ -118,6 +136,33 @@ def start_sharing(store: Store, dsn: str, host: str, author: str) -> Outbox:
     made += ev.appended(incident.id, tuple(incident.action_items), host, author)
     outbox.journal_local(made)
     return outbox
+
+
+def dashboard_sharer(store: Store, dsn: str | None, author: str) -> Sharer | None:
+    """A started Sharer for the dashboard's store (sharing it first if need be), or None.
+
+    Warnings go to ``NAME.share.log`` beside the session: the dashboard owns the terminal.
+    """
+    import logging
+
+    from warroom.sessions.share.sharer import Sharer
+
+    dsn = dsn or store.incident.share or None
+    if dsn is None:
+        return None
+    host = host_name()
+    outbox = None
+    if not store.incident.share:
+        outbox = start_sharing(store, dsn, host, author)
+    log_path = side_path(store.path, "log")
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+    os.close(fd)
+    handler = logging.FileHandler(log_path)
+    handler.setFormatter(logging.Formatter("%(asctime)s warning: %(message)s"))
+    log = logging.getLogger("warroom.share")
+    log.handlers = [handler]
+    log.propagate = False
+    return Sharer(store, dsn, host=host, author=author, outbox=outbox).start()
 
 
 def refuse_if_taken(dsn: str, incident_id: str) -> None:

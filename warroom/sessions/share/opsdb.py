@@ -21,12 +21,15 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-
-import psycopg
-from psycopg import conninfo
+from typing import TYPE_CHECKING, Any
 
 from warroom.errors import UserError
+
+if TYPE_CHECKING:
+    import psycopg
+
+# psycopg is imported where it is used: `warroom note` on a session that is not shared, and
+# everything else in sessions/, never loads a database driver (tests/test_layering.py).
 
 CHANNEL = "warroom_events"
 SCHEMA_VERSION = 1
@@ -111,11 +114,19 @@ class Unreachable(OpsError):
     """Could not connect, or a round trip did not come back in time: try again later."""
 
 
+def _pg() -> Any:
+    import psycopg
+
+    return psycopg
+
+
 def where(dsn: str) -> str:
     """host:port of a DSN for messages (libpq's defaults where it says nothing)."""
+    from psycopg import conninfo
+
     try:
         params = conninfo.conninfo_to_dict(dsn)
-    except psycopg.Error:
+    except _pg().Error:
         return "the ops database"
     host = str(params.get("host") or os.environ.get("PGHOST") or "localhost")
     if host.startswith("/"):
@@ -130,6 +141,9 @@ def _first_line(exc: BaseException) -> str:
 
 
 def connect(dsn: str, *, autocommit: bool = True) -> psycopg.Connection[Any]:
+    psycopg = _pg()
+    from psycopg import conninfo
+
     try:
         params = conninfo.conninfo_to_dict(dsn)
     except psycopg.Error as exc:
@@ -160,10 +174,11 @@ def deadline(conn: psycopg.Connection[Any], seconds: float = QUERY_TIMEOUT) -> I
     timer.start()
     try:
         yield
-    except psycopg.Error as exc:
+    except _pg().Error as exc:
+        # Everything above this module sees OpsError only (and never imports psycopg).
         if conn.closed or conn.broken:
             raise Unreachable(f"lost the ops database: {_first_line(exc)}") from None
-        raise
+        raise OpsError(f"ops database: {_first_line(exc)}") from None
     finally:
         timer.cancel()
 
@@ -205,7 +220,8 @@ def init_schema(dsn: str) -> tuple[int, int]:
 
 
 def require_schema(conn: psycopg.Connection[Any], dsn: str) -> None:
-    version = schema_version(conn)
+    with deadline(conn):
+        version = schema_version(conn)
     if version == 0:
         raise OpsError(f"{where(dsn)} has no warroom schema; run `warroom share init` once")
     if version > SCHEMA_VERSION:
@@ -223,7 +239,7 @@ def system_identifier(dsn: str) -> str | None:
     try:
         with connect(dsn) as conn, deadline(conn):
             row = conn.execute("SELECT system_identifier::text FROM pg_control_system()").fetchone()
-    except (OpsError, psycopg.Error):
+    except OpsError:
         return None
     return str(row[0]) if row else None
 

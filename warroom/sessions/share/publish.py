@@ -11,12 +11,13 @@ from __future__ import annotations
 import fcntl
 import os
 import time
-from typing import Any
-
-import psycopg
+from typing import TYPE_CHECKING, Any
 
 from warroom.sessions.share import opsdb
 from warroom.sessions.share.outbox import LOCAL, Outbox
+
+if TYPE_CHECKING:
+    import psycopg
 
 BATCH = 500
 

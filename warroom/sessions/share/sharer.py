@@ -17,15 +17,16 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
-
-import psycopg
+from typing import TYPE_CHECKING, Any
 
 from warroom.sessions.model import TimelineEntry
 from warroom.sessions.share import opsdb
 from warroom.sessions.share.outbox import Outbox, warn
 from warroom.sessions.share.publish import Busy, publish_pending
 from warroom.sessions.store import SessionError, Store
+
+if TYPE_CHECKING:
+    import psycopg
 
 PRESENCE_FRESH = 30.0  # seconds: a responder seen this recently is "in the incident now"
 
@@ -58,6 +59,7 @@ class Sharer:
         poll: float = 1.0,
         heartbeat: float = 5.0,
         check_pooler: bool = True,
+        outbox: Outbox | None = None,
     ) -> None:
         self.dsn = dsn
         self.host = host
@@ -73,7 +75,11 @@ class Sharer:
         self._failed_since: float | None = None
         self._error = ""
         self._threads: list[threading.Thread] = []
-        self.outbox = Outbox.attach(store, host, author, on_local=self.kick)
+        if outbox is None:
+            outbox = Outbox.attach(store, host, author, on_local=self.kick)
+        else:
+            outbox.on_local = self.kick
+        self.outbox = outbox
         self._pending = len(self.outbox.pending())
         self.arrivals = 0  # entries applied from others so far (a counter the UI may poll)
 
@@ -162,7 +168,7 @@ class Sharer:
                 self._ok()
             except Busy:
                 pass
-            except (opsdb.OpsError, psycopg.Error, OSError) as exc:
+            except (opsdb.OpsError, OSError) as exc:
                 self._failed(exc)
                 if conn is not None:
                     conn.close()
@@ -200,7 +206,7 @@ class Sharer:
             except SessionError as exc:
                 warn(f"cannot apply others' events yet: {exc}")
                 self._pause(1.0)
-            except (opsdb.OpsError, psycopg.Error, OSError) as exc:
+            except (opsdb.OpsError, OSError) as exc:
                 self._failed(exc)
                 self._pause(1.0)
             finally:
