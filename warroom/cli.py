@@ -258,8 +258,12 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 def cmd_join(args: argparse.Namespace) -> int:
     from warroom.sessions.share import client
+    from warroom.sessions.store import load_header
 
     dsn = client.configured_dsn(args.share)
+    if not dsn:
+        local = client.local_copy(args.incident)
+        dsn = load_header(local).share if local is not None else None
     if not dsn:
         raise UsageError("join needs the ops database: --share DSN (or $WARROOM_SHARE)")
     author = client.qualified(_author(args.author))

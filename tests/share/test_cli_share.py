@@ -1,0 +1,167 @@
+"""share init, new --share, join, note/status and sessions --share on a real ops cluster."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support.share_hosts import Host
+
+from warroom.sessions.ids import new_uuid7
+
+
+def test_share_init_twice_is_harmless_and_prints_the_grants(ops: Any, hosts: Any) -> None:
+    a = hosts("hostA")
+    first = a.run("share", "init", "--share", ops.dsn())
+    assert "created, version 1" in first.stdout
+    second = a.run("share", "init", "--share", ops.dsn())
+    assert "already at version 1" in second.stdout
+    assert "GRANT EXECUTE ON FUNCTION warroom.publish" in second.stdout
+    with ops.connect() as conn:
+        assert conn.execute("SELECT count(*) FROM warroom.schema_version").fetchone() == (1,)
+        # The grants as printed work on the server.
+        for statement in second.stdout.split("\n"):
+            if statement.startswith(("CREATE ROLE", "GRANT")):
+                conn.execute(statement)
+
+
+def test_share_init_without_a_dsn_is_a_usage_error(hosts: Any) -> None:
+    result = hosts("hostA").run("share", "init", check=False)
+    assert result.returncode == 2
+    assert result.stderr.startswith("warroom: error: share init needs")
+
+
+def test_new_join_note_status_round_trip(shared: tuple[Host, Host, str], ops: Any) -> None:
+    a, b, incident = shared
+    note_id = a.run("note", "pool exhausted on shop-api").stdout.strip()
+    b.run("note", "--kind", "action", "raised pool max")  # publishes, then takes A's in
+    assert note_id in {e.id for e in b.incident().timeline}
+    mine = next(e for e in b.incident().timeline if e.id == note_id)
+    assert mine.author == "hostA-user@hostA"
+    a.run("status", "identified")
+    b.run("status", "monitoring")
+    a.run("join", incident)  # catches an existing copy up, prints its path
+    assert [e.id for e in a.entries()] == [e.id for e in b.entries()]
+    assert a.incident().status.value == b.incident().status.value == "monitoring"
+    for host in (a, b):
+        path = host.session()
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        for side in path.parent.glob(f"{path.stem}.share.*"):
+            assert stat.S_IMODE(side.stat().st_mode) == 0o600, side
+        assert host.run("check", str(path)).returncode == 0
+    listing = b.run("sessions", "--share", ops.dsn()).stdout
+    line = next(li for li in listing.splitlines() if li.startswith(incident))
+    assert "orders db" in line and "SEV2" in line and "monitoring" in line
+    assert "hostA-user@hostA" in line and "hostB-user@hostB" in line
+
+
+def test_every_event_is_on_the_server_once(shared: tuple[Host, Host, str], ops: Any) -> None:
+    a, _b, incident = shared
+    for i in range(5):
+        a.run("note", f"a{i}")
+    with ops.connect() as conn:
+        rows = conn.execute(
+            "SELECT id, count(*) FROM warroom.events GROUP BY id HAVING count(*) > 1"
+        ).fetchall()
+        seqs = [r[0] for r in conn.execute(
+            "SELECT seq FROM warroom.events WHERE incident = %s ORDER BY seq", (incident,)
+        )]
+    assert rows == []
+    assert seqs == list(range(1, len(seqs) + 1))  # the incident's own gapless sequence
+
+
+def test_the_password_never_reaches_the_files(ops: Any, hosts: Any, tmp_path: Path) -> None:
+    from support.pgcluster import PASSWORD_ROLE
+
+    a = hosts("hostA")
+    a.run("share", "init", "--share", ops.dsn())
+    with ops.connect() as conn:
+        conn.execute(f"GRANT USAGE ON SCHEMA warroom TO {PASSWORD_ROLE}")
+        conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA warroom TO {PASSWORD_ROLE}")
+        conn.execute(f"GRANT INSERT, UPDATE ON warroom.presence TO {PASSWORD_ROLE}")
+        conn.execute(f"GRANT EXECUTE ON FUNCTION warroom.publish(text, jsonb) TO {PASSWORD_ROLE}")
+    dsn = f"host=127.0.0.1 port={ops.port} dbname=postgres user={PASSWORD_ROLE}"
+    result = a.run("new", "--title", "pw", "--share", f"{dsn} password={ops.password}")
+    assert result.stderr == ""  # published with the password given on the command line
+    path = Path(result.stdout.strip())
+    for file in path.parent.iterdir():
+        assert ops.password not in file.read_text(), file
+    # Later commands use libpq's own ways: here PGPASSWORD.
+    note = a.run("note", "later", env={"PGPASSWORD": ops.password})
+    assert note.stderr == ""
+    without = a.run("note", "no password", env={"PGPASSFILE": str(tmp_path / "none")})
+    assert without.returncode == 0 and "will be shared when" in without.stderr
+
+
+def test_sharing_into_the_watched_server_is_refused(ops: Any, hosts: Any) -> None:
+    a = hosts("hostA")
+    a.run("share", "init", "--share", ops.dsn())
+    result = a.run("watch", "--dsn", ops.dsn(), "--share", ops.dsn(), check=False, timeout=30)
+    assert result.returncode == 1
+    assert result.stderr.startswith("warroom: error: --share points at the server being watched")
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_a_pgbouncer_in_transaction_mode_is_explained(pg: Any, hosts: Any) -> None:
+    from support.pgbouncer import BouncerUnavailable, PgBouncer
+
+    try:
+        bouncer = PgBouncer(pg, pool_mode="transaction", pool_size=2)
+    except BouncerUnavailable as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"PgBouncer is required in CI: {exc}")
+        pytest.skip(str(exc))
+    try:
+        bouncer.start()
+        result = hosts("hostA").run("share", "init", "--share", bouncer.dsn(), check=False)
+    finally:
+        bouncer.cleanup()
+    assert result.returncode == 1
+    assert "PgBouncer" in result.stderr and "transaction mode" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_join_of_an_unknown_incident_is_one_error_line(ops: Any, hosts: Any) -> None:
+    a = hosts("hostA")
+    a.run("share", "init", "--share", ops.dsn())
+    result = a.run("join", "nope", "--share", ops.dsn(), check=False)
+    assert result.returncode == 1
+    assert result.stderr.startswith("warroom: error: no shared incident nope")
+
+
+def test_bad_events_are_skipped_with_a_warning(shared: tuple[Host, Host, str], ops: Any) -> None:
+    _a, b, incident = shared
+    before_ids = {e.id for e in b.incident().timeline}
+    bad = [
+        ("entry.added", 2, {"id": "x"}),  # newer format
+        ("entry.added", 1, {"id": "y", "text": 5}),  # malformed
+        ("entry.added", 1, {"id": "z", "at": "2026-01-01T00:00:00Z", "kind": "note",
+                            "text": "z" * 40_000, "author": "", "source": "cli"}),  # oversized
+        ("entry.added", 1, {"id": "ok", "at": "2026-01-01T00:00:00Z", "kind": "note",
+                            "text": "evil\x1b]0;title\x07 text\u202e", "author": "m",
+                            "source": "cli"}),  # fine, once sanitised
+    ]  # fmt: skip
+    with ops.connect() as conn:
+        for kind, v, data in bad:
+            seq = conn.execute(
+                "UPDATE warroom.incidents SET last_seq = last_seq + 1 WHERE id = %s"
+                " RETURNING last_seq", (incident,)
+            ).fetchone()[0]
+            conn.execute(
+                "INSERT INTO warroom.events (incident, seq, id, at, host, author, kind, v, data)"
+                " VALUES (%s, %s, %s, now(), 'mallory', 'm', %s, %s, %s)",
+                (incident, seq, new_uuid7(), kind, v, json.dumps(data)),
+            )
+    result = b.run("note", "still fine")
+    assert result.returncode == 0
+    warnings = [li for li in result.stderr.splitlines() if li.startswith("warroom: warning:")]
+    assert len(warnings) == 3, result.stderr
+    assert any("newer" in w for w in warnings) and any("more than" in w for w in warnings)
+    texts = {e.id: e.text for e in b.incident().timeline}
+    assert texts["ok"] == "evil text"
+    assert "still fine" in texts.values()
+    assert before_ids <= set(texts)  # nothing already written was lost
