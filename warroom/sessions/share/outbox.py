@@ -200,7 +200,13 @@ class Outbox:
         if not lines:
             return
         _hold("before-outbox")
-        self._append(lines)
+        try:
+            self._append(lines)
+        except OSError as exc:
+            # The write itself is durable and must stay acknowledged; the next start's
+            # reconcile journals what is missing here.
+            warn(f"{self.journal}: cannot journal this change yet ({exc.strerror or exc})")
+            return
         _hold("after-outbox")
         if remote is None and self.on_local is not None:
             self.on_local()
