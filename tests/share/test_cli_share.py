@@ -165,3 +165,55 @@ def test_bad_events_are_skipped_with_a_warning(shared: tuple[Host, Host, str], o
     assert texts["ok"] == "evil text"
     assert "still fine" in texts.values()
     assert before_ids <= set(texts)  # nothing already written was lost
+
+
+def test_new_while_the_ops_database_is_down_is_published_later(ops: Any, hosts: Any) -> None:
+    a, b = hosts("hostA"), hosts("hostB")
+    a.run("share", "init", "--share", ops.dsn())
+    ops.stop()
+    result = a.run("new", "--share", ops.dsn(), "--title", "born offline", timeout=20)
+    assert result.returncode == 0
+    assert "the incident is saved locally; will be shared when" in result.stderr
+    incident = a.incident().id
+    a.run("note", "written offline", timeout=20)
+    ops.start()
+    a.run("note", "back")  # publishes all three changes, in order
+    b.run("join", incident, "--share", ops.dsn())
+    assert b.incident().title == "born offline"
+    assert [e.text for e in b.entries()] == ["written offline", "back"]
+
+
+def test_edits_and_deletes_travel(shared: tuple[Host, Host, str]) -> None:
+    from warroom.sessions.share.client import try_publish
+    from warroom.sessions.share.outbox import Outbox
+    from warroom.sessions.store import Store
+
+    a, b, incident = shared
+    keep = a.run("note", "typo hree").stdout.strip()
+    drop = a.run("note", "wrong incident").stdout.strip()
+    b.run("join", incident)
+    store = Store.open(b.session())  # as the dashboard edits: Store.update
+    outbox = Outbox.attach(store, "hostB", "hostB-user@hostB")
+
+    def edit(inc: Any) -> None:
+        inc.replace_entry(keep, text="typo here")
+        inc.remove_entry(drop)
+        inc.set_severity("SEV1")
+        inc.roles.commander = "hostB-user"
+
+    store.update(edit)
+    assert try_publish(outbox, store.incident.share, "hostB-user@hostB").ok
+    a.run("join", incident)
+    got = a.incident()
+    assert {e.id: e.text for e in got.timeline}.get(keep) == "typo here"
+    assert drop not in {e.id for e in got.timeline}
+    assert (got.severity, got.roles.commander) == ("SEV1", "hostB-user")
+
+
+def test_sessions_lists_local_and_shared_with_the_environment(
+    shared: tuple[Host, Host, str], ops: Any
+) -> None:
+    _a, b, incident = shared
+    out = b.run("sessions", env={"WARROOM_SHARE": ops.dsn()}).stdout
+    assert "orders db" in out.splitlines()[0]  # the local list first
+    assert any(li.startswith(incident) for li in out.splitlines()[1:])
