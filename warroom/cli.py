@@ -445,10 +445,18 @@ def cmd_watch(args: argparse.Namespace) -> int:
     from warroom.tui.launch import WatchOptions, run_watch
 
     share = client.configured_dsn(args.share)
-    if share and args.dsn:
+    resumed = None
+    if args.session is not None and args.session.exists():
+        from warroom.sessions.store import load_header
+
+        resumed = load_header(args.session)
+        share = share or resumed.share or None
+    if share:
         from warroom.sessions.share import opsdb
 
-        opsdb.refuse_watched(args.dsn, share)
+        # Before anything is created or started: the watched server as the dashboard will
+        # reach it (--dsn, else the resumed session's target, else libpq's defaults).
+        opsdb.refuse_watched(args.dsn or (resumed.target.dsn if resumed else ""), share)
     return run_watch(
         WatchOptions(
             dsn=args.dsn,

@@ -97,10 +97,12 @@ def test_the_password_never_reaches_the_files(ops: Any, hosts: Any, tmp_path: Pa
     assert without.returncode == 0 and "will be shared when" in without.stderr
 
 
-def test_sharing_into_the_watched_server_is_refused(ops: Any, hosts: Any) -> None:
+@pytest.mark.parametrize("user", ["postgres", "app"])  # app may not read pg_control_system
+def test_sharing_into_the_watched_server_is_refused(ops: Any, hosts: Any, user: str) -> None:
     a = hosts("hostA")
     a.run("share", "init", "--share", ops.dsn())
-    result = a.run("watch", "--dsn", ops.dsn(), "--share", ops.dsn(), check=False, timeout=30)
+    watched = ops.dsn(user=user)
+    result = a.run("watch", "--dsn", watched, "--share", ops.dsn(), check=False, timeout=30)
     assert result.returncode == 1
     assert result.stderr.startswith("warroom: error: --share points at the server being watched")
     assert len(result.stderr.splitlines()) == 1
@@ -217,3 +219,22 @@ def test_sessions_lists_local_and_shared_with_the_environment(
     out = b.run("sessions", env={"WARROOM_SHARE": ops.dsn()}).stdout
     assert "orders db" in out.splitlines()[0]  # the local list first
     assert any(li.startswith(incident) for li in out.splitlines()[1:])
+
+
+def test_an_old_session_with_8_hex_ids_starts_sharing(ops: Any, hosts: Any) -> None:
+    from datetime import UTC, datetime
+
+    from warroom.sessions.model import Incident, TimelineEntry
+    from warroom.sessions.store import Store
+
+    a, b = hosts("hostA"), hosts("hostB")
+    a.run("share", "init", "--share", ops.dsn())
+    t0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+    store = Store.create(a.home / "old.toml", Incident.create("old one", t0))
+    store.append_entry(TimelineEntry(at=t0, text="from before sharing", id="deadbeef"))
+    a.run("note", "--share", ops.dsn(), "now shared")  # --share on an unshared session shares it
+    b.run("join", store.incident.id, "--share", ops.dsn())
+    assert {e.id for e in b.incident().timeline} >= {"deadbeef"}
+    assert [e.text for e in b.entries()] == ["from before sharing", "now shared"]
+    for host in (a, b):
+        assert host.run("check", str(host.session())).returncode == 0

@@ -234,23 +234,39 @@ def require_schema(conn: psycopg.Connection[Any], dsn: str) -> None:
 # -- guards ------------------------------------------------------------------------------------
 
 
-def system_identifier(dsn: str) -> str | None:
-    """The cluster's system identifier (one per initdb), None if it cannot be read."""
+def identity(dsn: str) -> tuple[str | None, str | None]:
+    """(system identifier, fingerprint) of the server behind ``dsn``; None where unreadable.
+
+    pg_control_system() needs superuser or pg_monitor-like grants; the fingerprint (postmaster
+    start time and port, readable by anyone) tells two servers apart when it is not allowed.
+    """
     try:
         with connect(dsn) as conn, deadline(conn):
-            row = conn.execute("SELECT system_identifier::text FROM pg_control_system()").fetchone()
+            row = conn.execute(
+                "SELECT pg_postmaster_start_time()::text || '/' || current_setting('port')"
+            ).fetchone()
+            fingerprint = str(row[0]) if row else None
+            try:
+                got = conn.execute(
+                    "SELECT system_identifier::text FROM pg_control_system()"
+                ).fetchone()
+                sysid = str(got[0]) if got else None
+            except OpsError:
+                sysid = None
     except OpsError:
-        return None
-    return str(row[0]) if row else None
+        return None, None
+    return sysid, fingerprint
 
 
 def refuse_watched(watched: str, ops: str) -> None:
     """Sharing into the server being watched would add load where it hurts: refuse."""
-    mine, theirs = system_identifier(ops), system_identifier(watched)
-    if mine is not None and mine == theirs:
+    (mine, my_print), (theirs, their_print) = identity(ops), identity(watched)
+    same = mine == theirs if mine and theirs else bool(my_print) and my_print == their_print
+    if same:
+        what = f"system identifier {mine}" if mine else "same server"
         raise OpsError(
-            f"--share points at the server being watched ({where(ops)}, system identifier "
-            f"{mine}); use a separate ops PostgreSQL for sharing"
+            f"--share points at the server being watched ({where(ops)}, {what}); "
+            "use a separate ops PostgreSQL for sharing"
         )
 
 

@@ -190,6 +190,11 @@ class Outbox:
         remote: list[Line] | None = getattr(self._local, "remote", None)
         if remote is not None:
             lines = remote
+            merged: Merger | None = getattr(self._local, "merger", None)
+            if merged is not None:
+                # Under the session lock and only now the write succeeded: local writes of
+                # other threads note their events on this very merger, none is lost.
+                self.merger = merged
         else:
             incident = written.store.incident
             if written.before is not None:
@@ -215,10 +220,12 @@ class Outbox:
     def applying(self, lines: list[Line]) -> Iterator[None]:
         """Writes of the store in this thread journal ``lines`` instead of new local events."""
         self._local.remote = lines
+        self._local.merger = None
         try:
             yield
         finally:
             self._local.remote = None
+            self._local.merger = None
 
     def journal_local(self, events: list[Event]) -> None:
         """Journal events made outside a Store write (the snapshot that starts sharing)."""
@@ -307,7 +314,8 @@ class Outbox:
             self.set_applied_seq(top)
             return []
         arrived: list[TimelineEntry]
-        if all(e.kind == ev.ENTRY_ADDED for _, e in fresh) and not self.merger.deleted:
+        deleted = self.merger.deleted
+        if all(e.kind == ev.ENTRY_ADDED and e.data.get("id") not in deleted for _, e in fresh):
             arrived = self._append_entries(fresh)
         else:
             arrived = self._update(fresh)
@@ -326,10 +334,11 @@ class Outbox:
 
     def _update(self, fresh: list[tuple[int, Event]]) -> list[TimelineEntry]:
         lines: list[Line] = []
-        merger = self.merger.copy()
 
         def change(work: Incident) -> list[TimelineEntry]:
             lines.clear()
+            # Copied under the session lock, adopted by the observer once the write succeeded.
+            merger = self._local.merger = self.merger.copy()
             have = {entry.id for entry in work.timeline}
             for seq, event in fresh:
                 try:
@@ -346,9 +355,7 @@ class Outbox:
             return [e for e in work.timeline if e.id not in have]
 
         with self.applying(lines):
-            arrived = self.store.update(change)
-        self.merger = merger
-        return arrived
+            return self.store.update(change)
 
 
 def derived_event(incident: Incident, entry: TimelineEntry) -> dict[str, Any]:
