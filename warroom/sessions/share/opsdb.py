@@ -342,16 +342,18 @@ class Present:
     author: str
     since: datetime
     last_seen: datetime
+    age: float  # seconds since last_seen, by the ops server's clock (hosts' clocks may differ)
 
 
 def presence(conn: psycopg.Connection[Any], incident: str) -> list[Present]:
     with deadline(conn):
         rows = conn.execute(
-            "SELECT host, author, since, last_seen FROM warroom.presence"
-            " WHERE incident = %s ORDER BY since",
+            "SELECT host, author, since, last_seen,"
+            " extract(epoch FROM clock_timestamp() - last_seen)::float8"
+            " FROM warroom.presence WHERE incident = %s ORDER BY since",
             (incident,),
         ).fetchall()
-    return [Present(str(h), str(a), s, last) for h, a, s, last in rows]
+    return [Present(str(h), str(a), s, last, float(age)) for h, a, s, last, age in rows]
 
 
 @dataclass(frozen=True, slots=True)

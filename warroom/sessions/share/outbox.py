@@ -32,6 +32,7 @@ from warroom.sessions.share.merge import Merger
 from warroom.sessions.store import Store, Written
 
 LOCAL, REMOTE, DERIVED = "local", "remote", "derived"
+_ADDS = frozenset({ev.ENTRY_ADDED, ev.ACTION_ADDED, ev.ENTRY_EDITED, ev.ACTION_EDITED})
 
 # Test hook: stop a writer at a precise point (SIGKILL tests), never a sleep race.
 HOLD_ENV = "WARROOM_SHARE_TEST_HOLD"  # "before-outbox" or "after-outbox"
@@ -144,20 +145,23 @@ class Outbox:
         return out
 
     def _learn(self, line: Line) -> None:
+        # Journal lines were validated before they were written (or made here), so only what
+        # the merge rules need is decoded: most lines are entries, which need just their id.
+        data = line.event.get("data")
         ident = line.event.get("id")
         if isinstance(ident, str):
             self.known.add(ident)
-        if line.skip:
+        if line.skip or not isinstance(data, dict):
             return
-        if line.origin == DERIVED:
-            self.items.add(str(line.event.get("data", {}).get("id")))
-            return
+        kind = line.event.get("kind")
+        if line.origin == DERIVED or kind in _ADDS:
+            self.items.add(str(data.get("id")))
+            if kind not in (ev.ENTRY_EDITED, ev.ACTION_EDITED):
+                return
         try:
             event = ev.parse_event(line.event)
         except BadEvent:
             return
-        if event.kind in (ev.ENTRY_ADDED, ev.ACTION_ADDED, ev.ENTRY_EDITED, ev.ACTION_EDITED):
-            self.items.add(str(event.data.get("id")))
         self.merger.note(event)
 
     def _append(self, lines: list[Line]) -> None:

@@ -72,6 +72,7 @@ class Sharer:
         self._lock = threading.Lock()
         self._arrived: deque[TimelineEntry] = deque()
         self._present: tuple[opsdb.Present, ...] = ()
+        self._present_at = 0.0
         self._failed_since: float | None = None
         self._error = ""
         self._threads: list[threading.Thread] = []
@@ -109,10 +110,9 @@ class Sharer:
     def status(self) -> ShareStatus:
         with self._lock:
             pending, failed, error = self._pending, self._failed_since, self._error
-            now = time.time()
-            present = tuple(
-                p for p in self._present if now - p.last_seen.timestamp() <= PRESENCE_FRESH
-            )
+            # Ages as the ops server saw them when fetched, plus the time since we fetched.
+            extra = time.monotonic() - self._present_at
+            present = tuple(p for p in self._present if p.age + extra <= PRESENCE_FRESH)
         down = None if failed is None else time.monotonic() - failed
         if down is not None:
             text = f"ops DB unreachable {_duration(down)}"
@@ -164,6 +164,7 @@ class Sharer:
                     present = opsdb.presence(conn, incident)
                     with self._lock:
                         self._present = tuple(present)
+                        self._present_at = time.monotonic()
                     beat = time.monotonic()
                 self._ok()
             except Busy:
