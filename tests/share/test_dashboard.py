@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from support.share_hosts import Host
 
-from warroom.sessions.share.sharer import Sharer
+from warroom.sessions.share.sharer import Sharer, presence_lines
 from warroom.sessions.store import Store
 from warroom.tui.app import WarroomApp
 from warroom.widgets.header import IncidentHeader
@@ -56,6 +56,8 @@ async def test_dashboard_shows_others_entries_and_the_sharing_state(
             present = {(p.host, p.author) for p in sharer.status().present}
             assert ("hostA", "ana@hostA") in present
             assert ("hostB", "hostB-user@hostB") in present
+            lines = presence_lines(sharer.status())
+            assert any(li.startswith("hostB-user@hostB") and "last seen" in li for li in lines)
             ops.stop()
             await _until(pilot, lambda: "ops DB unreachable" in header(), 15, "unreachable")
             await pilot.press("question_mark")  # the UI keeps answering keys meanwhile

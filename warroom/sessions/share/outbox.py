@@ -342,9 +342,12 @@ class Outbox:
         def change(work: Incident) -> list[TimelineEntry]:
             lines.clear()
             # Copied under the session lock, adopted by the observer once the write succeeded.
+            self.read_new()  # another process of this host may have applied some meanwhile
             merger = self._local.merger = self.merger.copy()
             have = {entry.id for entry in work.timeline}
             for seq, event in fresh:
+                if event.id in self.known:
+                    continue
                 try:
                     derived = merger.apply(work, event)
                 except BadEvent as exc:

@@ -17,6 +17,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
+from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 from warroom.sessions.model import TimelineEntry
@@ -46,6 +47,18 @@ def _duration(seconds: float) -> str:
     if seconds < 3600:
         return f"{int(seconds // 60)}m"
     return f"{int(seconds // 3600)}h{int(seconds % 3600 // 60):02d}m"
+
+
+def presence_lines(status: ShareStatus) -> list[str]:
+    """Who is in the incident now, one line each, for a widget to show as plain text."""
+    out = []
+    for p in status.present:
+        who = p.author if "@" in p.author else f"{p.author}@{p.host}"
+        out.append(
+            f"{who:<30} since {p.since.astimezone(UTC):%H:%M:%S}Z  "
+            f"last seen {_duration(p.age)} ago"
+        )
+    return out
 
 
 class Sharer:
