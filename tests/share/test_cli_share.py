@@ -238,3 +238,25 @@ def test_an_old_session_with_8_hex_ids_starts_sharing(ops: Any, hosts: Any) -> N
     assert [e.text for e in b.entries()] == ["from before sharing", "now shared"]
     for host in (a, b):
         assert host.run("check", str(host.session())).returncode == 0
+
+
+def test_a_second_incident_with_the_same_id_is_refused(shared: tuple[Host, Host, str]) -> None:
+    from warroom.sessions.share import events as ev
+    from warroom.sessions.share import opsdb
+
+    a, _b, incident = shared
+    clash = ev.make(incident, ev.CREATED, ev.header_data(a.incident()), "hostC", "c")
+    dsn = a.incident().share
+    with opsdb.connect(dsn) as conn, pytest.raises(opsdb.OpsError, match="already shared"):
+        opsdb.publish(conn, incident, [clash.to_json()])
+
+
+def test_sessions_warns_when_the_configured_ops_database_is_down(
+    shared: tuple[Host, Host, str], ops: Any
+) -> None:
+    _a, b, _ = shared
+    dsn = ops.dsn()
+    ops.stop()
+    result = b.run("sessions", env={"WARROOM_SHARE": dsn}, timeout=20)
+    assert result.returncode == 0 and "orders db" in result.stdout
+    assert result.stderr.startswith("warroom: warning: shared incidents not listed: ")

@@ -77,6 +77,15 @@ BEGIN
     SELECT last_seq INTO last FROM warroom.incidents WHERE id = p_incident FOR UPDATE;
     n := last;
     FOR e IN SELECT value FROM jsonb_array_elements(p_events) LOOP
+        -- Two hosts may make the same incident id offline (same title, same minute): the
+        -- second is refused rather than merged into someone else's incident.
+        IF e->>'kind' = 'incident.created' AND EXISTS (
+            SELECT 1 FROM warroom.events x
+             WHERE x.incident = p_incident AND x.kind = 'incident.created'
+               AND x.id <> (e->>'id')::uuid) THEN
+            RAISE EXCEPTION 'incident % was already shared from another host; start a new one'
+                ' or `warroom join` it', p_incident USING ERRCODE = 'unique_violation';
+        END IF;
         INSERT INTO warroom.events (incident, seq, id, at, host, author, kind, v, data)
         VALUES (p_incident, n + 1, (e->>'id')::uuid, (e->>'at')::timestamptz,
                 left(e->>'host', 200), left(e->>'author', 200), left(e->>'kind', 40),
