@@ -125,3 +125,15 @@ def test_merging_is_idempotent_and_deletes_stay_deleted() -> None:
     for event in (add, add, delete, add):
         merger.apply(base, event)
     assert base.timeline == []
+
+
+def test_entries_at_the_same_time_show_in_the_same_order_on_every_host() -> None:
+    first, second = TimelineEntry(at=T0, text="1"), TimelineEntry(at=T0, text="2")
+    old_b, old_a = TimelineEntry(at=T0, text="b", id="ffff0000"), TimelineEntry(
+        at=T0, text="a", id="00001111"
+    )
+    one, two = _incident(), _incident()
+    one.timeline = [old_b, old_a, first, second]
+    two.timeline = [old_b, old_a, second, first]  # another host appended them the other way
+    order = [e.text for e in one.entries_in_order()]
+    assert order == [e.text for e in two.entries_in_order()] == ["b", "a", "1", "2"]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
 from enum import StrEnum
 
-from warroom.sessions.ids import new_uuid7
+from warroom.sessions.ids import UUID_RE, new_uuid7
 from warroom.sessions.times import as_utc, format_utc
 
 SEVERITIES: tuple[str, ...] = ("SEV1", "SEV2", "SEV3", "SEV4")
@@ -319,8 +319,12 @@ class Incident:
     # -- queries ---------------------------------------------------------------------------
 
     def entries_in_order(self) -> list[TimelineEntry]:
-        """Timeline by time; entries with the same time keep the order they were written in."""
-        return sorted(self.timeline, key=lambda entry: entry.at)
+        """Timeline by time; entries with the same time keep the order they were written in.
+
+        Hosts sharing an incident append the same entries in different orders, so at equal
+        times UUIDv7 ids (ordered by creation) decide; old 8-hex ids keep their file order.
+        """
+        return sorted(self.timeline, key=_entry_order)
 
     def entry(self, entry_id: str) -> TimelineEntry:
         for candidate in self.timeline:
@@ -343,6 +347,10 @@ class Incident:
     def end(self) -> datetime | None:
         """When impact ended: resolution, else mitigation; None while ongoing."""
         return self.resolved_at or self.mitigated_at
+
+
+def _entry_order(entry: TimelineEntry) -> tuple[datetime, str]:
+    return (entry.at, entry.id if UUID_RE.match(entry.id) else "")
 
 
 def check_severity(severity: str) -> str:
