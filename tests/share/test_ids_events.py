@@ -12,7 +12,7 @@ from warroom.sessions.ids import UUID_RE, new_uuid7, uuid7, uuid7_ms
 from warroom.sessions.model import Incident, Kind, Status, TimelineEntry, new_id
 from warroom.sessions.share import events as ev
 from warroom.sessions.share.events import BadEvent
-from warroom.sessions.share.merge import Merger, fold
+from warroom.sessions.share.merge import Merger, apply_derived, fold
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
@@ -104,8 +104,7 @@ def test_concurrent_header_changes_merge_the_same_way_in_either_order() -> None:
     for mine, theirs in ((a, b), (b, a)):
         work, merger = fold(created, mine)
         for event in theirs:
-            work.timeline += [d for d in merger.apply(work, event)
-                              if d.id not in {e.id for e in work.timeline}]
+            apply_derived(work, *merger.apply(work, event))
         hosts.append(work)
     for inc in (one, two, *hosts):
         assert inc.status is Status.MONITORING
@@ -137,3 +136,27 @@ def test_entries_at_the_same_time_show_in_the_same_order_on_every_host() -> None
     two.timeline = [old_b, old_a, second, first]  # another host appended them the other way
     order = [e.text for e in one.entries_in_order()]
     assert order == [e.text for e in two.entries_in_order()] == ["b", "a", "1", "2"]
+
+
+def test_three_hosts_changing_the_status_at_once_end_with_the_same_record() -> None:
+    import itertools
+
+    base = _incident()
+    created = ev.make(base.id, ev.CREATED, ev.header_data(base), "hostA", "a")
+    changes = {
+        "A": _status_events(base, "identified", "hostA", 5),
+        "B": _status_events(base, "monitoring", "hostB", 6),
+        "C": _status_events(base, "resolved", "hostC", 7),
+    }
+    results = []
+    for order in itertools.permutations("ABC"):
+        work, merger = fold(created, changes[order[0]])  # its own change first, as a host does
+        for name in order[1:]:
+            for event in changes[name]:
+                apply_derived(work, *merger.apply(work, event))
+        results.append(work)
+    ids = {tuple(sorted(e.id for e in inc.timeline)) for inc in results}
+    assert len(ids) == 1
+    assert {inc.status for inc in results} == {Status.RESOLVED}
+    lost = [e.text for e in results[0].timeline if "overwritten" in e.text]
+    assert len(lost) == 2  # identified by monitoring, monitoring by resolved

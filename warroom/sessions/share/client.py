@@ -214,17 +214,18 @@ def join(incident_id: str, dsn: str, host: str, author: str) -> Path:
         created = next((e for _, e in good if e.kind == ev.CREATED), None)
         if created is None:
             raise opsdb.OpsError(f"no shared incident {incident_id} on {opsdb.where(dsn)}")
-        incident, _ = fold(created, [e for _, e in good], warn)
+        incident, merger = fold(created, [e for _, e in good], warn)
         incident.share = without_password(dsn)
         path = new_session_path(incident.id, sessions_dir())
         store = Store.create(path, incident)
         outbox = Outbox(store, host, author, None)
         lines = [Line(REMOTE, seq, False, e.to_json()) for seq, e in good]
-        carried = {str(e.data.get("id")) for _, e in good if e.kind == ev.ENTRY_ADDED}
+        by_id = {entry.id: entry for entry in incident.timeline}
         lines += [
-            Line(DERIVED, None, False, derived_event(incident, entry))
-            for entry in incident.timeline
-            if entry.id not in carried
+            Line(DERIVED, None, False, derived_event(incident, by_id[ident], name))
+            for name, ids in merger.derived.items()
+            for ident in sorted(ids)
+            if ident in by_id
         ]
         with store.hold():
             outbox._append(lines)

@@ -11,6 +11,7 @@ same entry without telling each other.
 from __future__ import annotations
 
 import copy
+import itertools
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -43,42 +44,109 @@ class Stamp:
         return cls(event.at, event.id, event.host, event.author, value)
 
 
+_UNSEEN = object()  # the value an author saw is unknown (the incident's creation)
+
+
+@dataclass(frozen=True, slots=True)
+class _Set:
+    """One change of a header field, as the merge rules need it."""
+
+    stamp: Stamp
+    seen: Any  # the value its author replaced (the event's ``old``), or _UNSEEN
+
+    @property
+    def order(self) -> tuple[datetime, str]:
+        return self.stamp.order
+
+
 @dataclass(slots=True)
 class Merger:
-    """Last-writer stamps per field and tombstones, rebuilt from the journal on every start."""
+    """Every known change per header field, edit stamps and tombstones; rebuilt from the journal.
 
-    stamps: dict[str, Stamp] = field(default_factory=dict)
+    A field's value is its latest change by (time, id). The entries that keep overwritten
+    values are a function of the set of changes alone: for each change, the one right after it
+    in that order overwrote it without having seen it (its ``old`` differs) -> one entry. So a
+    host that learns the changes in another order still ends with the same entries; an entry
+    made before a change in between was known is taken back (``apply`` returns what to remove).
+    """
+
+    stamps: dict[str, Stamp] = field(default_factory=dict)  # entry and action item edits
     deleted: set[str] = field(default_factory=set)
+    history: dict[str, list[_Set]] = field(default_factory=dict)
+    derived: dict[str, set[str]] = field(default_factory=dict)  # conflict entries now shown
 
     def copy(self) -> Merger:
-        return Merger(dict(self.stamps), set(self.deleted))
+        return Merger(
+            dict(self.stamps),
+            set(self.deleted),
+            {k: list(v) for k, v in self.history.items()},
+            {k: set(v) for k, v in self.derived.items()},
+        )
+
+    def winner(self, name: str) -> Stamp | None:
+        changes = self.history.get(name)
+        return changes[-1].stamp if changes else None
 
     def note(self, event: Event) -> None:
         """Remember an event the record already reflects (our own, or one applied earlier)."""
         try:
             if event.kind == ev.FIELD_SET:
-                name = event.data["name"]
-                self._stamp(name, Stamp.of(event, ev.decode_value(name, event.data["value"])))
+                self._record(event)
             elif event.kind == ev.CREATED:
                 for name in ev.FIELDS:
-                    if name in event.data and f"f:{name}" not in self.stamps:
+                    if name in event.data:
                         value = ev.decode_value(name, event.data[name])
-                        self.stamps[f"f:{name}"] = Stamp.of(event, value)
+                        self._insert(name, _Set(Stamp.of(event, value), _UNSEEN))
             elif event.kind in (ev.ENTRY_DELETED, ev.ACTION_DELETED):
                 self.deleted.add(str(event.data["id"]))
             elif event.kind in (ev.ENTRY_EDITED, ev.ACTION_EDITED):
-                self._stamp(f"item:{event.data['id']}", Stamp.of(event, None), key_given=True)
+                key = f"item:{event.data['id']}"
+                old = self.stamps.get(key)
+                if old is None or event.order > old.order:
+                    self.stamps[key] = Stamp.of(event, None)
         except (KeyError, BadEvent):
             pass  # parse_event checked it; a journal line from an older build is just not used
 
-    def _stamp(self, name: str, stamp: Stamp, key_given: bool = False) -> None:
-        key = name if key_given else f"f:{name}"
-        old = self.stamps.get(key)
-        if old is None or stamp.order > old.order:
-            self.stamps[key] = stamp
+    def note_derived(self, name: str, entry_id: str, shown: bool) -> None:
+        ids = self.derived.setdefault(name, set())
+        if shown:
+            ids.add(entry_id)
+        else:
+            ids.discard(entry_id)
 
-    def apply(self, work: Incident, event: Event) -> list[TimelineEntry]:
-        """Apply one remote event to ``work``; returns derived (conflict) entries to add.
+    def _record(self, event: Event) -> _Set | None:
+        name = event.data.get("name")
+        if name not in ev.FIELDS:
+            raise BadEvent(f"event {event.id}: unknown field {str(name)[:40]!r}")
+        value = ev.decode_value(name, event.data.get("value"))
+        seen: Any = _UNSEEN
+        if "old" in event.data:
+            old = event.data["old"]
+            seen = ev.decode_value(name, old) if old is not None else None
+        change = _Set(Stamp.of(event, value), seen)
+        return change if self._insert(name, change) else None
+
+    def _insert(self, name: str, change: _Set) -> bool:
+        changes = self.history.setdefault(name, [])
+        if any(c.stamp.id == change.stamp.id for c in changes):
+            return False
+        changes.append(change)
+        changes.sort(key=lambda c: c.order)
+        return True
+
+    def conflicts(self, name: str) -> dict[str, TimelineEntry]:
+        out: dict[str, TimelineEntry] = {}
+        changes = self.history.get(name, [])
+        for before, after in itertools.pairwise(changes):
+            if after.seen is _UNSEEN or after.seen == before.stamp.value:
+                continue  # its author had seen the value it replaced: an ordinary change
+            if after.stamp.value != before.stamp.value:
+                entry = _conflict(name, before.stamp, after.stamp)
+                out[entry.id] = entry
+        return out
+
+    def apply(self, work: Incident, event: Event) -> tuple[list[TimelineEntry], set[str]]:
+        """Apply one remote event to ``work``; returns (conflict entries to add, ids to remove).
 
         Raises BadEvent when the event cannot be applied (the caller logs and skips it).
         """
@@ -108,7 +176,7 @@ class Merger:
             return self._set(work, event)
         elif kind == ev.CREATED:
             self.note(event)  # a joiner starts from it; an existing record keeps its header
-        return []
+        return [], set()
 
     def _edit(self, items: list[Any], new: Any, event: Event) -> None:
         if new.id in self.deleted:
@@ -124,35 +192,31 @@ class Merger:
                 return
         items.append(new)
 
-    def _set(self, work: Incident, event: Event) -> list[TimelineEntry]:
-        name = event.data.get("name")
-        if name not in ev.FIELDS:
-            raise BadEvent(f"event {event.id}: unknown field {str(name)[:40]!r}")
-        value = ev.decode_value(name, event.data.get("value"))
-        seen_old = event.data.get("old", ev.encode_value(name, ev.get_field(work, name)))
-        seen = ev.decode_value(name, seen_old) if seen_old is not None else None
-        key = f"f:{name}"
+    def _set(self, work: Incident, event: Event) -> tuple[list[TimelineEntry], set[str]]:
+        change = self._record(event)
+        if change is None:
+            return [], set()  # known already
+        name = event.data["name"]
+        winner = self.history[name][-1]
         current = ev.get_field(work, name)
-        winner = self.stamps.get(key)
-        if winner is None or event.order > winner.order:
-            if value != current:
-                before = copy.copy(work.roles) if name.startswith("roles.") else current
-                ev.set_field(work, name, value)
-                try:
-                    work.check_key_times()
-                except ModelError as exc:
-                    if name.startswith("roles."):
-                        work.roles = before
-                    else:
-                        ev.set_field(work, name, before)
-                    raise BadEvent(f"{name}: {exc}") from None
-            self.stamps[key] = Stamp.of(event, value)
-            if winner is not None and seen != current and value != current:
-                return [_conflict(name, winner, Stamp.of(event, value))]
-            return []
-        if value != current:
-            return [_conflict(name, Stamp.of(event, value), winner)]
-        return []
+        if winner is change and change.stamp.value != current:
+            before = copy.copy(work.roles) if name.startswith("roles.") else current
+            ev.set_field(work, name, change.stamp.value)
+            try:
+                work.check_key_times()
+            except ModelError as exc:
+                if name.startswith("roles."):
+                    work.roles = before
+                else:
+                    ev.set_field(work, name, before)
+                self.history[name].remove(change)
+                raise BadEvent(f"{name}: {exc}") from None
+        want = self.conflicts(name)
+        shown = self.derived.setdefault(name, set())
+        add = [entry for ident, entry in want.items() if ident not in shown]
+        remove = shown - want.keys()
+        self.derived[name] = set(want)
+        return add, remove
 
 
 def _has(items: list[Any], ident: str) -> bool:
@@ -190,12 +254,17 @@ def fold(created: Event, events: list[Event], warn: Any = None) -> tuple[Inciden
         if event.id == created.id:
             continue
         try:
-            derived = merger.apply(incident, event)
+            add, remove = merger.apply(incident, event)
         except BadEvent as exc:
             if warn is not None:
                 warn(f"skipped event {event.id} from {event.host}: {exc}")
             continue
-        for entry in derived:
-            if not _has(incident.timeline, entry.id):
-                incident.timeline.append(entry)
+        apply_derived(incident, add, remove)
     return incident, merger
+
+
+def apply_derived(work: Incident, add: list[TimelineEntry], remove: set[str]) -> None:
+    if remove:
+        work.timeline[:] = [e for e in work.timeline if e.id not in remove]
+    have = {e.id for e in work.timeline} if add else set()
+    work.timeline.extend(e for e in add if e.id not in have)

@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,8 +29,9 @@ from warroom.sessions import fileio
 from warroom.sessions.model import Incident, TimelineEntry
 from warroom.sessions.share import events as ev
 from warroom.sessions.share.events import BadEvent, Event
-from warroom.sessions.share.merge import Merger
+from warroom.sessions.share.merge import Merger, apply_derived
 from warroom.sessions.store import Store, Written
+from warroom.sessions.times import utcnow
 
 LOCAL, REMOTE, DERIVED = "local", "remote", "derived"
 _ADDS = frozenset({ev.ENTRY_ADDED, ev.ACTION_ADDED, ev.ENTRY_EDITED, ev.ACTION_EDITED})
@@ -154,7 +156,13 @@ class Outbox:
         if line.skip or not isinstance(data, dict):
             return
         kind = line.event.get("kind")
-        if line.origin == DERIVED or kind in _ADDS:
+        if line.origin == DERIVED:
+            shown = kind != ev.ENTRY_DELETED
+            if shown:
+                self.items.add(str(data.get("id")))
+            self.merger.note_derived(str(data.get("field")), str(data.get("id")), shown)
+            return
+        if kind in _ADDS:
             self.items.add(str(data.get("id")))
             if kind not in (ev.ENTRY_EDITED, ev.ACTION_EDITED):
                 return
@@ -257,7 +265,7 @@ class Outbox:
     def _missing(self, incident: Incident) -> list[Event]:
         made: list[Event] = []
         for name in ev.FIELDS:
-            stamp = self.merger.stamps.get(f"f:{name}")
+            stamp = self.merger.winner(name)
             current = ev.get_field(incident, name)
             if stamp is not None and stamp.value != current:
                 data = {
@@ -349,27 +357,36 @@ class Outbox:
                 if event.id in self.known:
                     continue
                 try:
-                    derived = merger.apply(work, event)
+                    add, remove = merger.apply(work, event)
                 except BadEvent as exc:
                     warn(f"skipped event {event.id} from {event.host}: {exc}")
                     lines.append(Line(REMOTE, seq, True, event.to_json()))
                     continue
                 lines.append(Line(REMOTE, seq, False, event.to_json()))
-                for entry in derived:
-                    if entry.id not in have:
-                        work.timeline.append(entry)
-                        lines.append(Line(DERIVED, None, False, derived_event(work, entry)))
+                name = str(event.data.get("name"))
+                apply_derived(work, add, remove)
+                lines.extend(Line(DERIVED, None, False, derived_event(work, e, name)) for e in add)
+                lines.extend(Line(DERIVED, None, False, taken_back(work, i, name)) for i in remove)
             return [e for e in work.timeline if e.id not in have]
 
         with self.applying(lines):
             return self.store.update(change)
 
 
-def derived_event(incident: Incident, entry: TimelineEntry) -> dict[str, Any]:
-    # Its event id is its entry id: the same on every host, and never published.
+def derived_event(incident: Incident, entry: TimelineEntry, name: str) -> dict[str, Any]:
+    """A conflict entry made here, for the journal only (never published)."""
+    # Its event id is its entry id: the same on every host.
+    data = {**ev.entry_data(entry), "field": name}
     return ev.Event(
-        entry.id, incident.id, entry.at, "", entry.author, ev.ENTRY_ADDED, ev.entry_data(entry)
+        entry.id, incident.id, entry.at, "", entry.author, ev.ENTRY_ADDED, data
     ).to_json()
+
+
+def taken_back(incident: Incident, entry_id: str, name: str) -> dict[str, Any]:
+    """A conflict entry removed because a change in between became known."""
+    ident = str(uuid.uuid5(uuid.NAMESPACE_URL, f"warroom:taken-back:{entry_id}"))
+    data = {"id": entry_id, "field": name}
+    return ev.Event(ident, incident.id, utcnow(), "", "", ev.ENTRY_DELETED, data).to_json()
 
 
 def _read_int(path: Path) -> int:
