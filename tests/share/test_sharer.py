@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import stat
+from pathlib import Path
 from typing import Any
 
 from support.share_hosts import Host, wait_until
@@ -51,3 +52,39 @@ def test_dashboard_sharer_shares_a_new_session_and_logs_beside_it(
 def test_no_sharer_for_an_unshared_session_without_a_dsn(tmp_path: Any) -> None:
     store = Store.create(tmp_path / "x.toml", Incident.create("local", utcnow()))
     assert client.dashboard_sharer(store, None, "ana") is None
+
+
+def test_behind_a_transaction_pooler_the_sharer_polls(ops: Any, hosts: Any) -> None:
+    import os
+
+    import pytest
+    from support.pgbouncer import BouncerUnavailable, PgBouncer
+
+    try:
+        bouncer = PgBouncer(ops, pool_mode="transaction", pool_size=2)
+    except BouncerUnavailable as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"PgBouncer is required in CI: {exc}")
+        pytest.skip(str(exc))
+    a: Host = hosts("hostA")
+    b: Host = hosts("hostB")
+    a.run("share", "init", "--share", ops.dsn())
+    try:
+        bouncer.start()
+        path = a.run("new", "--share", bouncer.dsn(), "--title", "pooled").stdout.strip()
+        store = Store.open(Path(path))
+        b.run("join", store.incident.id, "--share", bouncer.dsn())
+        log = logging.getLogger("warroom.share")
+        saved = log.handlers[:], log.propagate
+        sharer = client.dashboard_sharer(store, None, "ana@hostA")
+        assert sharer is not None
+        try:
+            wait_until(lambda: sharer.status().text == "shared (polling)", 15, "polling")
+            b.run("note", "through the pooler")
+            wait_until(lambda: "through the pooler" in [e.text for e in store.incident.timeline],
+                       10, "B's note")
+        finally:
+            sharer.stop()
+            log.handlers, log.propagate = saved
+    finally:
+        bouncer.cleanup()

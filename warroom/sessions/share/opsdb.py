@@ -123,6 +123,10 @@ class Unreachable(OpsError):
     """Could not connect, or a round trip did not come back in time: try again later."""
 
 
+class NoListen(OpsError):
+    """LISTEN/NOTIFY does not reach this session (a transaction pooler in between)."""
+
+
 def _pg() -> Any:
     import psycopg
 
@@ -293,7 +297,7 @@ def check_listen(dsn: str, wait: float = 2.0) -> None:
         with deadline(listener, wait + 2):
             for _ in listener.notifies(timeout=wait, stop_after=1):
                 return
-    raise OpsError(
+    raise NoListen(
         f"LISTEN/NOTIFY does not get through {where(dsn)}: it looks like PgBouncer (or another "
         "pooler) in transaction mode; point --share at PostgreSQL directly or at a "
         "session-mode pool"

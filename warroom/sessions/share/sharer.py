@@ -96,6 +96,7 @@ class Sharer:
         self.outbox = outbox
         self._pending = len(self.outbox.pending())
         self.arrivals = 0  # entries applied from others so far (a counter the UI may poll)
+        self.polling = False  # True behind a transaction pooler: no LISTEN, catch-up each poll
 
     # -- the API -----------------------------------------------------------------------------
 
@@ -134,7 +135,7 @@ class Sharer:
         elif pending:
             text = f"{pending} pending"
         else:
-            text = "shared"
+            text = "shared (polling)" if self.polling else "shared"
         return ShareStatus(text, pending, down, present, error)
 
     def take_arrived(self) -> list[TimelineEntry]:
@@ -202,19 +203,28 @@ class Sharer:
             conn: psycopg.Connection[Any] | None = None
             try:
                 if not checked:
-                    opsdb.check_listen(self.dsn)
+                    try:
+                        opsdb.check_listen(self.dsn)
+                    except opsdb.NoListen as exc:
+                        # Still usable: catch-up by sequence every poll instead of on NOTIFY.
+                        warn(f"{exc}; polling every {self.poll:g}s instead")
+                        self.polling = True
                     checked = True
                 conn = opsdb.connect(self.dsn)
                 with opsdb.deadline(conn):
                     opsdb.require_schema(conn, self.dsn)
-                    conn.execute(f"LISTEN {opsdb.CHANNEL}")
+                    if not self.polling:
+                        conn.execute(f"LISTEN {opsdb.CHANNEL}")
                 # Catch up after every (re)connect: notifications sent meanwhile are gone.
                 self._catch_up(conn)
                 self._ok()
                 while not self._stop.is_set():
-                    with opsdb.deadline(conn, self.poll + opsdb.QUERY_TIMEOUT):
-                        for _ in conn.notifies(timeout=self.poll, stop_after=1):
-                            pass
+                    if self.polling:
+                        self._pause(self.poll)
+                    else:
+                        with opsdb.deadline(conn, self.poll + opsdb.QUERY_TIMEOUT):
+                            for _ in conn.notifies(timeout=self.poll, stop_after=1):
+                                pass
                     # Whether woken or not: a cheap indexed query, and a liveness check.
                     self._catch_up(conn)
             except SessionError as exc:
