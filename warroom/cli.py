@@ -295,14 +295,15 @@ def _open_shared(
     path: Path, share: str | None, author: str
 ) -> tuple[Store, Outbox | None, str | None]:
     """The session, and its outbox when it is shared (or ``--share`` starts sharing it)."""
-    from warroom.sessions.share import client
-    from warroom.sessions.share.outbox import Outbox
     from warroom.sessions.store import Store
 
     store = Store.open(path)
-    dsn = client.session_dsn(store, share)
+    dsn = share or store.incident.share
     if not dsn:
-        return store, None, None
+        return store, None, None  # not shared: nothing of sharing is even imported
+    from warroom.sessions.share import client
+    from warroom.sessions.share.outbox import Outbox
+
     host = client.host_name()
     if store.incident.share:
         return store, Outbox.attach(store, host, author), dsn
@@ -311,11 +312,13 @@ def _open_shared(
 
 def _shared_author(author: str, path: Path, share: str | None) -> str:
     """In a shared incident an entry says where it was written too: ``alice@db-bastion-2``."""
-    from warroom.sessions.share import client
     from warroom.sessions.store import load_header
 
-    shared = bool(share) or bool(load_header(path).share)
-    return client.qualified(author) if shared else author
+    if not share and not load_header(path).share:
+        return author
+    from warroom.sessions.share import client
+
+    return client.qualified(author)
 
 
 def _publish(outbox: Outbox | None, dsn: str | None, author: str, what: str) -> None:

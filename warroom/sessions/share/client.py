@@ -87,11 +87,6 @@ def configured_dsn(given: str | None) -> str | None:
     return dsn or None
 
 
-def session_dsn(store: Store, given: str | None) -> str | None:
-    """Where a session is shared: an explicit ``--share`` wins over the file's ``[share]``."""
-    return given or store.incident.share or None
-
-
 @dataclass(slots=True)
 class Published:
     ok: bool
@@ -245,6 +240,6 @@ def _catch_up(conn: psycopg.Connection[Any], outbox: Outbox) -> None:
 
 __all__ = [
     "Published", "SessionError", "configured_dsn", "host_name", "join", "local_copy",
-    "pending_warning", "refuse_if_taken", "session_dsn", "start_sharing", "try_publish",
+    "pending_warning", "refuse_if_taken", "start_sharing", "try_publish",
     "without_password",
 ]  # fmt: skip
