@@ -3,7 +3,8 @@
     .venv/bin/python bench/bench_store.py [--appends N]
 
 Note append latency (p50/p99, fsync included) on a fresh session and on one already holding
-2,000 entries and 8 h of 10-second rollups (2,880); Store.open / load time of that big session;
+2,000 entries and 8 h of 10-second rollups (2,880, schema 2 with every figure the panes use);
+Store.open / load time of that big session;
 load_header time. Targets (issue 2): append p99 <= 10 ms and flat with length; load <= 300 ms.
 Files go to a temp dir under /tmp (same filesystem as the sessions directory on these machines).
 """
@@ -54,6 +55,26 @@ def build_big(path: Path) -> Store:
             query_p95_ms=12.5,
             query_max_ms=48.0,
             connect_max_ms=7.5,
+            # schema 2: everything the panes need to redraw the window
+            conn_last=90,
+            usable=97,
+            waiting=3,
+            by_state=(("idle in transaction", 70), ("active", 12), ("idle", 8)),
+            top_apps=(("shop-api", 70), ("billing", 8), ("reports", 5), ("psql", 2), ("cron", 1)),
+            query_p99_ms=30.0,
+            connect_ms=4.5,
+            refused_by=(("too_many_connections", 2),),
+            refused=2,
+            tps=310.5,
+            host_cpu=42.0,
+            host_mem=61.5,
+            host_swap=0.0,
+            host_load=3.12,
+            host_tcp=(("ESTABLISHED", 96), ("TIME_WAIT", 12)),
+            bouncer_waiting=14,
+            bouncer_maxwait_s=2.5,
+            bouncer_pools=(("orders/shop", 60, 14, 40, 0, 2.5),
+                           ("orders/billing", 8, 0, 4, 2, 0.0)),
         )
         for i in range(2880)
     ]

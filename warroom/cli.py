@@ -32,6 +32,8 @@ from warroom.sessions.times import TimeError, format_utc, parse_time, utcnow
 if TYPE_CHECKING:
     from warroom.collectors.host import HostCollector
     from warroom.collectors.postgres import PostgresCollector
+    from warroom.sessions.share.outbox import Outbox
+    from warroom.sessions.store import Store
 
 PROG = "warroom"
 
@@ -81,6 +83,14 @@ def _session_arg(parser: argparse.ArgumentParser, default_note: str) -> None:
     )
 
 
+def _share_arg(parser: argparse.ArgumentParser, meaning: str) -> None:
+    parser.add_argument(
+        "--share",
+        metavar="DSN",
+        help=f"ops PostgreSQL to share through (libpq DSN; {meaning})",
+    )
+
+
 def _time_arg(parser: argparse.ArgumentParser, meaning: str) -> None:
     parser.add_argument(
         "--at",
@@ -113,7 +123,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--severity", default="SEV2", choices=SEVERITIES,
                    help="SEV1 (worst) .. SEV4 (default: SEV2)")
     _time_arg(p, "impact start")
+    _share_arg(p, "default: $WARROOM_SHARE, else [share] dsn in the config file")
+    p.add_argument("--author", help="who opens it (default: $WARROOM_AUTHOR, else your login)")
     p.set_defaults(func=cmd_new)
+
+    p = _add(subs, "join", "make the local copy of a shared incident and print its path",
+             'warroom join 20261124-0900-orders-db --share "host=ops.internal dbname=warroom"')
+    p.add_argument("incident", metavar="ID", help="the incident id (`warroom sessions --share`)")
+    _share_arg(p, "default: $WARROOM_SHARE, else [share] dsn in the config file")
+    p.add_argument("--author", help="who joins (default: $WARROOM_AUTHOR, else your login)")
+    p.set_defaults(func=cmd_join)
+
+    p = _add(subs, "share", "set up the ops database that shared incidents go through",
+             'warroom share init --share "host=ops.internal dbname=warroom"')
+    share_subs = p.add_subparsers(dest="share_command", metavar="ACTION", parser_class=_Parser)
+    q = _add(share_subs, "init", "create or upgrade the ops schema; print the grants",
+             'warroom share init --share "host=ops.internal dbname=warroom"')
+    _share_arg(q, "default: $WARROOM_SHARE, else [share] dsn in the config file")
+    q.set_defaults(func=cmd_share_init)
+    p.set_defaults(func=lambda _args: _usage("share needs an action: init"))
 
     p = _add(subs, "note", "append an entry to the incident timeline and print its id",
              'warroom note --kind action "raised shop-api pool max to 20, rolling restart"')
@@ -123,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="entry kind (default: note)")
     p.add_argument("--author", help="who writes it (default: $WARROOM_AUTHOR, else your login)")
     p.add_argument("text", nargs="+", metavar="TEXT", help="the entry's text")
+    _share_arg(p, "default: where the session is shared; given for an unshared one, shares it")
     p.set_defaults(func=cmd_note)
 
     p = _add(subs, "status", "change the incident's status and log it on the timeline",
@@ -132,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="investigating, identified, monitoring or resolved")
     _time_arg(p, "when the status changed")
     p.add_argument("--author", help="who changes it (default: $WARROOM_AUTHOR, else your login)")
+    _share_arg(p, "default: where the session is shared; given for an unshared one, shares it")
     p.set_defaults(func=cmd_status)
 
     p = _add(subs, "postmortem", "write the postmortem draft (Markdown) for a session",
@@ -168,6 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _add(subs, "sessions", "list incidents in the sessions directory, newest first",
              "warroom sessions")
+    _share_arg(p, "also list the incidents shared there; default: $WARROOM_SHARE, else config")
     p.set_defaults(func=cmd_sessions)
 
     p = _add(subs, "watch", "open the dashboard (an existing --session is resumed)",
@@ -179,6 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds between samples (default: 1)")
     p.add_argument("--pgbouncer", metavar="DSN", help="PgBouncer admin console DSN")
     p.add_argument("--author", help="who is at the keyboard (default: $WARROOM_AUTHOR, else login)")
+    _share_arg(p, "default: where a resumed session is shared, else $WARROOM_SHARE, else config")
     p.set_defaults(func=cmd_watch)
 
     p = _add(subs, "sample", "print live samples as JSON lines (headless)",
@@ -250,42 +282,126 @@ def _resolve_session(path: Path | None) -> Path:
 
 def cmd_new(args: argparse.Namespace) -> int:
     from warroom.sessions.paths import new_session_path
+    from warroom.sessions.share import client
     from warroom.sessions.store import Store
 
     started = utcnow() if args.at is None else parse_time(args.at)
     incident = Incident.create(args.title, started, severity=args.severity)
+    dsn = client.configured_dsn(args.share)
+    if dsn:
+        client.refuse_if_taken(dsn, incident.id)
     path = args.session if args.session is not None else new_session_path(incident.id)
-    Store.create(path, incident)
+    store = Store.create(path, incident)
+    if dsn:
+        author = client.qualified(_author(args.author))
+        outbox = client.start_sharing(store, dsn, client.host_name(), author)
+        _publish(outbox, dsn, author, "the incident is")
     print(path)
     return 0
 
 
-def cmd_note(args: argparse.Namespace) -> int:
+def cmd_join(args: argparse.Namespace) -> int:
+    from warroom.sessions.share import client
+    from warroom.sessions.store import load_header
+
+    dsn = client.configured_dsn(args.share)
+    if not dsn:
+        local = client.local_copy(args.incident)
+        dsn = load_header(local).share if local is not None else None
+    if not dsn:
+        raise UsageError("join needs the ops database: --share DSN (or $WARROOM_SHARE)")
+    author = client.qualified(_author(args.author))
+    print(client.join(args.incident, dsn, client.host_name(), author))
+    return 0
+
+
+def cmd_share_init(args: argparse.Namespace) -> int:
+    from warroom.sessions.share import client, opsdb
+
+    dsn = client.configured_dsn(args.share)
+    if not dsn:
+        raise UsageError("share init needs the ops database: --share DSN (or $WARROOM_SHARE)")
+    opsdb.check_listen(dsn)
+    before, now = opsdb.init_schema(dsn)
+    if before == now:
+        done = f"already at version {now}"
+    elif before == 0:
+        done = f"created, version {now}"
+    else:
+        done = f"upgraded from version {before} to {now}"
+    print(f"ops schema on {opsdb.where(dsn)}: {done}")
+    print("grants for responders (run once as the schema's owner):")
+    print(opsdb.GRANTS)
+    return 0
+
+
+def _open_shared(
+    path: Path, share: str | None, author: str
+) -> tuple[Store, Outbox | None, str | None]:
+    """The session, and its outbox when it is shared (or ``--share`` starts sharing it)."""
     from warroom.sessions.store import Store
 
+    store = Store.open(path)
+    dsn = share or store.incident.share
+    if not dsn:
+        return store, None, None  # not shared: nothing of sharing is even imported
+    from warroom.sessions.share import client
+    from warroom.sessions.share.outbox import Outbox
+
+    host = client.host_name()
+    if store.incident.share:
+        return store, Outbox.attach(store, host, author), dsn
+    return store, client.start_sharing(store, dsn, host, author), dsn
+
+
+def _shared_author(author: str, path: Path, share: str | None) -> str:
+    """In a shared incident an entry says where it was written too: ``alice@db-bastion-2``."""
+    from warroom.sessions.store import load_header
+
+    if not share and not load_header(path).share:
+        return author
+    from warroom.sessions.share import client
+
+    return client.qualified(author)
+
+
+def _publish(outbox: Outbox | None, dsn: str | None, author: str, what: str) -> None:
+    """After the local fsync: one bounded attempt; offline is a warning, not a failure."""
+    if outbox is None or dsn is None:
+        return
+    from warroom.sessions.share import client
+
+    sys.stdout.flush()  # the id is out before we wait on the network
+    result = client.try_publish(outbox, dsn, author)
+    if not result.ok:
+        _warn(client.pending_warning(what, dsn, result.message))
+
+
+def cmd_note(args: argparse.Namespace) -> int:
     text = " ".join(args.text).strip()
     if not text:
         raise UsageError("a note needs some text")
     at = utcnow() if args.at is None else parse_time(args.at)
-    store = Store.open(_resolve_session(args.session))
-    entry = TimelineEntry(
-        at=at, text=text, kind=Kind(args.kind), author=_author(args.author), source=Source.CLI
-    )
+    path = _resolve_session(args.session)
+    author = _shared_author(_author(args.author), path, args.share)
+    store, outbox, dsn = _open_shared(path, args.share, author)
+    entry = TimelineEntry(at=at, text=text, kind=Kind(args.kind), author=author, source=Source.CLI)
     store.append_entry(entry)
     print(entry.id)
+    _publish(outbox, dsn, author, f"note {entry.id} is")
     return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from warroom.sessions.store import Store
-
     at = utcnow() if args.at is None else parse_time(args.at)
-    store = Store.open(_resolve_session(args.session))
-    author = _author(args.author)
+    path = _resolve_session(args.session)
+    author = _shared_author(_author(args.author), path, args.share)
+    store, outbox, dsn = _open_shared(path, args.share, author)
     entry = store.update(
         lambda incident: incident.status_change(args.status, at, author, Source.CLI)
     )
     print(entry.id)
+    _publish(outbox, dsn, author, f"status {args.status} is")
     return 0
 
 
@@ -359,6 +475,41 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_sessions(args: argparse.Namespace) -> int:
+    from warroom.sessions.share import client
+
+    dsn = client.configured_dsn(args.share)
+    if args.share:
+        return _list_shared(dsn or args.share)
+    _list_local()
+    if dsn:
+        from warroom.sessions.share.opsdb import OpsError
+
+        try:
+            _list_shared(dsn)
+        except OpsError as exc:  # asked for local sessions; the shared ones are a bonus
+            _warn(f"shared incidents not listed: {exc}")
+    return 0
+
+
+def _list_shared(dsn: str) -> int:
+    from warroom.sessions.share import client, opsdb
+
+    with opsdb.connect(dsn) as conn:
+        opsdb.require_schema(conn, dsn)
+        found = opsdb.list_incidents(conn)
+    if not found:
+        print(f"no shared incidents on {opsdb.where(dsn)}")
+        return 0
+    print(f"shared on {opsdb.where(dsn)}:")
+    for inc in found:
+        local = client.local_copy(inc.id)
+        who = ", ".join(inc.responders) or "-"
+        line = f"{inc.id}  {inc.severity:<4} {inc.status:<13} {inc.title}  responders: {who}"
+        print(line + (f"  {local}" if local else ""))
+    return 0
+
+
+def _list_local() -> int:
     from warroom.sessions.paths import list_sessions, sessions_dir
 
     found = list_sessions()
@@ -376,8 +527,22 @@ def cmd_sessions(args: argparse.Namespace) -> int:
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
+    from warroom.sessions.share import client
     from warroom.tui.launch import WatchOptions, run_watch
 
+    share = client.configured_dsn(args.share)
+    resumed = None
+    if args.session is not None and args.session.exists():
+        from warroom.sessions.store import load_header
+
+        resumed = load_header(args.session)
+        share = share or resumed.share or None
+    if share:
+        from warroom.sessions.share import opsdb
+
+        # Before anything is created or started: the watched server as the dashboard will
+        # reach it (--dsn, else the resumed session's target, else libpq's defaults).
+        opsdb.refuse_watched(args.dsn or (resumed.target.dsn if resumed else ""), share)
     return run_watch(
         WatchOptions(
             dsn=args.dsn,
@@ -386,6 +551,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
             interval=args.interval,
             pgbouncer=args.pgbouncer,
             author=_author(args.author),
+            share=share,
         )
     )
 
@@ -505,8 +671,23 @@ def _write_atomically(path: Path, text: str) -> None:
         raise CliError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
+def _usage(message: str) -> int:
+    raise UsageError(message)
+
+
 def _warn(message: str) -> None:
     print(f"{PROG}: warning: {message}", file=sys.stderr)
+
+
+def _share_warnings_to_stderr() -> None:
+    import logging
+
+    log = logging.getLogger("warroom.share")
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter(f"{PROG}: warning: %(message)s"))
+        log.addHandler(handler)
+        log.propagate = False
 
 
 def _fail(message: str, code: int) -> int:
@@ -520,6 +701,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from warroom.collectors.alerts import ConfigError
     from warroom.sessions.store import SessionError
 
+    _share_warnings_to_stderr()
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -557,9 +557,11 @@ def test_every_model_field_is_stored() -> None:
     incident = Incident.create("x", T0)
     for name in ("detected_at", "identified_at", "mitigated_at", "resolved_at"):
         setattr(incident, name, T0)
+    incident.share = "host=ops"
     header = header_tables(incident)
-    lists = {"timeline", "action_items", "samples", "target"}
+    lists = {"timeline", "action_items", "samples", "target", "share"}
     assert set(header["incident"]) == set(field_names(Incident)) - lists
+    assert header["share"] == {"dsn": "host=ops"}
     assert set(header["target"]) == set(field_names(Target))
     entry = entry_table(TimelineEntry(at=T0, text="x"))
     item = action_item_table(ActionItem(text="x", due=date(2026, 1, 1)))

@@ -8,11 +8,11 @@ message that names both fields, never silently fixed.
 from __future__ import annotations
 
 import re
-import secrets
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
+from warroom.sessions.ids import UUID_RE, new_uuid7
 from warroom.sessions.times import as_utc, format_utc
 
 SEVERITIES: tuple[str, ...] = ("SEV1", "SEV2", "SEV3", "SEV4")
@@ -98,8 +98,11 @@ FORM_FIELDS: frozenset[str] = frozenset({"title", *KEY_TIMES, *TEXT_FIELDS, *ROL
 
 
 def new_id() -> str:
-    """Short random id: unique across processes without reading the file (writers may race)."""
-    return secrets.token_hex(4)
+    """A UUIDv7: unique across processes and hosts without coordination, ordered by time.
+
+    Files written before sharing hold 8-hex ids; ids are only ever compared, so both work.
+    """
+    return new_uuid7()
 
 
 def slugify(text: str, limit: int = 40) -> str:
@@ -252,6 +255,7 @@ class Incident:
     resolution: str = ""
     roles: Roles = field(default_factory=Roles)
     target: Target = field(default_factory=Target)
+    share: str = ""  # the ops database this incident is shared through (no password); "" = not
     timeline: list[TimelineEntry] = field(default_factory=list)
     action_items: list[ActionItem] = field(default_factory=list)
     samples: list[SampleRollup] = field(default_factory=list)
@@ -444,8 +448,12 @@ class Incident:
     # -- queries ---------------------------------------------------------------------------
 
     def entries_in_order(self) -> list[TimelineEntry]:
-        """Timeline by time; entries with the same time keep the order they were written in."""
-        return sorted(self.timeline, key=lambda entry: entry.at)
+        """Timeline by time; entries with the same time keep the order they were written in.
+
+        Hosts sharing an incident append the same entries in different orders, so at equal
+        times UUIDv7 ids (ordered by creation) decide; old 8-hex ids keep their file order.
+        """
+        return sorted(self.timeline, key=_entry_order)
 
     def entry(self, entry_id: str) -> TimelineEntry:
         for candidate in self.timeline:
@@ -468,6 +476,10 @@ class Incident:
     def end(self) -> datetime | None:
         """When impact ended: resolution, else mitigation; None while ongoing."""
         return self.resolved_at or self.mitigated_at
+
+
+def _entry_order(entry: TimelineEntry) -> tuple[datetime, str]:
+    return (entry.at, entry.id if UUID_RE.match(entry.id) else "")
 
 
 def check_severity(severity: str) -> str:

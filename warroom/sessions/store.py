@@ -63,7 +63,7 @@ except ImportError:  # pragma: no cover - tomli is a dependency
 
 T = TypeVar("T")
 
-__all__ = ["Loaded", "SessionError", "SessionLocked", "Store", "load", "load_header"]
+__all__ = ["Loaded", "SessionError", "SessionLocked", "Store", "Written", "load", "load_header"]
 
 
 class SessionError(Exception):
@@ -376,6 +376,21 @@ def _header_state(incident: Incident) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What one successful write of this Store changed, for whoever mirrors the record.
+
+    Observers run under the file lock, after the write is durable and ``store.incident`` shows
+    it, so whatever they record beside the file is in step with it (sharing keeps its outbox
+    this way). ``before`` is the incident before a rewrite; None for appends, whose whole change
+    is ``appended``.
+    """
+
+    store: Store
+    before: Incident | None
+    appended: tuple[TimelineEntry | ActionItem, ...] = ()
+
+
 class Store:
     """The writer of one session file; the TUI and every CLI command that writes use one.
 
@@ -405,6 +420,15 @@ class Store:
         # to know when to redraw, whichever write brought the change in.
         self.changes = 0
         self.pending_added = 0  # writes taken from pending files of writers that were gone
+        self._observers: list[Callable[[Written], None]] = []
+
+    def observe(self, observer: Callable[[Written], None]) -> None:
+        """Call ``observer`` after each successful write of this Store (not others' writes)."""
+        self._observers.append(observer)
+
+    def _written(self, before: Incident | None, appended: Sequence[Any] = ()) -> None:
+        for observer in self._observers:
+            observer(Written(self, before, tuple(appended)))
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -477,9 +501,42 @@ class Store:
                 raise
             self._ids.add(entry.id)
             self.changes += 1
+            self._written(None, (entry,))
 
     def has_entry(self, entry_id: str) -> bool:
         return entry_id in self._ids
+
+    def append_entries(self, entries: Sequence[TimelineEntry]) -> list[TimelineEntry]:
+        """Append entries in one write + fsync, skipping ids already on the timeline.
+
+        For merging others' entries: a batch of 10,000 costs one fsync, and a repeat is a no-op.
+        Returns the entries actually added.
+        """
+        with self._mutex, self._writing():
+            new: list[TimelineEntry] = []
+            ids = set(self._ids)
+            for entry in entries:
+                if entry.id not in ids:
+                    ids.add(entry.id)
+                    new.append(entry)
+            if not new:
+                return []
+            if self.incident.detected_at is None and any(e.kind is Kind.DETECTION for e in new):
+                # A first detection changes the header: one rewrite does it all.
+                work = self.incident.copy()
+                for entry in new:
+                    work.add_entry(entry)
+                self._check_header(work)
+                self._rewrite(work)
+                _assign(self.incident, work)
+            else:
+                tables = [entry_table(entry) for entry in new]
+                self._append(_render(self.path, render_blocks, "timeline", tables))
+                self.incident.timeline.extend(new)
+            self._ids = ids
+            self.changes += 1
+            self._written(None, new)
+            return new
 
     def append_samples(self, rollups: Sequence[SampleRollup]) -> None:
         """Append sample rollups, all in one write + fsync."""
@@ -497,6 +554,7 @@ class Store:
             self._append(block)
             self.incident.action_items.append(item)
             self.changes += 1
+            self._written(None, (item,))
 
     def mutate(self, change: Mutation) -> object:
         """A change described as data (see ``mutations``); one applied already is a no-op."""
@@ -516,10 +574,19 @@ class Store:
             result = change(work)
             self._check_header(work)
             self._rewrite(work)
+            before = self.incident.copy() if self._observers else None
             _assign(self.incident, work)
             self._ids = {entry.id for entry in work.timeline}
             self.changes += 1
+            if before is not None:
+                self._written(before)
             return result
+
+    @contextlib.contextmanager
+    def hold(self) -> Iterator[Incident]:
+        """The file lock, with ``incident`` caught up: for keeping a side file in step with it."""
+        with self._mutex, self._writing():
+            yield self.incident
 
     # -- other writers ---------------------------------------------------------------------
 

@@ -236,6 +236,8 @@ class WarroomApp(App[None]):
         self._fed_since_tick = False
         self._seen_changes = -1
         self.kept_pending = 0  # writes left in the pending file at exit
+        # Set by `watch --share`: a warroom.sessions.share.Sharer (threads; polled, never awaited).
+        self.sharer: Any = None
 
     # -- the record --------------------------------------------------------------------------
 
@@ -386,6 +388,10 @@ class WarroomApp(App[None]):
     def tick(self) -> None:
         """Once a second: the clock, the record's changes, and the age of stale data."""
         self.refresh_record()
+        if self.sharer is not None and self.sharer.take_arrived():
+            # Others' entries were merged into the store on the Sharer's thread.
+            with contextlib.suppress(NoMatches):
+                self.refresh_timeline()
         # A sample since the last tick already moved the clock: a second refresh would cost a
         # second frame each second. Without samples (a stalled or slower poller) the tick keeps
         # the clock and the data's age moving.
@@ -403,7 +409,19 @@ class WarroomApp(App[None]):
             notes.append((f"record: {recorder.pending} pending", "warning"))
         if recorder.error:
             notes.append(("record: " + clean(recorder.error, 60), "error"))
+        if self.sharer is not None:
+            text = self.sharer.status().text
+            notes.append((text, "ok" if text.startswith("shared") else "warning"))
         return tuple(notes)
+
+    def presence(self) -> str:
+        """Who else is in the shared incident now, for the timeline's border."""
+        if self.sharer is None:
+            return ""
+        from warroom.sessions.share.sharer import presence_lines
+
+        lines = presence_lines(self.sharer.status())
+        return ("with: " + "; ".join(lines)) if lines else ""
 
     def refresh_live(self) -> None:
         now = self.clock()
@@ -421,6 +439,11 @@ class WarroomApp(App[None]):
                 notes=self.header_notes(),
             )
         )
+        if self.sharer is not None:
+            timeline = self.query_one(TimelineTable)
+            presence = clean(self.presence(), 160)
+            if timeline.border_subtitle != presence:
+                timeline.border_subtitle = presence
         self.query_one(ConnectionsPane).set_view(self.state.connections_view(now, self.interval))
         self.query_one(LatencyPane).set_view(self.state.latency_view(now))
         self.query_one(FindingsLine).set_view(self.state.findings_view())

@@ -33,6 +33,7 @@ class WatchOptions:
     interval: float
     pgbouncer: str | None
     author: str
+    share: str | None = None  # ops database DSN: share this incident through it
 
 
 def open_store(options: WatchOptions) -> Store:
@@ -93,14 +94,22 @@ def run_watch(options: WatchOptions) -> int:
     store = open_store(options)
     # Resuming without --dsn watches what the session watched (libpq finds the password).
     dsn = options.dsn or store.incident.target.dsn
+    author = options.author
+    sharer = None
+    if options.share or store.incident.share:
+        from warroom.sessions.share import client
+
+        author = client.qualified(author)
+        sharer = client.dashboard_sharer(store, options.share, author)
     app = build_app(
         store,
         dsn,
         interval=options.interval,
-        author=options.author,
+        author=author,
         alerts=alerts,
         pgbouncer=options.pgbouncer,
     )
+    app.sharer = sharer
     # An SSH drop (SIGHUP) or a kill (SIGTERM) ends the dashboard the way `q` does: the
     # terminal restored and the partial rollup written. Notes are on disk already.
     with ExitGuard() as guard:
@@ -109,6 +118,8 @@ def run_watch(options: WatchOptions) -> int:
             app.run()
         finally:
             app.shutdown()  # idempotent: after q it has run already
+            if sharer is not None:
+                sharer.stop()  # one last publish attempt, bounded
     report_pending(app)
     print(store.path)
     return 128 + guard.signum if guard.signum else 0

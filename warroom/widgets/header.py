@@ -14,7 +14,12 @@ SEVERITY_STYLE = {
     "SEV3": "bold black on yellow",
     "SEV4": "bold black on grey70",
 }
-NOTE_STYLE = {"warning": "bold black on yellow", "info": "bold cyan", "error": "bold white on red"}
+NOTE_STYLE = {
+    "warning": "bold black on yellow",
+    "info": "bold cyan",
+    "error": "bold white on red",
+    "ok": "green",
+}
 STATUS_STYLE = {
     "investigating": "bold red",
     "identified": "bold yellow",

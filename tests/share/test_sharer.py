@@ -1,0 +1,90 @@
+"""The Sharer's API as the dashboard uses it, and `watch --share`'s wiring (no terminal)."""
+
+from __future__ import annotations
+
+import logging
+import stat
+from pathlib import Path
+from typing import Any
+
+from support.share_hosts import Host, wait_until
+
+from warroom.sessions.model import Incident, TimelineEntry
+from warroom.sessions.share import client
+from warroom.sessions.share.sharer import _duration
+from warroom.sessions.store import Store
+from warroom.sessions.times import utcnow
+
+
+def test_indicator_durations() -> None:
+    assert [_duration(s) for s in (5, 59, 60, 150, 3600, 3725)] == [
+        "5s", "59s", "1m", "2m", "1h00m", "1h02m",
+    ]
+
+
+def test_dashboard_sharer_shares_a_new_session_and_logs_beside_it(
+    ops: Any, hosts: Any
+) -> None:
+    a: Host = hosts("hostA")
+    a.run("share", "init", "--share", ops.dsn())
+    store = Store.create(a.home / "new.toml", Incident.create("from the dashboard", utcnow()))
+    log = logging.getLogger("warroom.share")
+    saved = log.handlers[:], log.propagate
+    sharer = client.dashboard_sharer(store, ops.dsn(), "ana@hostA")
+    try:
+        assert sharer is not None
+        assert store.incident.share  # marked shared, without a password
+        store.append_entry(TimelineEntry(at=utcnow(), text="typed in the dashboard"))
+        wait_until(lambda: sharer.status().text == "shared", 10, "published")
+        log.warning("a test warning")
+        log_file = store.path.with_name("new.share.log")
+        assert "a test warning" in log_file.read_text()
+        assert stat.S_IMODE(log_file.stat().st_mode) == 0o600
+    finally:
+        if sharer is not None:
+            sharer.stop()
+        log.handlers, log.propagate = saved
+    b: Host = hosts("hostB")
+    b.run("join", store.incident.id, "--share", ops.dsn())
+    assert [e.text for e in b.entries()] == ["typed in the dashboard"]
+
+
+def test_no_sharer_for_an_unshared_session_without_a_dsn(tmp_path: Any) -> None:
+    store = Store.create(tmp_path / "x.toml", Incident.create("local", utcnow()))
+    assert client.dashboard_sharer(store, None, "ana") is None
+
+
+def test_behind_a_transaction_pooler_the_sharer_polls(ops: Any, hosts: Any) -> None:
+    import os
+
+    import pytest
+    from support.pgbouncer import BouncerUnavailable, PgBouncer
+
+    try:
+        bouncer = PgBouncer(ops, pool_mode="transaction", pool_size=2)
+    except BouncerUnavailable as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"PgBouncer is required in CI: {exc}")
+        pytest.skip(str(exc))
+    a: Host = hosts("hostA")
+    b: Host = hosts("hostB")
+    a.run("share", "init", "--share", ops.dsn())
+    try:
+        bouncer.start()
+        path = a.run("new", "--share", bouncer.dsn(), "--title", "pooled").stdout.strip()
+        store = Store.open(Path(path))
+        b.run("join", store.incident.id, "--share", bouncer.dsn())
+        log = logging.getLogger("warroom.share")
+        saved = log.handlers[:], log.propagate
+        sharer = client.dashboard_sharer(store, None, "ana@hostA")
+        assert sharer is not None
+        try:
+            wait_until(lambda: sharer.status().text == "shared (polling)", 15, "polling")
+            b.run("note", "through the pooler")
+            wait_until(lambda: "through the pooler" in [e.text for e in store.incident.timeline],
+                       10, "B's note")
+        finally:
+            sharer.stop()
+            log.handlers, log.propagate = saved
+    finally:
+        bouncer.cleanup()
