@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from warroom.collectors.bouncer_sample import BouncerSample, PoolStats
@@ -75,8 +76,15 @@ def _connections(r: SampleRollup, total: int) -> Connections | None:
     )
 
 
-def samples_of(r: SampleRollup) -> list[Sample]:
-    """The samples that reproduce one rollup, in time order, inside its window."""
+def samples_of(r: SampleRollup, dense: bool = True) -> list[Sample]:
+    """The samples that reproduce one rollup, in time order, inside its window.
+
+    ``dense=False`` gives a few samples carrying the window's peaks, spread over it (for chart
+    history: one point every few seconds, so no chart column up to ~180 wide is left empty),
+    several times cheaper to feed.
+    """
+    if not dense:
+        return _peak_sample(r)
     n = max(1, min(r.samples or 1, MAX_SAMPLES_PER_ROLLUP))
     step = r.seconds / n
     times = [r.at + timedelta(seconds=step * (i + 0.5)) for i in range(n)]
@@ -155,6 +163,35 @@ def samples_of(r: SampleRollup) -> list[Sample]:
     return out
 
 
+PEAK_SAMPLES = 3
+
+
+def _peak_sample(r: SampleRollup) -> list[Sample]:
+    step = r.seconds / PEAK_SAMPLES
+    return [
+        replace(sample, at=r.at + timedelta(seconds=step * (i + 0.5)))
+        for i in range(PEAK_SAMPLES)
+        for sample in _peak_one(r)
+    ]
+
+
+def _peak_one(r: SampleRollup) -> list[Sample]:
+    at = r.at
+    if r.status == "down":
+        return [PgSample(at=at, status="down",
+                         error=_failure(_kind(r.down_kind, FailureKind.UNREACHABLE)))]
+    refused = next((_kind(k, FailureKind.TOO_MANY_CONNECTIONS) for k, _ in r.refused_by), None)
+    if refused is None and r.refused:
+        refused = FailureKind.TOO_MANY_CONNECTIONS
+    total = r.conn_max if r.conn_max is not None else r.conn_last
+    return [PgSample(
+        at=at, status="up",
+        connections=_connections(r, total) if total is not None else None,
+        query_ms=r.query_p95_ms if r.query_p95_ms is not None else r.query_max_ms,
+        connect_ms=r.connect_ms, probe_error=_failure(refused) if refused else None, tps=r.tps,
+    )]  # fmt: skip
+
+
 class Recording:
     """A session's rollups, ordered, with the samples of any stretch of time on demand."""
 
@@ -179,7 +216,7 @@ class Recording:
     def end(self) -> datetime | None:
         return self.rollups[-1].end if self.rollups else None
 
-    def between(self, start: datetime, end: datetime) -> Iterator[Sample]:
+    def between(self, start: datetime, end: datetime, dense: bool = True) -> Iterator[Sample]:
         """Samples of the rollups whose window ends after ``start`` and starts before ``end``."""
         first = bisect.bisect_left(self._starts, start - timedelta(seconds=self._longest()))
         for r in self.rollups[first:]:
@@ -187,7 +224,7 @@ class Recording:
                 break
             if r.end <= start:
                 continue
-            for sample in samples_of(r):
+            for sample in samples_of(r, dense):
                 if sample.at <= end:
                     yield sample
 

@@ -15,6 +15,10 @@ from warroom.sessions.recorded import Recording
 from warroom.tui.state import CHART_SPAN_S, LiveState
 
 SPEEDS = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
+# The last minute before the cursor is fed sample by sample (the latency pane's percentiles,
+# the alerts' hysteresis); the chart history before it one sample per window, at its peaks.
+DENSE_S = 60.0
+STEP_FORWARD_S = 120.0  # a step forward up to this long is fed on, not rebuilt
 
 
 class Playback:
@@ -62,21 +66,30 @@ class Playback:
     def seek(self, at: datetime) -> None:
         at = min(max(at, self.start), self.end)
         self.state = LiveState(self.alerts)
-        window = timedelta(seconds=CHART_SPAN_S)
-        self.state.feed_history(self.recording.between(at - window, at))
+        dense_from = at - timedelta(seconds=DENSE_S)
+        sparse = self.recording.between(at - timedelta(seconds=CHART_SPAN_S), dense_from, False)
+        self.state.feed_history(s for s in sparse if s.at <= dense_from)
+        self.state.feed_history(
+            s for s in self.recording.between(dense_from, at) if s.at > dense_from
+        )
         self.cursor = at
 
     def step(self, seconds: float) -> None:
-        self.seek(self.cursor + timedelta(seconds=seconds))
+        if 0 < seconds <= STEP_FORWARD_S:
+            self._feed_to(min(self.cursor + timedelta(seconds=seconds), self.end))
+        else:
+            self.seek(self.cursor + timedelta(seconds=seconds))
+
+    def _feed_to(self, new: datetime) -> None:
+        fresh = [s for s in self.recording.between(self.cursor, new) if self.cursor < s.at <= new]
+        self.state.feed_history(fresh)
+        self.cursor = new
 
     def advance(self, real_seconds: float) -> bool:
         """Play on by ``real_seconds`` of wall time; True when the cursor moved."""
         if not self.playing or self.at_end:
             return False
-        new = min(self.cursor + timedelta(seconds=real_seconds * self.speed), self.end)
-        fresh = [s for s in self.recording.between(self.cursor, new) if self.cursor < s.at <= new]
-        self.state.feed_history(fresh)
-        self.cursor = new
+        self._feed_to(min(self.cursor + timedelta(seconds=real_seconds * self.speed), self.end))
         return True
 
     def toggle(self) -> None:

@@ -57,6 +57,8 @@ class TimelineTable(DataTable[Text]):
         super().__init__(id=id, cursor_type="row", zebra_stripes=False, show_header=True)
         self.border_title = "Timeline"
         self._rows: list[TimelineRow] = []
+        self._unsized: list[TimelineRow] | None = None
+        self._wanted: str | None = None
 
     def on_mount(self) -> None:
         self.add_column("time", key="time", width=8)
@@ -79,7 +81,14 @@ class TimelineTable(DataTable[Text]):
         # One cell for the vertical scrollbar, which appears once the timeline is long.
         width = max(self.size.width - fixed - 2 * self.cell_padding - 1, TEXT_MIN)
         column = self.columns[text_key]
-        if column.width != width:
+        if self._unsized is not None:
+            # The first rows arrived before the table had a size: build them once, now.
+            column.width = width
+            rows, self._unsized = self._unsized, None
+            self.set_rows(rows)
+            if self._wanted is not None:
+                self.select(self._wanted)
+        elif column.width != width:
             column.width = width
             rows = self._rows
             selected = self.selected_id
@@ -99,6 +108,9 @@ class TimelineTable(DataTable[Text]):
     def set_rows(self, rows: Sequence[TimelineRow]) -> None:
         """Show ``rows`` (already in time order); appends cost one row, anything else a rebuild."""
         rows = list(rows)
+        if self.size.width == 0 or self._unsized is not None:
+            self._unsized = rows  # built when the first resize gives the text column its width
+            return
         if rows == self._rows:
             return
         following = not self._rows or self.cursor_row >= len(self._rows) - 1
@@ -125,6 +137,9 @@ class TimelineTable(DataTable[Text]):
 
     def select(self, entry_id: str | None) -> None:
         """Put the cursor on ``entry_id`` (replay marks the entry at its cursor)."""
+        if self._unsized is not None:
+            self._wanted = entry_id
+            return
         ids = [row.id for row in self._rows]
         if entry_id in ids:
             row = ids.index(entry_id)
@@ -137,14 +152,23 @@ class TimelineTable(DataTable[Text]):
             self.move_cursor(row=len(self._rows) - 1)
             self.scroll_end(animate=False)
 
+    def _height(self, text: Text) -> int:
+        """Lines the text column needs. Measured here, once per row: left to the table
+        (``height=None``) it renders every cell of every row to measure them, seconds for a
+        long incident's timeline, and again after each resize."""
+        column = self.columns.get(ColumnKey("text"))
+        width = column.width if column is not None else TEXT_MIN
+        return max(1, len(text.wrap(self.app.console, max(width, 1))))
+
     def _add(self, row: TimelineRow) -> None:
         mark, style = KIND_MARK.get(row.kind, ("·", ""))
+        text = wrapped(row.text, style="italic" if row.kind == "misleading" else "")
         self.add_row(
             Text(row.time),
             Text(row.offset, style="dim"),
             Text(f"{mark} {row.kind}", style=style),
             literal(row.author, style="dim"),
-            wrapped(row.text, style="italic" if row.kind == "misleading" else ""),
+            text,
             key=row.id,
-            height=None,
+            height=self._height(text),
         )
