@@ -246,7 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
         "\n?token=... (then kept in a cookie) or as an `Authorization: Bearer` header."
     )
     _session_arg(p, "the newest unresolved session")
-    p.add_argument("--share", metavar="DSN", help="follow a shared incident (with --incident)")
+    p.add_argument("--share", metavar="DSN",
+                   help="the ops database of a shared incident (with --incident; default "
+                        "$WARROOM_SHARE, else [share] dsn in the config file)")
     p.add_argument("--incident", metavar="ID", help="the shared incident's id (with --share)")
     p.add_argument("--bind", metavar="HOST:PORT",
                    help="where to listen (default: 127.0.0.1:8765; port 0 picks a free one)")
@@ -648,18 +650,37 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from warroom.web.access import decide, parse_bind
     from warroom.web.run import require_extra, run
 
-    if args.share is not None or args.incident is not None:
+    shared = args.share is not None or args.incident is not None
+    if shared:
         if args.session is not None:
             raise UsageError("give --session PATH or --share DSN --incident ID, not both")
-        if args.share is None or args.incident is None:
+        if args.incident is None:
             raise UsageError("--share DSN and --incident ID go together")
-        raise CliError("--share needs sharing support (not in this build)")
     bind = parse_bind(args.bind)
     access = decide(bind, args.token)
     require_extra()
     from warroom.web.feed import FileFollower
 
-    return run(FileFollower(_resolve_session(args.session)), bind, access)
+    if not shared:
+        return run(FileFollower(_resolve_session(args.session)), bind, access)
+    # A shared incident: this host's copy (made or caught up by join), kept in step with the
+    # ops database by a Sharer, and served like any session file. Nothing is published from
+    # here: the page has no way to change the record.
+    from warroom.sessions.share import client
+    from warroom.sessions.share.sharer import Sharer
+    from warroom.sessions.store import Store
+
+    dsn = client.configured_dsn(args.share)
+    if not dsn:
+        raise UsageError("serve --incident needs the ops database: --share DSN (or $WARROOM_SHARE)")
+    _share_warnings_to_stderr()
+    author = "stakeholder page"
+    path = client.join(args.incident, dsn, client.host_name(), author)
+    sharer = Sharer(Store.open(path), dsn, host=client.host_name(), author=author).start()
+    try:
+        return run(FileFollower(path), bind, access)
+    finally:
+        sharer.stop()
 
 
 def _write_atomically(path: Path, text: str) -> None:

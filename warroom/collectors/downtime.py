@@ -6,7 +6,7 @@ from collections import deque
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from warroom.collectors.sample import Failure, PgSample
+from warroom.collectors.sample import Failure, FailureKind, PgSample
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,9 +33,9 @@ class DownTracker:
 
     def track(self, sample: PgSample) -> None:
         if not sample.up and self.down_since is None:
-            assert sample.error is not None
+            failure = sample.error or Failure(FailureKind.OTHER, "down (no reason given)")
             self.down_since = sample.at
-            self.windows.append(DownWindow(sample.at, None, sample.error))
+            self.windows.append(DownWindow(sample.at, None, failure))
         elif sample.up and self.down_since is not None:
             self.down_since = None
             if self.windows and self.windows[-1].ended_at is None:

@@ -512,7 +512,7 @@ class PostgresCollector:
             query_ms=query_ms,
             connect_ms=connect_ms,
             probe_error=probe_error,
-            tps=self._tps(agg.xacts),
+            tps=self._tps(agg.xacts, at.timestamp()),
             oldest_xact_s=agg.oldest_xact_s,
             oldest_idle_xact_s=agg.oldest_idle_xact_s,
             longest_query=agg.longest_query,
@@ -622,10 +622,11 @@ class PostgresCollector:
         self._own_statements += 1
         return pg_wire.value(results[-1])
 
-    def _tps(self, xacts: int | None) -> float | None:
+    def _tps(self, xacts: int | None, now: float) -> float | None:
+        # The rate is per second of the samples' own ``at``: whoever multiplies it back by the
+        # time between two samples gets the transactions the server counted, exactly.
         if xacts is None:
             return None
-        now = time.monotonic()
         prev, self._prev_xacts = self._prev_xacts, (now, xacts)
         # Our own statements are transactions too, but the server counts them only when our
         # backend flushes its stats (up to a second later): carry them until they show up,
