@@ -54,7 +54,6 @@ from warroom.tui.screens.choose import ChooseScreen
 from warroom.tui.screens.confirm import ConfirmScreen
 from warroom.tui.screens.entry import EntryEdit, EntryEditScreen
 from warroom.tui.screens.incident_form import Changes, IncidentFormScreen
-from warroom.tui.screens.postmortem import PostmortemScreen
 from warroom.tui.state import CHART_SPAN_S, LiveState
 from warroom.widgets.bouncer import BouncerPane
 from warroom.widgets.connections import ConnectionsPane
@@ -765,6 +764,9 @@ class WarroomApp(App[None]):
                 self.notify, f"cannot write {path}: {exc.strerror}", severity="error"
             )
             return
+        # Imported here: Textual's Markdown widgets cost a tenth of the first frame.
+        from warroom.tui.screens.postmortem import PostmortemScreen
+
         self.call_from_thread(self.push_screen, PostmortemScreen(draft, path))
 
     def action_screenshot(self) -> None:
