@@ -73,6 +73,9 @@ async def test_at_the_peak_the_panes_show_the_recorded_peak_and_top_application(
         conns = pane_text(app.query_one("#connections"))
         assert "46/47 usable" in conns and "shop-api" in conns
         assert "REPLAY" in str(app.query_one("#header").render())
+        # The findings line says what the record found then (its rules cannot rerun on rollups).
+        found = pane_text(app.query_one("#findings"))
+        assert "recorded" in found and "shop-api holds" in found
         # Stepping and jumping move the cursor.
         start = app.playback.cursor
         await pilot.press("right")

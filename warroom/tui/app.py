@@ -63,7 +63,7 @@ from warroom.widgets.host import HostPane
 from warroom.widgets.latency import LatencyPane
 from warroom.widgets.text import clean
 from warroom.widgets.timeline import TimelineRow, TimelineTable
-from warroom.widgets.views import HeaderView
+from warroom.widgets.views import FindingsView, HeaderView
 
 HOST_EVERY_S = 3.0
 STALL_SHOWN_S = 0.5  # a write waiting this long for the lock is news in the header
@@ -445,7 +445,10 @@ class WarroomApp(App[None]):
                 timeline.border_subtitle = presence
         self.query_one(ConnectionsPane).set_view(self.state.connections_view(now, self.interval))
         self.query_one(LatencyPane).set_view(self.state.latency_view(now))
-        self.query_one(FindingsLine).set_view(self.state.findings_view())
+        self.query_one(FindingsLine).set_view(self.findings_view())
+
+    def findings_view(self) -> FindingsView:
+        return self.state.findings_view()
 
     def refresh_panes(self) -> None:
         host = self.state.host_view()

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,16 +23,18 @@ from textual.widgets import DataTable, Input, TextArea
 
 from warroom.collectors.alerts import AlertConfig
 from warroom.sessions.follow import Follower
-from warroom.sessions.model import Incident, Source
+from warroom.sessions.model import Incident, Kind, Source
 from warroom.sessions.recorder import Recorder
 from warroom.sessions.store import SessionError, Store
 from warroom.tui.app import WarroomApp
 from warroom.tui.playback import Playback
 from warroom.tui.poller import Poller
 from warroom.widgets.timeline import TimelineTable
+from warroom.widgets.views import FindingsView
 
 FRAME_S = 0.25  # how often a playing replay moves
 FOLLOW_S = 1.0  # how often the file is looked at for a writer's new data
+RECENT_FINDINGS_S = 300.0  # the findings line shows the record's findings of the last 5 minutes
 
 REPLAY_KEYS: tuple[tuple[str, str, str], ...] = (
     ("space", "play", "Play/pause"),
@@ -211,6 +213,20 @@ class ReplayApp(WarroomApp):
                 self.playback.seek(entry.at)
                 self.moved()
                 return
+
+    def findings_view(self) -> FindingsView:
+        """What the record says was found shortly before the cursor.
+
+        Rollups do not keep the findings' evidence (who holds which slot, the lock chains),
+        so the rules cannot run again on a replay: the findings line shows the ``finding``
+        entries of the last few minutes instead, and says so.
+        """
+        cursor = self.playback.cursor
+        since = cursor - timedelta(seconds=RECENT_FINDINGS_S)
+        recent = [e for e in self.playback.entries()
+                  if e.kind is Kind.FINDING and since <= e.at <= cursor]  # fmt: skip
+        items = tuple(("warning", e.text) for e in reversed(recent[-3:]))
+        return FindingsView(items=items, source_note="recorded" if items else "")
 
     def header_notes(self) -> tuple[tuple[str, str], ...]:
         p = self.playback
