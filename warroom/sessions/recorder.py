@@ -59,6 +59,7 @@ class Recorder:
         self._deadline = 0.0
         self._stalled_since: float | None = None
         self._spilled = False
+        self._respill = False  # the pending file no longer matches the queue
         self.error: str | None = None  # the last failure to open or refresh, for the UI
         self.kept_in: Path | None = None  # where unwritten writes were left at close
         self._thread = threading.Thread(target=self._run, name="warroom-recorder", daemon=True)
@@ -112,8 +113,9 @@ class Recorder:
                 op.future.set_exception(SessionError("the recorder is closed"))
                 return op.future
             self._queue.append(op)
-            if self._spilled:
-                self._spill()  # the new write is kept too while the lock is still held
+            # While the lock is held elsewhere the writer keeps the new write in the pending
+            # file too; it does that on its own thread, never this one (the UI's).
+            self._respill = self._spilled
             self._cond.notify()
         return op.future
 
@@ -169,13 +171,13 @@ class Recorder:
             if self._write(store, op):
                 continue
             # The lock is held elsewhere: keep the queue safe, wait a little, try again.
+            if self._stopping and time.monotonic() >= self._deadline:
+                self._spill()
+                self.kept_in = pending.pending_path(store.path)
+                return
+            if self._respill or (self.stalled_for >= STALL_S and not self._spilled):
+                self._spill()
             with self._cond:
-                if self._stopping and time.monotonic() >= self._deadline:
-                    self._spill()
-                    self.kept_in = pending.pending_path(store.path)
-                    return
-                if self.stalled_for >= STALL_S and not self._spilled:
-                    self._spill()
                 self._cond.wait(0.05)
 
     def _write(self, store: Store, op: _Op) -> bool:
@@ -201,17 +203,20 @@ class Recorder:
         with self._cond:
             self._queue.popleft()
             self._stalled_since = None
-            if self._spilled:
-                self._spill()  # what is still queued, or nothing: the file goes away
             self._cond.notify_all()
+        if self._spilled:
+            self._spill()  # what is still queued, or nothing: the file goes away
 
     def _spill(self) -> None:
-        """Keep the queue in the pending file (called with the condition held)."""
+        """Keep the queue in the pending file. Writer thread only, and without the condition
+        held: the file is written and fsynced while the UI may be queueing more."""
         if self._store is None:
             return
         kept = pending.Pending()
-        for op in self._queue:
-            kept.add(op.keep)
+        with self._cond:
+            self._respill = False
+            for op in self._queue:
+                kept.add(op.keep)
         try:
             pending.write(self._store.path, kept)
         except (OSError, SessionError, ValueError) as exc:
