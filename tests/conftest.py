@@ -8,7 +8,6 @@ skipping everything.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,16 +19,11 @@ _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
 
-from support.pgcluster import PgCluster, PgUnavailable  # noqa: E402
+from support.pgcluster import PgCluster, cluster_factory, cluster_or_skip  # noqa: E402
 
 
 def _new_cluster(**kwargs: Any) -> PgCluster:
-    try:
-        return PgCluster(**kwargs)
-    except PgUnavailable as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is required in CI: {exc}", pytrace=False)
-        pytest.skip(f"no PostgreSQL server available: {exc}")
+    return cluster_or_skip(**kwargs)
 
 
 @pytest.fixture(scope="session")
@@ -52,19 +46,5 @@ def pg_factory() -> Iterator[PgFactory]:
     Each call makes a private cluster the test may stop, restart or fill; all are stopped and
     deleted when the test ends, pass or fail.
     """
-    made: list[PgCluster] = []
-
-    def make(
-        max_connections: int = 10,
-        extra_conf: dict[str, str | int | float] | None = None,
-        start: bool = True,
-    ) -> PgCluster:
-        cluster = _new_cluster(max_connections=max_connections, extra_conf=extra_conf)
-        made.append(cluster)
-        return cluster.start() if start else cluster
-
-    try:
+    with cluster_factory(_new_cluster) as make:
         yield make
-    finally:
-        for cluster in made:
-            cluster.cleanup()

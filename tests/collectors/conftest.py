@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from support.pgbouncer import BouncerUnavailable, PgBouncer
-from support.pgcluster import PgCluster, PgUnavailable
+from support.pgcluster import PgCluster, cluster_factory, cluster_or_skip
 from support.pgversions import has_pg_stat_statements, majors
 
 BouncerFactory = Callable[..., PgBouncer]
@@ -77,13 +77,8 @@ def _conf(bin_dir: Path, extra: dict[str, Any] | None) -> dict[str, Any]:
 def _make(
     bin_dir: Path, max_connections: int, extra: dict[str, Any] | None, hba: tuple[str, ...] = ()
 ) -> PgCluster:
-    try:
-        return PgCluster(max_connections=max_connections, extra_conf=_conf(bin_dir, extra),
-                         bin_dir=bin_dir, hba=hba)  # fmt: skip
-    except PgUnavailable as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is required in CI: {exc}", pytrace=False)
-        pytest.skip(f"no PostgreSQL server available: {exc}")
+    return cluster_or_skip(max_connections=max_connections, extra_conf=_conf(bin_dir, extra),
+                           bin_dir=bin_dir, hba=hba)  # fmt: skip
 
 
 @pytest.fixture(scope="session")
@@ -99,20 +94,9 @@ def pg(pg_bin: Path) -> Iterator[PgCluster]:
 @pytest.fixture
 def pg_factory(pg_bin: Path) -> Iterator[Callable[..., PgCluster]]:
     """Private clusters of the same major as ``pg`` (see tests/conftest.py for the signature)."""
-    made: list[PgCluster] = []
+    def new(max_connections: int, extra_conf: dict[str, Any] | None,
+            hba: tuple[str, ...] = ()) -> PgCluster:
+        return _make(pg_bin, max_connections, extra_conf, hba)
 
-    def make(
-        max_connections: int = 10,
-        extra_conf: dict[str, Any] | None = None,
-        start: bool = True,
-        hba: tuple[str, ...] = (),
-    ) -> PgCluster:
-        cluster = _make(pg_bin, max_connections, extra_conf, hba)
-        made.append(cluster)
-        return cluster.start() if start else cluster
-
-    try:
+    with cluster_factory(new) as make:
         yield make
-    finally:
-        for cluster in made:
-            cluster.cleanup()

@@ -11,8 +11,9 @@ from __future__ import annotations
 import contextlib
 import secrets
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -122,3 +123,39 @@ def running_cluster(**kwargs: object) -> Iterator[PgCluster]:
         yield cluster.start()
     finally:
         cluster.cleanup()
+
+
+def cluster_or_skip(**kwargs: Any) -> PgCluster:
+    """A PgCluster, or skip the test when no server can be had (fail instead in CI)."""
+    import os
+
+    import pytest
+
+    try:
+        return PgCluster(**kwargs)
+    except PgUnavailable as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required in CI: {exc}", pytrace=False)
+        pytest.skip(f"no PostgreSQL server available: {exc}")
+
+
+@contextlib.contextmanager
+def cluster_factory(new: Callable[..., PgCluster]) -> Iterator[Callable[..., PgCluster]]:
+    """``make(max_connections=10, extra_conf=None, start=True, **more)``; all cleaned up after."""
+    made: list[PgCluster] = []
+
+    def make(
+        max_connections: int = 10,
+        extra_conf: dict[str, Any] | None = None,
+        start: bool = True,
+        **more: Any,
+    ) -> PgCluster:
+        cluster = new(max_connections=max_connections, extra_conf=extra_conf, **more)
+        made.append(cluster)
+        return cluster.start() if start else cluster
+
+    try:
+        yield make
+    finally:
+        for cluster in made:
+            cluster.cleanup()
