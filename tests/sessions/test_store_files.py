@@ -21,6 +21,7 @@ from warroom.sessions.model import (
     ModelError,
     PoolFigure,
     SampleRollup,
+    Server,
     Status,
     Target,
     TimelineEntry,
@@ -558,17 +559,23 @@ def test_every_model_field_is_stored() -> None:
     for name in ("detected_at", "identified_at", "mitigated_at", "resolved_at"):
         setattr(incident, name, T0)
     incident.share = "host=ops"
+    servers = (Server("a", "host=a password=x"), Server("b", "host=b"))
+    incident.target = Target("host=a", "", servers)
     header = header_tables(incident)
     lists = {"timeline", "action_items", "samples", "target", "share"}
     assert set(header["incident"]) == set(field_names(Incident)) - lists
     assert header["share"] == {"dsn": "host=ops"}
     assert set(header["target"]) == set(field_names(Target))
+    # Several servers keep their order and lose their passwords.
+    assert header["target"]["servers"] == {"a": {"dsn": "host=a", "pgbouncer": ""},
+                                           "b": {"dsn": "host=b", "pgbouncer": ""}}
     entry = entry_table(TimelineEntry(at=T0, text="x"))
     item = action_item_table(ActionItem(text="x", due=date(2026, 1, 1)))
     structured = {
         "by_state": (("idle", 1),), "top_apps": (("app", 1),), "refused_by": (("auth", 1),),
         "host_tcp": (("ESTABLISHED", 1),), "bouncer_pools": (PoolFigure("db/app", 1),),
-        "down_kind": "unreachable", "bouncer_error": "timeout",
+        "down_kind": "unreachable", "bouncer_error": "timeout", "server": "replica-1",
+        "role": "replica", "repl_state": "paused",
     }  # fmt: skip
     plain = {n: 1 for n in field_names(SampleRollup) if n not in ("at", "status", *structured)}
     full = SampleRollup(at=T0, **plain, **structured)
@@ -617,3 +624,15 @@ def test_open_sweeps_temp_files_of_writers_that_died_mid_rewrite(session_path: P
     assert not dead.exists()
     assert ours.exists()
     assert session_path.read_bytes() == before
+
+
+def test_several_servers_come_back_from_the_file_in_watch_order(tmp_path: Path) -> None:
+    servers = (Server("primary", "host=p port=5432 password=s3cret"), Server("replica-1", "host=r"),
+               Server("pool", "host=q", "host=q port=6432"))  # fmt: skip
+    incident = Incident.create("x", T0, target=Target("host=p port=5432", "", servers))
+    store = Store.create(tmp_path / "s.toml", incident)
+    text = store.path.read_text()
+    assert "s3cret" not in text
+    back = load(store.path).incident.target.servers
+    assert [s.name for s in back] == ["primary", "replica-1", "pool"]
+    assert back[2].pgbouncer == "host=q port=6432" and back[0].dsn == "host=p port=5432"

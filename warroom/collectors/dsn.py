@@ -49,6 +49,19 @@ def default_title(dsn: str) -> str:
     return f"PostgreSQL incident on {where}"
 
 
+def server_name(dsn: str) -> str:
+    """What a server is called on the strip and the timeline when ``--dsn`` gives no name:
+    ``host:port`` (the socket directory's last part for a Unix socket)."""
+    try:
+        params = conninfo.conninfo_to_dict(dsn) if dsn else {}
+    except Exception:
+        params = {}
+    host = str(params.get("host") or os.environ.get("PGHOST") or "localhost").split(",")[0]
+    if host.startswith("/"):
+        host = host.rstrip("/").rsplit("/", 1)[-1] or "socket"
+    return f"{host}:{db_port(dsn)}"
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else exc.__class__.__name__

@@ -176,6 +176,69 @@ class ServerChange:
 
 
 @dataclass(frozen=True, slots=True)
+class ReplicaLink:
+    """One standby as its primary sees it (a ``pg_stat_replication`` row)."""
+
+    name: str  # application_name (a standby's cluster_name by default), else its address
+    client: str  # client_addr, or "local" over a Unix socket
+    state: str  # startup, catchup, streaming, backup, stopping
+    sync_state: str  # async, potential, sync, quorum
+    sent_lag_bytes: int | None  # pg_current_wal_lsn() - sent_lsn
+    replay_lag_bytes: int | None  # pg_current_wal_lsn() - replay_lsn
+    write_lag_s: float | None
+    flush_lag_s: float | None
+    replay_lag_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """A replication slot on the primary: an inactive one keeps WAL until the disk fills."""
+
+    name: str
+    kind: str  # physical or logical
+    active: bool
+    retained_bytes: int | None  # pg_current_wal_lsn() - restart_lsn
+    wal_status: str | None = None  # reserved, extended, unreserved, lost (13+)
+
+
+@dataclass(frozen=True, slots=True)
+class Replication:
+    """Where the server stands in replication, from its own views (chosen by version).
+
+    A primary lists its standbys and slots; a replica its receive and replay positions. Lag on
+    a replica is what it has received but not replayed (bytes), and how far its last replayed
+    transaction is behind now (seconds; 0 when it has replayed all it received, so an idle
+    primary does not read as lag).
+    """
+
+    role: str  # "primary" or "replica"
+    replicas: tuple[ReplicaLink, ...] = ()  # primary only
+    slots: tuple[Slot, ...] = ()  # primary only
+    receive_lsn: str | None = None  # replica only, from here down
+    replay_lsn: str | None = None
+    lag_bytes: int | None = None
+    lag_s: float | None = None
+    replay_paused: bool = False
+    upstream: str | None = None  # the primary it streams from (pg_stat_wal_receiver)
+    receiving: bool | None = None  # a WAL receiver is connected
+
+    @property
+    def max_lag_bytes(self) -> int | None:
+        """The figure the servers strip shows: own lag on a replica, worst standby on a primary."""
+        if self.role == "replica":
+            return self.lag_bytes
+        values = [r.replay_lag_bytes for r in self.replicas if r.replay_lag_bytes is not None]
+        return max(values) if values else None
+
+    @property
+    def max_lag_s(self) -> float | None:
+        if self.role == "replica":
+            return self.lag_s
+        values = [r.replay_lag_s for r in self.replicas if r.replay_lag_s is not None]
+        return max(values) if values else None
+
+
+@dataclass(frozen=True, slots=True)
 class PgSample:
     at: datetime
     status: str  # "up" or "down"
@@ -203,10 +266,20 @@ class PgSample:
     # "server" (pg_stat_activity) or "process_titles" (counted from the host's process list
     # while the server has no slot for us; then ``connections`` is set on a down sample)
     connections_source: str = "server"
+    replication: Replication | None = None  # None until read (and on a down sample)
 
     @property
     def up(self) -> bool:
         return self.status == "up"
+
+    @property
+    def role(self) -> str | None:
+        """primary or replica, as the server says (None while it has not answered)."""
+        if self.replication is not None:
+            return self.replication.role
+        if self.in_recovery is None:
+            return None
+        return "replica" if self.in_recovery else "primary"
 
     def to_json(self, findings: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         """The ``warroom sample --json`` object, keys exactly as DESIGN.md lists them.

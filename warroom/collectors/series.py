@@ -165,6 +165,11 @@ class Rollup:
     bouncer_error: str | None = None
     # (name, cl_active, cl_waiting, sv_active, sv_idle, maxwait_s) of the busiest pools
     bouncer_pools: tuple[tuple[str, int, int, int, int, float], ...] = ()
+    server: str | None = None
+    role: str | None = None
+    lag_bytes: int | None = None
+    lag_s: float | None = None
+    repl_state: str | None = None
 
 
 TOP_APPS_KEPT = 5
@@ -198,11 +203,15 @@ class _Open:
         "conns",
         "down",
         "down_kind",
+        "lag_bytes",
+        "lag_s",
         "last_connect_ms",
         "last_conns",
         "query_ms",
         "refused",
         "refused_by",
+        "repl_state",
+        "role",
         "start",
         "tps",
         "up",
@@ -221,6 +230,28 @@ class _Open:
         self.down_kind: str | None = None
         self.last_conns: Connections | None = None
         self.last_connect_ms: float | None = None
+        self.role: str | None = None
+        self.lag_bytes: int | None = None
+        self.lag_s: float | None = None
+        self.repl_state: str | None = None
+
+    def add_replication(self, sample: PgSample) -> None:
+        """The window keeps its worst lag: a spike between two rollups must not vanish."""
+        repl = sample.replication
+        if repl is None:
+            self.role = sample.role or self.role
+            return
+        self.role = repl.role
+        lag_b, lag_s = repl.max_lag_bytes, repl.max_lag_s
+        if lag_b is not None:
+            self.lag_bytes = lag_b if self.lag_bytes is None else max(self.lag_bytes, lag_b)
+        if lag_s is not None:
+            self.lag_s = lag_s if self.lag_s is None else max(self.lag_s, lag_s)
+        if repl.role == "replica":
+            self.repl_state = (
+                "paused" if repl.replay_paused
+                else "streaming" if repl.receiving else "disconnected"
+            )  # fmt: skip
 
     def add(self, sample: PgSample) -> None:
         refusal = sample.probe_error
@@ -236,6 +267,7 @@ class _Open:
                 self.down_kind = sample.error.kind.value
             return
         self.up += 1
+        self.add_replication(sample)
         if sample.connections is not None:
             self.conns.append(sample.connections.total)
             self.last_conns = sample.connections
@@ -261,12 +293,13 @@ class RollupBuilder:
     rather than reopening a closed one, so rollups stay in order.
     """
 
-    __slots__ = ("_open", "extra", "seconds")
+    __slots__ = ("_open", "extra", "seconds", "server")
 
-    def __init__(self, seconds: float = 10.0) -> None:
+    def __init__(self, seconds: float = 10.0, server: str | None = None) -> None:
         if seconds <= 0:
             raise ValueError("rollup windows must be longer than zero seconds")
         self.seconds = float(seconds)
+        self.server = server  # named in each rollup when several servers are watched
         self._open: _Open | None = None
         # The newest host and PgBouncer figures; each closed window carries what was latest.
         self.extra = Extra()
@@ -335,4 +368,9 @@ class RollupBuilder:
             bouncer_maxwait_s=extra.bouncer_maxwait_s,
             bouncer_error=extra.bouncer_error,
             bouncer_pools=extra.bouncer_pools,
+            server=self.server,
+            role=window.role,
+            lag_bytes=window.lag_bytes,
+            lag_s=_round(window.lag_s, 1),
+            repl_state=window.repl_state,
         )

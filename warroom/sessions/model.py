@@ -196,6 +196,12 @@ class SampleRollup:
     bouncer_maxwait_s: float | None = None
     bouncer_error: str | None = None
     bouncer_pools: tuple[PoolFigure, ...] = ()
+    # -- several servers (issue 12): which one, its role and replication lag (worst in window)
+    server: str | None = None  # None: the session watches one server
+    role: str | None = None  # primary or replica
+    lag_bytes: int | None = None
+    lag_s: float | None = None
+    repl_state: str | None = None  # replica: streaming, paused, disconnected
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "at", as_utc(self.at))
@@ -229,12 +235,26 @@ class Roles:
     comms: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class Server:
+    """One of several watched servers, by the name alerts, rollups and the strip use."""
+
+    name: str
+    dsn: str = ""
+    pgbouncer: str = ""
+
+
 @dataclass(slots=True)
 class Target:
-    """What is being watched. The DSN is stored with its password removed."""
+    """What is being watched. The DSN is stored with its password removed.
+
+    With several servers, ``servers`` lists them all (the first is also ``dsn``/``pgbouncer``,
+    so a reader that knows one server sees the first).
+    """
 
     dsn: str = ""
     pgbouncer: str = ""
+    servers: tuple[Server, ...] = ()
 
 
 @dataclass(slots=True)

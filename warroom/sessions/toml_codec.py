@@ -37,6 +37,7 @@ from warroom.sessions.model import (
     PoolFigure,
     Roles,
     SampleRollup,
+    Server,
     Source,
     Status,
     Target,
@@ -125,6 +126,12 @@ def header_tables(incident: Incident) -> dict[str, Any]:
             "pgbouncer": scrub_dsn(incident.target.pgbouncer),
         },
     }
+    if incident.target.servers:
+        # [target.servers.NAME] tables, in watch order (TOML tables keep their order).
+        tables["target"]["servers"] = {
+            server.name: {"dsn": scrub_dsn(server.dsn), "pgbouncer": scrub_dsn(server.pgbouncer)}
+            for server in incident.target.servers
+        }
     if incident.share:
         # Only shared incidents carry [share], so files that are not stay as they were.
         tables["share"] = {"dsn": scrub_dsn(incident.share)}
@@ -179,10 +186,16 @@ _ROLLUP_OPTIONAL: tuple[str, ...] = (
     "bouncer_waiting",
     "bouncer_maxwait_s",
     "bouncer_error",
+    # several servers
+    "server",
+    "role",
+    "lag_bytes",
+    "lag_s",
+    "repl_state",
 )
 _ROLLUP_INTS = frozenset({"conn_min", "conn_max", "max_connections", "conn_last", "usable",
-                          "waiting", "bouncer_waiting"})
-_ROLLUP_STRINGS = frozenset({"down_kind", "bouncer_error"})
+                          "waiting", "bouncer_waiting", "lag_bytes"})
+_ROLLUP_STRINGS = frozenset({"down_kind", "bouncer_error", "server", "role", "repl_state"})
 # name -> count tables, written as one-line inline tables ({ idle = 40, active = 4 }).
 _ROLLUP_PAIRS: tuple[str, ...] = ("by_state", "refused_by", "host_tcp")
 _POOL_KEYS: tuple[str, ...] = ("name", "cl_active", "cl_waiting", "sv_active", "sv_idle",
@@ -467,7 +480,18 @@ def decode_header(doc: Mapping[str, Any]) -> Incident:
     target = Target()
     if "target" in doc:
         t = _Reader(doc["target"], _Where("target", "target"))
-        target = Target(dsn=t.string("dsn", required=False), pgbouncer=t.string("pgbouncer", False))
+        servers: list[Server] = []
+        listed = t.sub("servers", "target.servers", "target")
+        if listed is not None:
+            for name in list(listed.table):
+                one = listed.sub(name, f"target.servers.{name}", "target")
+                assert one is not None
+                dsn, bouncer = one.string("dsn", False), one.string("pgbouncer", False)
+                servers.append(Server(name, dsn, bouncer))
+                one.done()
+            listed.done()
+        target = Target(dsn=t.string("dsn", required=False), pgbouncer=t.string("pgbouncer", False),
+                        servers=tuple(servers))
         t.done()
     share = ""
     if "share" in doc:
