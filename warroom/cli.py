@@ -202,13 +202,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_sessions)
 
     p = _add(subs, "watch", "open the dashboard (an existing --session is resumed)",
-             'warroom watch --dsn "host=db1 dbname=orders" --title "orders DB saturated"')
-    p.add_argument("--dsn", default="", help="libpq connection string or URI (default: PG* env)")
+             'warroom watch --dsn "host=db1 dbname=orders" --title "orders DB saturated"\n'
+             '  warroom watch --dsn "host=db1" --dsn "host=db2"     # a primary and its replica\n'
+             '  warroom watch --target primary --target replica-1  # [[targets]] of the config')
+    p.add_argument("--dsn", action="append", default=[], metavar="DSN",
+                   help="libpq connection string or URI (default: PG* env); repeat it to watch "
+                        "several servers side by side (named host:port)")
     _session_arg(p, "a new incident")
     p.add_argument("--title", help="title for a new incident")
     p.add_argument("--interval", type=float, default=1.0, metavar="S",
                    help="seconds between samples (default: 1)")
-    p.add_argument("--pgbouncer", metavar="DSN", help="PgBouncer admin console DSN")
+    p.add_argument("--pgbouncer", metavar="DSN", action="append", default=[],
+                   help="PgBouncer admin console DSN; with several --dsn, one per server in the "
+                        "same order ('' for none)")
+    p.add_argument("--target", metavar="NAME", action="append", default=[],
+                   help="watch the config file's [[targets]] of that name (repeatable; without "
+                        "--dsn or --target, every configured target is watched)")
     p.add_argument("--author", help="who is at the keyboard (default: $WARROOM_AUTHOR, else login)")
     _share_arg(p, "default: where a resumed session is shared, else $WARROOM_SHARE, else config")
     p.set_defaults(func=cmd_watch)
@@ -530,6 +539,7 @@ def _list_local() -> int:
 
 def cmd_watch(args: argparse.Namespace) -> int:
     from warroom.sessions.share import client
+    from warroom.targets import choose
     from warroom.tui.launch import WatchOptions, run_watch
 
     share = client.configured_dsn(args.share)
@@ -539,21 +549,26 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
         resumed = load_header(args.session)
         share = share or resumed.share or None
+    servers = choose(args.dsn, args.pgbouncer, args.target,
+                     resumed.target if resumed else None)  # fmt: skip
+    first = servers[0]
     if share:
         from warroom.sessions.share import opsdb
 
-        # Before anything is created or started: the watched server as the dashboard will
+        # Before anything is created or started: each watched server as the dashboard will
         # reach it (--dsn, else the resumed session's target, else libpq's defaults).
-        opsdb.refuse_watched(args.dsn or (resumed.target.dsn if resumed else ""), share)
+        for server in servers:
+            opsdb.refuse_watched(server.dsn, share)
     return run_watch(
         WatchOptions(
-            dsn=args.dsn,
+            dsn=first.dsn,
             session=args.session,
             title=args.title,
             interval=args.interval,
-            pgbouncer=args.pgbouncer,
+            pgbouncer=first.pgbouncer or None,
             author=_author(args.author),
             share=share,
+            servers=tuple(servers) if len(servers) > 1 else (),
         )
     )
 

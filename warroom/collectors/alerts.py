@@ -25,6 +25,13 @@ warroom and are left alone here::
     margin = 20
     window = 30                # seconds of samples the p95 is taken over (the caller's window)
 
+    [alerts.replication_lag]   # seconds a replica's replay is behind
+    warning = 30
+    critical = 300
+
+    [alerts.inactive_slot]     # MiB of WAL retained by inactive replication slots
+    warning = 1024
+
     [alerts.unreachable]       # yes/no rules have a level instead of thresholds
     level = "critical"
     enabled = true
@@ -43,7 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from warroom.collectors.findings.config import FindingsConfig, parse_findings
-from warroom.collectors.sample import Failure, FailureKind, PgSample
+from warroom.collectors.sample import Failure, FailureKind, PgSample, Replication
 from warroom.sanitize import one_line
 
 
@@ -62,6 +69,7 @@ _LEVELS_DOWN = (Level.CRITICAL, Level.WARNING)
 _REFUSALS = frozenset({FailureKind.TOO_MANY_CONNECTIONS, FailureKind.SHUTTING_DOWN})
 
 DEFAULT_CLEAR_AFTER = 3
+MIB = 1024 * 1024
 
 
 class ConfigError(ValueError):
@@ -110,6 +118,14 @@ _SPECS: dict[str, _RuleSpec] = {
     "lock_waits": _RuleSpec("sessions waiting on locks", False, RuleConfig(warning=1.0)),
     "idle_in_transaction": _RuleSpec(
         "idle in transaction", False, RuleConfig(warning=60.0, margin=5.0)
+    ),
+    # Seconds a replica's replay is behind (on a primary: its worst standby's).
+    "replication_lag": _RuleSpec(
+        "replication lag", False, RuleConfig(warning=30.0, critical=300.0, margin=5.0)
+    ),
+    # MiB of WAL kept by replication slots nobody reads: the primary's disk fills behind them.
+    "inactive_slot": _RuleSpec(
+        "inactive replication slot retaining WAL", False, RuleConfig(warning=1024.0, margin=16.0)
     ),
 }
 
@@ -434,6 +450,14 @@ def _value(name: str, sample: PgSample, query_p95_ms: float | None) -> float | N
     if name == "idle_in_transaction":
         # None while up means nobody is idle in a transaction.
         return sample.oldest_idle_xact_s or 0.0
+    repl = sample.replication
+    if name == "replication_lag":
+        return None if repl is None else repl.max_lag_s
+    if name == "inactive_slot":
+        if repl is None or repl.role != "primary":
+            return None
+        kept = sum(s.retained_bytes or 0 for s in repl.slots if not s.active)
+        return kept / MIB
     raise KeyError(name)
 
 
@@ -446,11 +470,34 @@ def _detail(name: str, sample: PgSample) -> str:
     if name == "refused":
         failure = sample.probe_error if sample.up else sample.error
         return ": " + _failure(failure) if failure is not None else ""
+    repl = sample.replication
+    if name == "replication_lag" and repl is not None:
+        return _lag_detail(repl)
+    if name == "inactive_slot" and repl is not None:
+        idle = [s for s in repl.slots if not s.active]
+        shown = ", ".join(f"{_one_line(s.name, 40)} {_mb(s.retained_bytes)}" for s in idle[:3])
+        return f"({shown})" if shown else ""
     if name == "lock_waits" and sample.blocked:
         pids = ", ".join(str(b.pid) for b in sample.blocked[:5])
         more = f" +{len(sample.blocked) - 5}" if len(sample.blocked) > 5 else ""
         return f"(blocked pids {pids}{more})"
     return ""
+
+
+def _lag_detail(repl: Replication) -> str:
+    if repl.role == "replica":
+        paused = ", replay paused" if repl.replay_paused else ""
+        return f"({_mb(repl.lag_bytes)} received, not replayed{paused})"
+    worst = max(repl.replicas, key=lambda r: r.replay_lag_s or 0.0, default=None)
+    if worst is None:
+        return ""
+    return f"({_one_line(worst.name, 40)}: {_mb(worst.replay_lag_bytes)} behind)"
+
+
+def _mb(value: int | None) -> str:
+    if value is None:
+        return "? MB"
+    return f"{value / MIB:.1f} MB" if value < 10 * MIB else f"{value // MIB} MB"
 
 
 def _failure(failure: Failure) -> str:
@@ -479,6 +526,8 @@ def _fmt(name: str, value: float) -> str:
         return f"{math.floor(value)}%"
     if name == "query_p95":
         return f"{math.floor(value)} ms" if value >= 10 else f"{math.floor(value * 10) / 10} ms"
-    if name == "idle_in_transaction":
+    if name in ("idle_in_transaction", "replication_lag"):
         return f"{math.floor(value)} s"
+    if name == "inactive_slot":
+        return f"{math.floor(value)} MB"
     return _num(value)

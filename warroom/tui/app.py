@@ -61,9 +61,10 @@ from warroom.widgets.findings import FindingsLine
 from warroom.widgets.header import IncidentHeader
 from warroom.widgets.host import HostPane
 from warroom.widgets.latency import LatencyPane
+from warroom.widgets.servers import ReplicationPane, ServersStrip
 from warroom.widgets.text import clean
 from warroom.widgets.timeline import TimelineRow, TimelineTable
-from warroom.widgets.views import FindingsView, HeaderView
+from warroom.widgets.views import FindingsView, HeaderView, ServersView
 
 HOST_EVERY_S = 3.0
 STALL_SHOWN_S = 0.5  # a write waiting this long for the lock is news in the header
@@ -105,6 +106,7 @@ class PgSampled(Message):
     """Never replaced by a newer one: every sample feeds the series, the alerts and the rollups."""
 
     sample: PgSample
+    server: int = 0  # which watched server (its index in the strip)
 
 
 @dataclass
@@ -119,12 +121,23 @@ class HostSampled(Message):
 
 @dataclass
 class BouncerSampled(Message):
-    """Only the newest matters: a queued one is replaced when the UI is behind."""
+    """Only the newest of one server matters: a queued one is replaced when the UI is behind."""
 
     sample: Any
+    server: int = 0
 
     def can_replace(self, message: Message) -> bool:
-        return isinstance(message, BouncerSampled)
+        return isinstance(message, BouncerSampled) and message.server == self.server
+
+
+@dataclass
+class Watched:
+    """One server the dashboard watches: its sources and the name the strip and timeline use."""
+
+    name: str
+    postgres: SampleSource | None = None
+    bouncer: SampleSource | None = None
+    backends_factory: Callable[[], Screen[None]] | None = None
 
 
 class RecordChanged(Message):
@@ -189,6 +202,8 @@ ACTIONS: tuple[Act, ...] = (
 class WarroomApp(App[None]):
     CSS_PATH = "warroom.tcss"
     TITLE = "warroom"
+    # With several servers the replication pane takes the host pane's place below 100 columns.
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
     BINDINGS = [
         Binding(
             a.key, a.action, a.label, show=a.show, id=f"app.{a.action}", tooltip=a.help,
@@ -196,7 +211,17 @@ class WarroomApp(App[None]):
         )
         for a in ACTIONS
     ] + [Binding("S", "screenshot", "Screenshot", show=False, id="app.screenshot",
-                 tooltip="Save an SVG picture of the screen beside the session")]
+                 tooltip="Save an SVG picture of the screen beside the session"),
+         # Priority: the timeline would take the arrows otherwise; check_action lets them
+         # through to a text box and when only one server is watched.
+         Binding("left", "step_server(-1)", "Prev server", show=False, priority=True,
+                 id="app.prev_server"),
+         Binding("right", "step_server(1)", "Next server", show=False, priority=True,
+                 id="app.next_server")] + [
+        Binding(str(n), f"server({n - 1})", f"Server {n}", show=False, id=f"app.server{n}",
+                tooltip="Show this server's panes (with several servers)")
+        for n in range(1, 10)
+    ]
 
     def __init__(
         self,
@@ -211,19 +236,30 @@ class WarroomApp(App[None]):
         clock: Callable[[], datetime] = utcnow,
         backends_factory: Callable[[], Screen[None]] | None = None,
         drill: Drill | None = None,
+        servers: Sequence[Watched] | None = None,
     ) -> None:
         super().__init__()
         self.recorder = recorder
         if recorder is not None:
             recorder.on_change = lambda: self.post_message(RecordChanged())
-        self.sources = {"postgres": postgres, "host": host, "bouncer": bouncer}
+        if servers is None:
+            servers = [Watched("", postgres, bouncer, backends_factory)]
+        self.servers = list(servers)
+        # One server: its name stays out of the record and the timeline, as before.
+        self.multi = len(self.servers) > 1
+        first = self.servers[0]
+        self.sources = {"postgres": first.postgres, "host": host,
+                        "bouncer": next((w.bouncer for w in self.servers if w.bouncer), None)}
         self.interval = interval
         self.author = author
         self.clock = clock
         self.alerts = alerts
-        self.state = LiveState(alerts)
+        self.states = [LiveState(alerts, server=w.name if self.multi else None)
+                       for w in self.servers]  # fmt: skip
+        self.selected = 0
+        self.state = self.states[0]
         self.local_time = False
-        self.backends_factory = backends_factory
+        self.backends_factory = first.backends_factory
         self.drill = drill
         self._pollers: list[Poller[Any]] = []
         self._note_started: datetime | None = None
@@ -258,11 +294,17 @@ class WarroomApp(App[None]):
 
     def compose(self) -> ComposeResult:
         yield IncidentHeader(id="header")
+        if self.multi:
+            yield ServersStrip(id="servers")
         with Horizontal(id="panes"):
             yield ConnectionsPane(id="connections")
             yield LatencyPane(id="latency")
+            if self.multi:
+                yield ReplicationPane(id="replication")
             if self.has_pane("host"):
-                yield HostPane(id="host")
+                host = HostPane(id="host")
+                host.set_class(self.multi, "multi")
+                yield host
             if self.has_pane("bouncer"):
                 yield BouncerPane(id="bouncer")
         yield FindingsLine(id="findings")
@@ -298,17 +340,21 @@ class WarroomApp(App[None]):
         self.refresh_panes()
 
     def start_polling(self) -> None:
-        kinds: dict[str, Callable[[Any], Message]] = {
-            "postgres": PgSampled,
-            "host": HostSampled,
-            "bouncer": BouncerSampled,
-        }
-        for name, source in self.sources.items():
-            if source is None:
-                continue
-            make = kinds[name]
+        # One poller per source and server: a stalled server never delays another's figures.
+        plan: list[tuple[str, SampleSource, Callable[[Any], Message], float]] = []
+        for index, watched in enumerate(self.servers):
+            where = f":{watched.name}" if self.multi else ""
+            if watched.postgres is not None:
+                plan.append((f"postgres{where}", watched.postgres,
+                             lambda r, i=index: PgSampled(r, i), self.interval))  # fmt: skip
+            if watched.bouncer is not None:
+                plan.append((f"bouncer{where}", watched.bouncer,
+                             lambda r, i=index: BouncerSampled(r, i), self.interval))  # fmt: skip
+        host = self.sources["host"]
+        if host is not None:
             # Host figures move slowly and psutil is not free: a few seconds is fresh enough.
-            every = max(self.interval, HOST_EVERY_S) if name == "host" else self.interval
+            plan.append(("host", host, HostSampled, max(self.interval, HOST_EVERY_S)))
+        for name, source, make, every in plan:
             poller: Poller[Any] = Poller(
                 name,
                 source.sample,
@@ -324,50 +370,63 @@ class WarroomApp(App[None]):
     # -- live data -----------------------------------------------------------------------
 
     def on_pg_sampled(self, message: PgSampled) -> None:
-        self.feed(message.sample)
+        self.feed(message.sample, message.server)
 
-    def feed(self, sample: PgSample) -> None:
+    def tag(self, server: int) -> str:
+        """What an automatic entry starts with: the server's name, when there are several."""
+        return f"[{self.servers[server].name}] " if self.multi else ""
+
+    def feed(self, sample: PgSample, server: int = 0) -> None:
         """One sample through the data path: series, alerts, rollups, then the panes."""
-        fed = self.state.feed(sample)
+        fed = self.states[server].feed(sample)
+        tag = self.tag(server)
         for event in fed.events:
-            self.record_alert(event)
+            self.record_alert(event, tag)
         for finding in fed.findings:
-            self.record_finding(finding)
+            self.record_finding(finding, tag)
         for change in fed.changes:
-            self.log_auto(change.at, change.text, Kind.CHANGE)
+            self.log_auto(change.at, tag + change.text, Kind.CHANGE)
         if fed.rollups:
             self.queue("rollups", lambda r: r.append_samples(fed.rollups))
-        self.refresh_live()
-        self._fed_since_tick = True
+        if server == self.selected:
+            self.refresh_live()
+            self._fed_since_tick = True
+        else:
+            self.refresh_strip()
 
-    def record_alert(self, event: AlertEvent) -> None:
+    def record_alert(self, event: AlertEvent, tag: str = "") -> None:
         entry = TimelineEntry(
-            at=event.at, text=event.message, kind=Kind.ALERT, author="warroom", source=Source.AUTO
-        )
+            at=event.at, text=tag + event.message, kind=Kind.ALERT, author="warroom",
+            source=Source.AUTO,
+        )  # fmt: skip
         # Monitoring noticed: the first raised alert sets detected_at when it is unset, in the
         # same write, so the draft's time to detect is measured, not left as a TODO.
         detects = event.state is State.RAISED
         self.queue("alert", lambda r: r.append_entry(entry, detects=detects))
 
-    def record_finding(self, event: FindingEvent) -> None:
+    def record_finding(self, event: FindingEvent, tag: str = "") -> None:
         # Logged once per raise; a clear only leaves the findings line.
         if event.state is Transition.RAISED:
-            self.log_auto(event.at, event.message, Kind.FINDING)
+            self.log_auto(event.at, tag + event.message, Kind.FINDING)
 
     def log_auto(self, at: datetime, text: str, kind: Kind) -> None:
         entry = TimelineEntry(at=at, text=text, kind=kind, author="warroom", source=Source.AUTO)
         self.queue(f"{kind.value} entry", lambda r: r.append_entry(entry))
 
     def on_host_sampled(self, message: HostSampled) -> None:
+        # This machine's figures: kept with the first server (whose port the sockets are
+        # counted to), so several servers do not record them several times.
+        first = self.states[0]
         if getattr(self.sources["postgres"], "is_local", False):
             # Host CPU is evidence for the findings only when this is the database's host.
-            self.state.feed_findings_host(message.sample)
-        self.state.feed_host(message.sample)
+            first.feed_findings_host(message.sample)
+        first.feed_host(message.sample)
         self.refresh_panes()
 
     def on_bouncer_sampled(self, message: BouncerSampled) -> None:
-        self.state.feed_bouncer(message.sample)
-        self.refresh_panes()
+        self.states[message.server].feed_bouncer(message.sample)
+        if message.server == self.selected:
+            self.refresh_panes()
 
     def on_record_changed(self, message: RecordChanged) -> None:
         # Writes finish on their own thread and may report after the widgets are gone (exit).
@@ -446,12 +505,53 @@ class WarroomApp(App[None]):
         self.query_one(ConnectionsPane).set_view(self.state.connections_view(now, self.interval))
         self.query_one(LatencyPane).set_view(self.state.latency_view(now))
         self.query_one(FindingsLine).set_view(self.findings_view())
+        if self.multi:
+            self.refresh_strip(now)
+            self.query_one(ReplicationPane).set_view(self.state.replication_view())
+
+    def refresh_strip(self, now: datetime | None = None) -> None:
+        if not self.multi:
+            return
+        now = now or self.clock()
+        rows = tuple(state.server_row(watched.name, now, self.interval)
+                     for watched, state in zip(self.servers, self.states, strict=True))  # fmt: skip
+        self.query_one(ServersStrip).set_view(ServersView(rows, self.selected))
+
+    def select_server(self, index: int) -> None:
+        """Show ``index``'s panes below the strip; the strip and timeline stay as they are."""
+        if not self.multi or not 0 <= index < len(self.servers) or index == self.selected:
+            return
+        self.selected = index
+        self.state = self.states[index]
+        self.backends_factory = self.servers[index].backends_factory
+        name = self.servers[index].name
+        for pane, title in ((ConnectionsPane, "Connections"), (LatencyPane, "Latency")):
+            self.query_one(pane).border_title = f"{title} · {name}"
+        self.refresh_live()
+        self.refresh_panes()
+
+    def action_step_server(self, step: int) -> None:
+        self.select_server((self.selected + step) % len(self.servers))
+
+    def action_server(self, index: int) -> None:
+        self.select_server(index)
+
+    def on_key(self, event: Any) -> None:
+        if event.key == "escape" and self.focused is self.query_one("#note", Input):
+            # Hide, keep the draft: `n` brings it back with its original start time.
+            event.stop()
+            self.hide_note()
+
+    def main_screen_keys(self) -> bool:
+        """Keys mean actions (not text) here: the dashboard itself, no text box focused."""
+        typing = isinstance(self.focused, (Input, TextArea))
+        return not typing and self.screen is self.screen_stack[0]
 
     def findings_view(self) -> FindingsView:
         return self.state.findings_view()
 
     def refresh_panes(self) -> None:
-        host = self.state.host_view()
+        host = self.states[0].host_view()
         if host is not None:
             for pane in self.query(HostPane):
                 pane.set_view(host)
@@ -523,9 +623,10 @@ class WarroomApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "note":
             # `n` typed into any text box, or on a dialog, is just a letter.
-            typing = isinstance(self.focused, (Input, TextArea))
-            if typing or self.screen is not self.screen_stack[0]:
-                return False
+            return self.main_screen_keys()
+        if action in ("step_server", "server"):
+            # The arrows move the cursor in a text box, and mean nothing with one server.
+            return self.multi and self.main_screen_keys()
         return True
 
     def action_note(self) -> None:
@@ -608,12 +709,6 @@ class WarroomApp(App[None]):
         note = self.query_one("#note", Input)
         note.display = False
         self.screen.set_focus(self.query_one(TimelineTable))
-
-    def on_key(self, event: Any) -> None:
-        if event.key == "escape" and self.focused is self.query_one("#note", Input):
-            # Hide, keep the draft: `n` brings it back with its original start time.
-            event.stop()
-            self.hide_note()
 
     # -- timeline editing ----------------------------------------------------------------
 
@@ -831,7 +926,7 @@ class WarroomApp(App[None]):
         self._flushed = True
         for poller in self._pollers:
             poller.stop()
-        rollups = self.state.flush()
+        rollups = [r for state in self.states for r in state.flush()]
         if rollups and self.recorder is not None:
             self.recorder.append_samples(rollups)
 
@@ -843,7 +938,9 @@ class WarroomApp(App[None]):
         self.stop_sampling()
         if self.recorder is not None:
             self.kept_pending = self.recorder.close(timeout=2.0)
-        for source in self.sources.values():
+        sources = [self.sources["host"]]
+        sources += [s for w in self.servers for s in (w.postgres, w.bouncer)]
+        for source in sources:
             if source is not None:
                 _close_quietly(source)
 
@@ -867,11 +964,15 @@ class WarroomApp(App[None]):
             )
         yield SystemCommand("Screenshot (S)", "Save an SVG picture of the screen beside the "
                             "session", self.action_screenshot)  # fmt: skip
+        for index, watched in enumerate(self.servers if self.multi else ()):
+            yield SystemCommand(f"Server: {clean(watched.name, 40)} ({index + 1})",
+                                "Show this server's panes below the strip",
+                                lambda i=index: self.select_server(i))  # fmt: skip
 
     def busy_for(self) -> float:
         """Seconds the PostgreSQL sample in flight has taken (0 when idle); for tests and UI."""
         for poller in self._pollers:
-            if poller.name == "postgres" and poller.busy_since is not None:
+            if poller.name.startswith("postgres") and poller.busy_since is not None:
                 return time.monotonic() - poller.busy_since
         return 0.0
 

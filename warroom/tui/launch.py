@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING
 from warroom.collectors.alerts import AlertConfig, load_config
 from warroom.collectors.dsn import db_port, default_title, redact
 from warroom.errors import UserError
-from warroom.sessions.model import Incident, Target
+from warroom.sessions.model import Incident, Server, Target
 from warroom.sessions.paths import new_session_path
 from warroom.sessions.recorder import Recorder
 from warroom.sessions.store import Store
@@ -18,7 +19,7 @@ from warroom.sessions.times import utcnow
 from warroom.tui.signals import ExitGuard
 
 if TYPE_CHECKING:
-    from warroom.tui.app import Drill, WarroomApp
+    from warroom.tui.app import Drill, WarroomApp, Watched
 
 
 class LaunchError(UserError):
@@ -34,12 +35,18 @@ class WatchOptions:
     pgbouncer: str | None
     author: str
     share: str | None = None  # ops database DSN: share this incident through it
+    # Several servers (the first is also ``dsn``/``pgbouncer``); empty: just ``dsn``.
+    servers: tuple[Server, ...] = ()
 
 
 def open_store(options: WatchOptions) -> Store:
     if options.session is not None and options.session.exists():
         return Store.open(options.session)
-    target = Target(dsn=redact(options.dsn), pgbouncer=redact(options.pgbouncer or ""))
+    servers = tuple(
+        Server(s.name, redact(s.dsn), redact(s.pgbouncer)) for s in options.servers
+    ) if len(options.servers) > 1 else ()
+    target = Target(dsn=redact(options.dsn), pgbouncer=redact(options.pgbouncer or ""),
+                    servers=servers)  # fmt: skip
     title = options.title or default_title(options.dsn)
     incident = Incident.create(title, utcnow(), target=target)
     path = options.session or new_session_path(incident.id)
@@ -56,6 +63,7 @@ def build_app(
     pgbouncer: str | None = None,
     drill: Drill | None = None,
     server_port: int | None = None,
+    servers: Sequence[Server] = (),
 ) -> WarroomApp:
     """The collectors and the dashboard on one store: the wiring `watch` and `demo` share.
 
@@ -63,27 +71,36 @@ def build_app(
     server some other way (the demo's monitor goes through its decoy proxy; its services don't).
     """
     from warroom.collectors.host import HostCollector
-    from warroom.collectors.postgres import PostgresCollector
     from warroom.tui.app import WarroomApp
-    from warroom.tui.backends import backends_screen_factory
 
-    postgres = PostgresCollector(dsn, interval=interval)
-    bouncer = None
-    if pgbouncer:
-        from warroom.collectors.pgbouncer import PgBouncerCollector
-
-        bouncer = PgBouncerCollector(pgbouncer, budget=interval * 0.8)
+    # One monitoring connection per server, each polled on its own thread by the app.
+    if len(servers) <= 1:
+        watched = [_watched(Server("", dsn, pgbouncer or ""), interval)]
+    else:
+        watched = [_watched(server, interval) for server in servers]
     return WarroomApp(
         Recorder(store),
-        postgres=postgres,
+        servers=watched,
         host=HostCollector(server_port if server_port is not None else db_port(dsn)),
-        bouncer=bouncer,
         interval=interval,
         alerts=alerts,
         author=author,
-        backends_factory=backends_screen_factory(postgres),
         drill=drill,
     )
+
+
+def _watched(server: Server, interval: float) -> Watched:
+    from warroom.collectors.postgres import PostgresCollector
+    from warroom.tui.app import Watched
+    from warroom.tui.backends import backends_screen_factory
+
+    postgres = PostgresCollector(server.dsn, interval=interval)
+    bouncer = None
+    if server.pgbouncer:
+        from warroom.collectors.pgbouncer import PgBouncerCollector
+
+        bouncer = PgBouncerCollector(server.pgbouncer, budget=interval * 0.8)
+    return Watched(server.name, postgres, bouncer, backends_screen_factory(postgres))
 
 
 def run_watch(options: WatchOptions) -> int:
@@ -94,6 +111,7 @@ def run_watch(options: WatchOptions) -> int:
     store = open_store(options)
     # Resuming without --dsn watches what the session watched (libpq finds the password).
     dsn = options.dsn or store.incident.target.dsn
+    servers = options.servers or store.incident.target.servers
     author = options.author
     sharer = None
     if options.share or store.incident.share:
@@ -108,6 +126,7 @@ def run_watch(options: WatchOptions) -> int:
         author=author,
         alerts=alerts,
         pgbouncer=options.pgbouncer,
+        servers=servers,
     )
     app.sharer = sharer
     # An SSH drop (SIGHUP) or a kill (SIGTERM) ends the dashboard the way `q` does: the

@@ -18,6 +18,7 @@ from warroom.collectors.bouncer_sample import BouncerSample
 from warroom.collectors.downtime import DownTracker
 from warroom.collectors.findings import FindingEvent, FindingsEngine
 from warroom.collectors.host import HostSample
+from warroom.collectors.replication_watch import ReplicationWatch
 from warroom.collectors.sample import PgSample, ServerChange
 from warroom.collectors.series import BUSIEST_POOLS_KEPT, Extra, Rollup, RollupBuilder, Series
 from warroom.sanitize import one_line
@@ -29,6 +30,8 @@ from warroom.widgets.views import (
     HostView,
     LatencyView,
     PoolRow,
+    ReplicationView,
+    ServerRow,
 )
 
 # The charts show ten minutes at 80 columns and up to an hour on a wide terminal.
@@ -55,7 +58,15 @@ def to_record(rollup: Rollup) -> SampleRollup:
 
 
 class LiveState:
-    def __init__(self, alerts: AlertConfig | None = None, rollup_seconds: float = 10.0) -> None:
+    """One server's data path; with several servers the app keeps one per server."""
+
+    def __init__(
+        self,
+        alerts: AlertConfig | None = None,
+        rollup_seconds: float = 10.0,
+        server: str | None = None,
+    ) -> None:
+        self.server = server  # named in its rollups when several servers are watched
         self.conns = Series(HISTORY_POINTS)
         self.query_ms = Series(HISTORY_POINTS)
         self.refusals = Series(HISTORY_POINTS)
@@ -68,8 +79,9 @@ class LiveState:
         self.engine = AlertEngine(config)
         self.engine_window_s = config.latency_window_s
         self.rollup_seconds = rollup_seconds
-        self.rollups = RollupBuilder(rollup_seconds)
+        self.rollups = RollupBuilder(rollup_seconds, server=server)
         self.findings = FindingsEngine(config.findings)
+        self.standbys = ReplicationWatch()
 
     # -- input ---------------------------------------------------------------------------
 
@@ -98,7 +110,8 @@ class LiveState:
         events = self.engine.evaluate(sample, query_p95_ms=p95)
         rollups = [to_record(r) for r in self.rollups.add(sample)]
         findings = self.findings.feed(sample)
-        return Fed(events=events, rollups=rollups, findings=findings, changes=list(sample.changes))
+        changes = [*sample.changes, *self.standbys.feed(sample)]
+        return Fed(events=events, rollups=rollups, findings=findings, changes=changes)
 
     def feed_findings_host(self, sample: HostSample) -> None:
         """Host figures are evidence for the findings only when this is the database's host."""
@@ -165,7 +178,7 @@ class LiveState:
         for sample in samples:
             self.feed_any(sample)
         extra = self.rollups.extra
-        self.rollups = RollupBuilder(self.rollup_seconds)
+        self.rollups = RollupBuilder(self.rollup_seconds, server=self.server)
         self.rollups.extra = extra
 
     def flush(self) -> list[SampleRollup]:
@@ -239,6 +252,66 @@ class LiveState:
             span_s=CHART_SPAN_S,
         )
 
+    def server_row(self, name: str, now: datetime, interval: float) -> ServerRow:
+        """This server's line on the servers strip."""
+        latest, up = self.latest, self.last_up
+        override, banner = self.banner(now, interval)
+        conns = up.connections if up is not None else None
+        repl = up.replication if up is not None else None
+        if latest is None:
+            state = "waiting"
+        elif not latest.up:
+            state = f"DOWN {_short_age(now, self.downtime.down_since or latest.at)}"
+        elif banner.startswith("stale"):
+            state = f"stale {_short_age(now, latest.at)}"
+        else:
+            state = "up"
+        levels = [self.level(rule) for rule in ("saturation", "query_p95", "replication_lag")]
+        level = override or next((lv for lv in ("critical", "warning") if lv in levels), "ok")
+        return ServerRow(
+            name=name,
+            role=up.role if up is not None else None,
+            used=conns.total if conns is not None else None,
+            usable=conns.usable if conns is not None else None,
+            p95_ms=self.query_ms.window(self.engine_window_s, now).p95,
+            refused=int(sum(self.refusals.values(REFUSAL_WINDOW_S, now))),
+            lag_bytes=repl.max_lag_bytes if repl is not None else None,
+            lag_s=repl.max_lag_s if repl is not None else None,
+            replay_paused=repl.replay_paused if repl is not None else False,
+            standbys=len(repl.replicas) if repl is not None and repl.role == "primary" else None,
+            state=state,
+            level=level,
+        )
+
+    def replication_view(self) -> ReplicationView:
+        up = self.last_up
+        repl = up.replication if up is not None else None
+        if repl is None:
+            return ReplicationView(role=up.role if up is not None else None, lines=())
+        lines: list[tuple[str, str]] = []
+        if repl.role == "primary":
+            for r in repl.replicas:
+                lag = _lag_text(r.replay_lag_bytes, r.replay_lag_s)
+                lines.append((f"{one_line(r.name, 24)} {r.state} {r.sync_state} {lag}",
+                              "ok" if r.state == "streaming" else "warning"))  # fmt: skip
+            if not repl.replicas:
+                lines.append(("no standby connected", "ok"))
+            for slot in repl.slots:
+                kept = _bytes(slot.retained_bytes)
+                if slot.active:
+                    lines.append((f"slot {one_line(slot.name, 24)} active, keeps {kept}", "ok"))
+                else:
+                    lines.append((f"slot {one_line(slot.name, 24)} INACTIVE, keeps {kept}",
+                                  "warning"))  # fmt: skip
+        else:
+            source = one_line(repl.upstream or "?", 40)
+            if repl.replay_paused:
+                lines.append(("replay paused", "warning"))
+            lines.append((f"from {source}" + ("" if repl.receiving else " (not receiving)"),
+                           "ok" if repl.receiving else "critical"))  # fmt: skip
+            lines.append((f"lag {_lag_text(repl.lag_bytes, repl.lag_s)}", "ok"))
+        return ReplicationView(role=repl.role, lines=tuple(lines))
+
     def host_view(self) -> HostView | None:
         s = self.host
         if s is None:
@@ -273,6 +346,32 @@ class LiveState:
 
 def _round(value: float | None, digits: int) -> float | None:
     return None if value is None else round(value, digits)
+
+
+def _bytes(value: int | None) -> str:
+    if value is None:
+        return "—"
+    for unit, size in (("GB", 1 << 30), ("MB", 1 << 20), ("kB", 1 << 10)):
+        if value >= size:
+            return f"{value / size:.1f} {unit}"
+    return f"{value} B"
+
+
+def _lag_text(lag_bytes: int | None, lag_s: float | None) -> str:
+    if lag_bytes is None and lag_s is None:
+        return "—"
+    seconds = "" if lag_s is None else f" {lag_s:.0f}s" if lag_s >= 1 else " 0s"
+    return f"{_bytes(lag_bytes)}{seconds}"
+
+
+def _short_age(now: datetime, since: datetime) -> str:
+    """``45s``, ``2m``, ``1h05``: the strip's state column has eight cells."""
+    seconds = max(int((now - since).total_seconds()), 0)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}"
 
 
 def _age(now: datetime, since: datetime) -> str:

@@ -81,3 +81,35 @@ class FindingsView:
     source_note: str = ""  # e.g. "counts from process titles": how the panes got their data
     oldest_xact_s: float | None = None  # the oldest open transaction, shown after the findings
     longest_query_s: float | None = None  # the longest running active query
+
+
+@dataclass(frozen=True, slots=True)
+class ServerRow:
+    """One watched server on the strip: enough to tell which one is in trouble."""
+
+    name: str
+    role: str | None  # primary, replica, None while unknown
+    used: int | None
+    usable: int | None
+    p95_ms: float | None
+    refused: int  # refused connect probes in the last minute
+    lag_bytes: int | None  # own lag on a replica, worst standby's on a primary
+    lag_s: float | None
+    replay_paused: bool
+    standbys: int | None  # a primary's connected standbys
+    state: str  # "up", "DOWN 2m", "stale 12s"
+    level: str  # ok, warning, critical, down
+
+
+@dataclass(frozen=True, slots=True)
+class ServersView:
+    rows: tuple[ServerRow, ...]
+    selected: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicationView:
+    """The selected server's replication detail: its standbys and slots, or its upstream."""
+
+    role: str | None
+    lines: tuple[tuple[str, str], ...]  # (text, level)

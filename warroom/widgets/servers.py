@@ -1,0 +1,92 @@
+"""The servers strip (one line per watched server) and the selected server's replication pane.
+
+Fed plain views; no I/O. Server names come from the user's config or DSNs and standby names from
+the server: data, sanitised, never markup.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from warroom.widgets.pane import LEVEL_STYLE, Painted, Pane
+from warroom.widgets.text import clean
+from warroom.widgets.views import ReplicationView, ServerRow, ServersView
+
+NAME_CELLS = 12
+
+
+def _bytes(value: int | None) -> str:
+    if value is None:
+        return "—"
+    for unit, size in (("G", 1 << 30), ("M", 1 << 20), ("k", 1 << 10)):
+        if value >= size:
+            return f"{value / size:.1f}{unit}"
+    return f"{value}B"
+
+
+def _lag(row: ServerRow) -> str:
+    seconds = "" if row.lag_s is None else f" {row.lag_s:.0f}s"
+    if row.replay_paused:
+        return f"replay paused {_bytes(row.lag_bytes)}{seconds}"
+    if row.standbys == 0:
+        return "no standby"
+    if row.lag_bytes is None and row.lag_s is None:
+        return "—"
+    return f"lag {_bytes(row.lag_bytes)}{seconds}"
+
+
+def _state_style(state: str) -> str:
+    if state == "up":
+        return "green"
+    return "bold red" if state.startswith("DOWN") else "yellow"
+
+
+def render_row(index: int, row: ServerRow, selected: bool) -> Text:
+    """``2▸replica-1    replica up        12/47 p95   2ms ref 0   replay paused, 48.0M behind``:
+    the state before the figures, so a narrow terminal cuts the lag, never who is down."""
+    line = Text(no_wrap=True, overflow="ellipsis")
+    line.append(f"{index + 1}", style="bold reverse" if selected else "dim")
+    line.append("▸" if selected else " ", style="bold")
+    line.append(f"{clean(row.name, NAME_CELLS):<{NAME_CELLS}} ", style="bold" if selected else "")
+    line.append(f"{(row.role or '?'):<7} ", style="magenta" if row.role == "replica" else "cyan")
+    line.append(f"{row.state:<9} ", style=_state_style(row.state))
+    used = "—" if row.used is None else f"{row.used}/{row.usable}"
+    line.append(f"{used:>7} ", style=LEVEL_STYLE.get(row.level, ""))
+    p95 = "—" if row.p95_ms is None else f"{row.p95_ms:.0f}ms"
+    line.append("p95 ", style="dim")
+    line.append(f"{p95:>5} ")
+    line.append("ref ", style="dim")
+    line.append(f"{row.refused:<3} ", style="bold red" if row.refused else "")
+    line.append(_lag(row), style="yellow" if row.replay_paused else "")
+    return line
+
+
+class ServersStrip(Painted[ServersView]):
+    DEFAULT_CSS = """
+    ServersStrip {
+        height: auto;
+        max-height: 9;
+        padding: 0 1;
+    }
+    """
+
+    def render_view(self, view: ServersView, width: int, height: int) -> list[Text]:
+        return [render_row(i, row, i == view.selected) for i, row in enumerate(view.rows)]
+
+    def get_content_height(self, container: object, viewport: object, width: int) -> int:
+        return len(self.view.rows) if self.view is not None else 1
+
+
+class ReplicationPane(Pane[ReplicationView]):
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("Replication", id=id)
+
+    def render_view(self, view: ReplicationView, width: int, height: int) -> list[Text]:
+        if not view.lines:
+            return [Text("—" if view.role is None else f"{view.role}: no replication",
+                         style="dim")]  # fmt: skip
+        out = []
+        for text, level in view.lines[:height]:
+            out.append(Text(clean(text, 80), no_wrap=True, overflow="ellipsis",
+                            style=LEVEL_STYLE.get(level, "") if level != "ok" else ""))  # fmt: skip
+        return out
