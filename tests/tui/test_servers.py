@@ -148,3 +148,33 @@ async def test_one_server_keeps_its_timeline_and_rollups_unnamed(tmp_path: Path)
     incident = load(app.session_path).incident
     assert incident.timeline[0].text.startswith("raised CRITICAL database unreachable")
     assert {r.server for r in incident.samples} == {None}
+
+
+@pytest.mark.asyncio
+async def test_replay_of_several_servers_shows_each_at_the_cursor(tmp_path: Path) -> None:
+    from warroom.tui.replay import ReplayApp
+
+    clock = Clock()
+    app = three_servers(tmp_path, clock)
+    async with app.run_test(size=(100, 30)) as pilot:
+        feed_ten_minutes(app, clock)
+        await settled(pilot, app)
+    path = app.session_path
+    before = path.read_bytes()
+    incident = load(path).incident
+    replay = ReplayApp(path, incident, at=clock.now - timedelta(seconds=30))
+    async with replay.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        primary, replica, gone = strip_text(replay)
+        assert "47/47" in primary and "lag 2.0M" in primary
+        assert "replay paused 48.0M 14s" in replica
+        assert "DOWN" in gone
+        await pilot.press("2")  # a server by number; the arrows stay the replay's clock
+        assert replay.selected == 1
+        assert "replay paused" in str(replay.query_one("#replication").rendered)
+        await pilot.press("shift+left", "shift+left", "shift+left", "shift+left")
+        await pilot.pause()
+        assert replay.selected == 1
+        primary, replica, gone = strip_text(replay)
+        assert "replay paused" not in replica and "up" in gone  # four minutes earlier
+    assert path.read_bytes() == before

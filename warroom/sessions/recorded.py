@@ -17,7 +17,15 @@ from datetime import datetime, timedelta
 
 from warroom.collectors.bouncer_sample import BouncerSample, PoolStats
 from warroom.collectors.host import HostSample
-from warroom.collectors.sample import Connections, Count, Failure, FailureKind, PgSample
+from warroom.collectors.sample import (
+    Connections,
+    Count,
+    Failure,
+    FailureKind,
+    PgSample,
+    ReplicaLink,
+    Replication,
+)
 from warroom.sessions.model import SampleRollup
 
 # Enough samples per window for the live state's 30-second percentiles to come out as recorded.
@@ -76,6 +84,28 @@ def _connections(r: SampleRollup, total: int) -> Connections | None:
     )
 
 
+def _replication(r: SampleRollup) -> Replication | None:
+    """The window's role and worst lag, as the live sample would carry them.
+
+    A rollup keeps one worst figure, not each standby: a primary's comes back as one standby
+    row that says so.
+    """
+    if r.role is None:
+        return None
+    if r.role == "replica":
+        return Replication("replica", lag_bytes=r.lag_bytes, lag_s=r.lag_s,
+                           replay_paused=r.repl_state == "paused",
+                           receiving=r.repl_state != "disconnected")  # fmt: skip
+    if r.lag_bytes is None and r.lag_s is None:
+        return Replication("primary")
+    worst = ReplicaLink(RECORDED_STANDBY, "", "streaming", "", None, r.lag_bytes, None, None,
+                        r.lag_s)  # fmt: skip
+    return Replication("primary", replicas=(worst,))
+
+
+RECORDED_STANDBY = "worst standby (recorded)"
+
+
 def samples_of(r: SampleRollup, dense: bool = True) -> list[Sample]:
     """The samples that reproduce one rollup, in time order, inside its window.
 
@@ -111,6 +141,7 @@ def samples_of(r: SampleRollup, dense: bool = True) -> list[Sample]:
         refusals.extend([_kind(kind, FailureKind.TOO_MANY_CONNECTIONS)] * count)
     refusals = refusals[:n]
     out: list[Sample] = []
+    repl = _replication(r)
     for i, at in enumerate(times):
         refused = refusals[i] if i < len(refusals) else None
         if i >= up:
@@ -130,6 +161,7 @@ def samples_of(r: SampleRollup, dense: bool = True) -> list[Sample]:
                 connect_ms=None if refused is not None else connect,
                 probe_error=_failure(refused) if refused is not None else None,
                 tps=r.tps,
+                replication=repl,
             )
         )
     end = times[-1]
@@ -189,6 +221,7 @@ def _peak_one(r: SampleRollup) -> list[Sample]:
         connections=_connections(r, total) if total is not None else None,
         query_ms=r.query_p95_ms if r.query_p95_ms is not None else r.query_max_ms,
         connect_ms=r.connect_ms, probe_error=_failure(refused) if refused else None, tps=r.tps,
+        replication=_replication(r),
     )]  # fmt: skip
 
 

@@ -331,12 +331,15 @@ class WarroomApp(App[None]):
     def show_history(self) -> None:
         """A resumed session's recorded last minutes, through the same path as live samples."""
         rollups = self.incident.samples
-        if not rollups:
-            return
-        recording = Recording(rollups[-int(CHART_SPAN_S // 5) :])
-        end = recording.end
-        assert end is not None
-        self.state.feed_history(recording.between(end - timedelta(seconds=CHART_SPAN_S), end))
+        for state in self.states:
+            # Each server's own rollups (a one-server session's carry no name).
+            mine = [r for r in rollups if r.server == state.server]
+            if not mine:
+                continue
+            recording = Recording(mine[-int(CHART_SPAN_S // 5) :])
+            end = recording.end
+            assert end is not None
+            state.feed_history(recording.between(end - timedelta(seconds=CHART_SPAN_S), end))
         self.refresh_panes()
 
     def start_polling(self) -> None:

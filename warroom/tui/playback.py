@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from warroom.collectors.alerts import AlertConfig
-from warroom.sessions.model import Incident, TimelineEntry
+from warroom.sessions.model import Incident, SampleRollup, TimelineEntry
 from warroom.sessions.recorded import Recording
 from warroom.tui.state import CHART_SPAN_S, LiveState
 
@@ -21,7 +21,18 @@ DENSE_S = 60.0
 STEP_FORWARD_S = 120.0  # a step forward up to this long is fed on, not rebuilt
 
 
+def server_names(incident: Incident) -> list[str]:
+    """The servers a record watched, in strip order; empty for a one-server session."""
+    names = [s.name for s in incident.target.servers]
+    for rollup in incident.samples:
+        if rollup.server is not None and rollup.server not in names:
+            names.append(rollup.server)
+    return names if len(names) > 1 else []
+
+
 class Playback:
+    """One cursor over every watched server: each server's rollups feed its own live state."""
+
     def __init__(
         self,
         incident: Incident,
@@ -31,26 +42,46 @@ class Playback:
     ) -> None:
         self.alerts = alerts
         self.incident = incident
-        self.recording = Recording(incident.samples)
+        # None stands for "the one server" (its rollups carry no name).
+        self.servers: list[str | None] = [*server_names(incident)] or [None]
+        self.recordings = [Recording(self._rollups(incident, name)) for name in self.servers]
         self.speed = speed or 1.0
         self.playing = speed is not None
-        self.state = LiveState(alerts)
+        self.states = self._fresh_states()
+        self.selected = 0
         self.cursor = self.start
         self.seek(at if at is not None else self.start)
+
+    def _rollups(self, incident: Incident, server: str | None) -> list[SampleRollup]:
+        if len(self.servers) == 1:
+            return list(incident.samples)
+        return [r for r in incident.samples if r.server == server]
+
+    def _fresh_states(self) -> list[LiveState]:
+        multi = len(self.servers) > 1
+        return [LiveState(self.alerts, server=name if multi else None) for name in self.servers]
+
+    @property
+    def state(self) -> LiveState:
+        """The selected server's state (the panes below the strip)."""
+        return self.states[self.selected]
+
+    @property
+    def recording(self) -> Recording:
+        return self.recordings[self.selected]
 
     # -- the span of the record ------------------------------------------------------------
 
     @property
     def start(self) -> datetime:
-        first = self.recording.start
+        firsts = [r.start for r in self.recordings if r.start is not None]
         started = self.incident.started_at
-        return min(started, first) if first is not None else started
+        return min(started, *firsts) if firsts else started
 
     @property
     def end(self) -> datetime:
         times = [self.incident.started_at]
-        if self.recording.end is not None:
-            times.append(self.recording.end)
+        times += [r.end for r in self.recordings if r.end is not None]
         if self.incident.timeline:
             times.append(max(e.at for e in self.incident.timeline))
         if self.incident.resolved_at is not None:
@@ -65,13 +96,12 @@ class Playback:
 
     def seek(self, at: datetime) -> None:
         at = min(max(at, self.start), self.end)
-        self.state = LiveState(self.alerts)
+        self.states = self._fresh_states()
         dense_from = at - timedelta(seconds=DENSE_S)
-        sparse = self.recording.between(at - timedelta(seconds=CHART_SPAN_S), dense_from, False)
-        self.state.feed_history(s for s in sparse if s.at <= dense_from)
-        self.state.feed_history(
-            s for s in self.recording.between(dense_from, at) if s.at > dense_from
-        )
+        for state, recording in zip(self.states, self.recordings, strict=True):
+            sparse = recording.between(at - timedelta(seconds=CHART_SPAN_S), dense_from, False)
+            state.feed_history(s for s in sparse if s.at <= dense_from)
+            state.feed_history(s for s in recording.between(dense_from, at) if s.at > dense_from)
         self.cursor = at
 
     def step(self, seconds: float) -> None:
@@ -81,8 +111,9 @@ class Playback:
             self.seek(self.cursor + timedelta(seconds=seconds))
 
     def _feed_to(self, new: datetime) -> None:
-        fresh = [s for s in self.recording.between(self.cursor, new) if self.cursor < s.at <= new]
-        self.state.feed_history(fresh)
+        for state, recording in zip(self.states, self.recordings, strict=True):
+            fresh = [s for s in recording.between(self.cursor, new) if self.cursor < s.at <= new]
+            state.feed_history(fresh)
         self.cursor = new
 
     def advance(self, real_seconds: float) -> bool:
@@ -125,4 +156,5 @@ class Playback:
     def update(self, incident: Incident) -> None:
         """A newer copy of the record (another process is still writing it)."""
         self.incident = incident
-        self.recording.extend(incident.samples)
+        for name, recording in zip(self.servers, self.recordings, strict=True):
+            recording.extend(self._rollups(incident, name))

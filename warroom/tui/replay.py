@@ -26,7 +26,7 @@ from warroom.sessions.follow import Follower
 from warroom.sessions.model import Incident, Kind, Source
 from warroom.sessions.recorder import Recorder
 from warroom.sessions.store import SessionError, Store
-from warroom.tui.app import WarroomApp
+from warroom.tui.app import WarroomApp, Watched
 from warroom.tui.playback import Playback
 from warroom.tui.poller import Poller
 from warroom.widgets.timeline import TimelineTable
@@ -75,10 +75,13 @@ class ReplayApp(WarroomApp):
         author: str = "",
     ) -> None:
         self.playback = Playback(incident, alerts, at=at, speed=speed)
-        super().__init__(None, alerts=alerts, author=author, clock=lambda: self.playback.cursor)
+        names = self.playback.servers
+        servers = [Watched(name) for name in names if name is not None] or None
+        super().__init__(None, alerts=alerts, author=author, clock=lambda: self.playback.cursor,
+                         servers=servers)  # fmt: skip
         self.path = path
         self._incident = incident
-        self.state = self.playback.state
+        self.follow_playback()
         self._file = Follower(path)
         self._follower: Poller[Incident | None] | None = None
 
@@ -164,7 +167,7 @@ class ReplayApp(WarroomApp):
         self.playback.update(message.incident)
         if following:
             self.playback.seek(self.playback.end)
-        self.state = self.playback.state
+        self.follow_playback()
         self.refresh_timeline()
         self.moved()
 
@@ -172,11 +175,22 @@ class ReplayApp(WarroomApp):
 
     def moved(self) -> None:
         """The cursor moved: panes, header and the timeline's mark follow it."""
-        self.state = self.playback.state
+        self.follow_playback()
         self.refresh_live()
         self.refresh_panes()
         entry = self.playback.entry_at_cursor()
         self.query_one(TimelineTable).select(entry.id if entry is not None else None)
+
+    def follow_playback(self) -> None:
+        """A seek rebuilds the playback's states: the panes show the new ones."""
+        self.playback.selected = self.selected
+        self.states = self.playback.states
+        self.state = self.playback.state
+
+    def select_server(self, index: int) -> None:
+        if 0 <= index < len(self.playback.states):
+            self.playback.selected = index
+        super().select_server(index)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action.startswith("replay_") and isinstance(self.focused, (Input, TextArea)):
