@@ -4,7 +4,7 @@ Prints figures, asserts nothing. Run as root (or the server's owner) from the re
 
     .venv/bin/pip install pg-activity py-spy   # benchmark only, never runtime dependencies
     .venv/bin/python bench/bench_tui.py [--seconds 60] [--idle 100] [--starts 3]
-                                        [--profile 30] [--no-day]
+                                        [--profile 30] [--no-day] [--servers N]
 
 One throwaway cluster with ``--idle`` idle client connections held by this process. A private
 tmux server (own socket, no user config) runs ``warroom watch --interval 1``,
@@ -421,6 +421,9 @@ def main() -> None:
     ap.add_argument("--profile", type=int, default=0, help="py-spy seconds after the window")
     ap.add_argument("--no-day", action="store_true", help="skip the 24 h RSS run")
     ap.add_argument("--day-samples", type=int, default=86_400)
+    ap.add_argument("--servers", type=int, default=1,
+                    help="warroom watches the cluster this many times (one --dsn each: a "
+                         "monitoring connection, a poller and a strip row per server)")
     ap.add_argument("--warroom-src", type=Path, default=None,
                     help="run the warroom package found in this directory (an A/B copy)")
     args = ap.parse_args()
@@ -458,7 +461,8 @@ def main() -> None:
             war_cmd = [str(VENV_BIN / "python"), "-m", "warroom"]
         tools = [
             Tool("warroom",
-                 [*war_cmd, "watch", "--dsn", cluster.dsn(user=MONITOR_ROLE), "--interval", "1"],
+                 [*war_cmd, "watch", *["--dsn", cluster.dsn(user=MONITOR_ROLE)] * args.servers,
+                  "--interval", "1"],
                  war_env, "T+", "q"),
             Tool("pg_activity",
                  [str(pga), "-h", "127.0.0.1", "-p", str(cluster.port), "-U", "postgres",
@@ -490,7 +494,8 @@ def main() -> None:
         print(f"PostgreSQL {version // 10000}.{version % 10000}, {args.idle} idle client"
               f" connections; tmux {COLS}x{ROWS} TERM=tmux-256color; refresh 1 s;"
               f" window {measured.elapsed:.1f} s with all three running;"
-              f" {args.starts} starts each for the first frame")
+              f" {args.starts} starts each for the first frame;"
+              f" warroom watching {args.servers} server(s) (the same cluster)")
         report(tools, measured, day)
         if profile_text:
             print(profile_text)
