@@ -160,6 +160,10 @@ async def test_status_and_severity_keys_change_the_record_and_log_it(tmp_path: P
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("s", "2")  # identified
         await pilot.press("v", "1")  # SEV1
+        # A dialog's answer reaches the app a loop turn after it closes: until both changes
+        # are queued, "nothing pending" would be true too early.
+        await wait_for(pilot, lambda: app.incident.severity == "SEV1"
+                       and app.incident.status is Status.IDENTIFIED)  # fmt: skip
         await settled(pilot, app)
         incident = load(store.path).incident
         assert incident.status is Status.IDENTIFIED

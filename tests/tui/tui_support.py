@@ -107,6 +107,9 @@ async def wait_for(pilot: object, condition: Callable[[], object], timeout: floa
 
 async def settled(pilot: object, app: WarroomApp, timeout: float = 10.0) -> None:
     """Until every write the app queued is on disk and its answer reached the screen."""
+    # First let messages already posted run (a dialog's answer arrives a loop turn after it
+    # closes): until the write it asks for is queued, "nothing pending" holds too early.
+    await pilot.pause()  # type: ignore[attr-defined]
     await wait_for(
         pilot,
         lambda: app.recorder is not None and app.recorder.pending == 0
