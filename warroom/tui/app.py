@@ -41,6 +41,7 @@ from warroom.sessions.model import (
     Source,
     Status,
     TimelineEntry,
+    first_server_rollups,
 )
 from warroom.sessions.mutations import Mutation
 from warroom.sessions.postmortem import render
@@ -288,7 +289,7 @@ class WarroomApp(App[None]):
 
     def show_history(self) -> None:
         """A resumed session's recorded last minutes, through the same path as live samples."""
-        rollups = self.incident.samples
+        rollups = first_server_rollups(self.incident)  # the panes show one server
         if not rollups:
             return
         recording = Recording(rollups[-int(CHART_SPAN_S // 5) :])

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from warroom.collectors.alerts import AlertConfig
-from warroom.sessions.model import Incident, TimelineEntry
+from warroom.sessions.model import Incident, TimelineEntry, first_server_rollups
 from warroom.sessions.recorded import Recording
 from warroom.tui.state import CHART_SPAN_S, LiveState
 
@@ -31,7 +31,9 @@ class Playback:
     ) -> None:
         self.alerts = alerts
         self.incident = incident
-        self.recording = Recording(incident.samples)
+        # One server's windows (the first watched); the others wait for a replay that
+        # shows several (issue 12).
+        self.recording = Recording(first_server_rollups(incident))
         self.speed = speed or 1.0
         self.playing = speed is not None
         self.state = LiveState(alerts)
@@ -125,4 +127,4 @@ class Playback:
     def update(self, incident: Incident) -> None:
         """A newer copy of the record (another process is still writing it)."""
         self.incident = incident
-        self.recording.extend(incident.samples)
+        self.recording.extend(first_server_rollups(incident))
