@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from support.servers import GOLDEN_START, single_server_incident, write_three_servers
 
-from warroom.sessions import pending
+from warroom.sessions import pending, servers
 from warroom.sessions.model import Incident, SampleRollup, first_server_rollups, rollups_by_server
+from warroom.sessions.postmortem import render
 from warroom.sessions.recorded import Recording
 
 
@@ -61,3 +62,29 @@ def test_pending_rollups_of_one_window_are_all_kept_once(tmp_path: Path) -> None
     assert [r.server for r in incident.samples if r.at == at] == ["primary", "replica-1",
                                                                  "replica-2"]
     assert pending.merge_into(incident, queued) == 0
+
+
+def test_lag_and_roles_in_words() -> None:
+    assert [servers.format_bytes(v) for v in (0, 900, 4096, 3 * 2**20 + 2**19, 48 * 2**20,
+                                              5 * 2**40)] == [
+        "0 bytes", "900 bytes", "4 kB", "3.5 MB", "48 MB", "5 TB"]  # fmt: skip
+    assert [servers.format_seconds(v) for v in (0.0, 0.44, 12.4, 90, 750)] == [
+        "0 s", "0.4 s", "12 s", "1m 30s", "12m 30s"]
+    assert servers.lag_text(None, None) == "" and servers.lag_text(2048, None) == "2 kB"
+    at = GOLDEN_START
+    rollups = [SampleRollup(at=at + timedelta(seconds=10 * i), role=role)
+               for i, role in enumerate(["replica", None, "replica", "primary", "primary"])]
+    assert servers.roles_seen(rollups) == [("replica", at), ("primary", rollups[3].at)]
+    assert servers.roles_text(servers.roles_seen(rollups)) == "replica → primary"
+    assert servers.roles_text([]) == "—"
+
+
+def test_rollups_without_a_name_beside_named_ones_are_unnamed_in_the_draft() -> None:
+    # A single-server session resumed watching several: its first windows name no server.
+    incident = single_server_incident()
+    later = incident.samples[-1].at + timedelta(seconds=10)
+    incident.samples += [SampleRollup(at=later, server=name, conn_max=5, role="replica")
+                         for name in ("replica-1", "replica-2")]
+    metrics = render(incident).split("## Metrics\n", 1)[1]
+    assert "| (unnamed) | — | 40s | — |" in metrics
+    assert "\n### (unnamed)\n" in metrics and "\n### replica-2\n" in metrics

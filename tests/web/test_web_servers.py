@@ -16,7 +16,15 @@ from typing import Any
 
 import pytest
 from support.servers import three_server_header, three_server_windows, write_three_servers
-from support.web import ServerProcess, cli_env, storm_incident, text_of, wait_dom
+from support.web import (
+    ServerProcess,
+    ThreadServer,
+    cli_env,
+    small_incident,
+    storm_incident,
+    text_of,
+    wait_dom,
+)
 
 from warroom.sessions.model import SampleRollup
 from warroom.sessions.store import Store, load
@@ -155,6 +163,7 @@ def three(tmp_path: Path) -> tuple[Path, Path, datetime]:
     stale while a slow machine runs the test; replica-1's last window ended 15 minutes ago,
     and age only grows.
     """
+    pytest.importorskip("aiohttp")
     home = tmp_path / "incidents"
     home.mkdir()
     end = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=10)
@@ -233,5 +242,32 @@ def test_javascript_off_shows_the_strip_and_charts(three: tuple[Path, Path, date
         assert len(driver.find_elements("css selector", "#servers-rows tr")) == 3
         assert len(driver.find_elements("css selector", "#multiples svg.chart")) == 12
         assert driver.find_element("css selector", "#server-2 td.name").text == HOSTILE_NAME
+    finally:
+        server.stop()
+
+
+def test_a_page_of_one_server_redraws_when_the_record_names_several(
+    open_browser: Callable[..., Any],
+) -> None:
+    # A session resumed watching several servers: the layout changes, so the page reloads.
+    pytest.importorskip("aiohttp")
+    incident = small_incident()
+    server = ThreadServer(incident).start()
+    try:
+        browser = open_browser()
+        browser.get(server.url)
+        wait_dom(browser, lambda d: text_of(d, "live") == "live", what="the live badge")
+        assert text_of(browser, "fig-connections") == "40"
+        browser.execute_script("window.__sameDocument = true")
+        several = incident.copy()
+        at = incident.samples[-1].at + timedelta(seconds=10)
+        several.samples += [SampleRollup(at=at, conn_max=n, conn_last=n, max_connections=50,
+                                         server=name, role="replica")
+                            for n, name in ((7, "replica-1"), (8, HOSTILE_NAME))]
+        server.publish(several)
+        wait_dom(browser, lambda d: len(_rows(d)) == 3, timeout=5, what="the servers strip")
+        assert browser.execute_script("return window.__sameDocument === undefined")
+        assert [r[0] for r in _rows(browser)] == ["(unnamed)", "replica-1", HOSTILE_NAME]
+        assert text_of(browser, "fig-connections") is None
     finally:
         server.stop()
