@@ -676,9 +676,11 @@ def _lag_line(what: str, rollups: list[SampleRollup]) -> list[str]:
     in_bytes, in_seconds = servers.worst_lag(rollups)
     if in_bytes is None and in_seconds is None:
         return []
-    if in_bytes is not None and in_seconds is not None and in_bytes is in_seconds:
-        text = (f"{servers.lag_text(in_bytes.lag_bytes, in_seconds.lag_s).replace(', ', ' and ')}"
-                f" behind at {format_utc(in_bytes.at)}")
+    if (in_bytes is not None and in_bytes is in_seconds and in_bytes.lag_bytes is not None
+            and in_bytes.lag_s is not None):
+        # Both worst in the same window: one time for both figures.
+        text = (f"{servers.format_bytes(in_bytes.lag_bytes)} and "
+                f"{servers.format_seconds(in_bytes.lag_s)} behind at {format_utc(in_bytes.at)}")
     else:
         parts = []
         if in_bytes is not None and in_bytes.lag_bytes is not None:
