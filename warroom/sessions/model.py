@@ -8,6 +8,7 @@ message that names both fields, never silently fixed.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -506,6 +507,40 @@ def check_severity(severity: str) -> str:
     if severity not in SEVERITIES:
         raise ModelError(f"unknown severity {severity!r} (choose from {', '.join(SEVERITIES)})")
     return severity
+
+
+def rollups_by_server(
+    samples: Iterable[SampleRollup], order: Iterable[str] = ()
+) -> dict[str | None, list[SampleRollup]]:
+    """Each server's rollups, in time order (rollups of one window keep their file order).
+
+    With several servers the dashboard appends one rollup per server per window, all with the
+    same ``at``: read as one stream they would zigzag between servers, so everything that draws
+    or replays a series takes one server's list from here. Keys: the names of ``order`` (watch
+    order, ``Target.servers``) that have rollups, then the others as they first appear; None
+    holds rollups that name no server, the only key of a single-server session.
+    """
+    found: dict[str | None, list[SampleRollup]] = {}
+    for rollup in samples:
+        found.setdefault(rollup.server, []).append(rollup)
+    ordered: dict[str | None, list[SampleRollup]] = {}
+    for name in order:
+        if name in found and name not in ordered:
+            ordered[name] = found[name]
+    for name, rollups in found.items():
+        ordered.setdefault(name, rollups)
+    for rollups in ordered.values():
+        rollups.sort(key=lambda r: r.at)  # stable: a window's own order survives
+    return ordered
+
+
+def first_server_rollups(incident: Incident) -> list[SampleRollup]:
+    """The rollups of the first watched server that has any (all of them with one server).
+
+    What replay, resume and the draft's pictures show while they draw one server.
+    """
+    by_server = rollups_by_server(incident.samples, (s.name for s in incident.target.servers))
+    return next(iter(by_server.values()), [])
 
 
 def field_names(cls: type) -> tuple[str, ...]:

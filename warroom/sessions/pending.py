@@ -5,7 +5,7 @@ While another process holds the session's lock, the Recorder keeps what it has q
 still held loses nothing. The file holds the same blocks as the session plus ``[[changes]]``
 (mutations as data). The next writer to open the session adds whatever of it is not in the
 record yet, in one atomic rewrite, then removes it: entries and action items are known by id,
-rollups by their window start, changes by the entry they log, so nothing is added twice.
+rollups by their server and window start, changes by the entry they log, so nothing is added twice.
 Only the files of writers that are gone are taken (a live one still owns its queue).
 """
 
@@ -135,11 +135,12 @@ def merge_into(incident: Incident, pending: Pending) -> int:
             incident.action_items.append(item)
             item_ids.add(item.id)
             added += 1
-    windows = {r.at for r in incident.samples}
+    # Several servers share each window start: by start alone, all but one would be dropped.
+    windows = {(r.server, r.at) for r in incident.samples}
     for rollup in pending.samples:
-        if rollup.at not in windows:
+        if (rollup.server, rollup.at) not in windows:
             incident.samples.append(rollup)
-            windows.add(rollup.at)
+            windows.add((rollup.server, rollup.at))
             added += 1
     for change in pending.changes:
         if change.applied_in(incident):

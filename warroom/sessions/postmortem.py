@@ -8,6 +8,7 @@ escaped so it reads literally and can never add a heading, a list item or a code
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta, tzinfo
@@ -15,6 +16,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from warroom.sanitize import text_block
+from warroom.sessions import servers
 from warroom.sessions.model import (
     ActionItem,
     Incident,
@@ -447,10 +449,17 @@ def down_windows(samples: list[SampleRollup]) -> list[tuple[datetime, datetime]]
     ``at`` is the window start. Two down rollups merge only when nothing else lies between them
     and no time is missing: a gap in sampling is not claimed as downtime.
     """
+    return _runs(samples, lambda s: s.status == "down")
+
+
+def _runs(
+    samples: list[SampleRollup], inside: Callable[[SampleRollup], bool]
+) -> list[tuple[datetime, datetime]]:
+    """Consecutive rollups for which ``inside`` holds, merged as ``down_windows`` merges."""
     windows: list[tuple[datetime, datetime]] = []
     open_end: datetime | None = None
     for sample in sorted(samples, key=lambda s: s.at):
-        if sample.status != "down":
+        if not inside(sample):
             open_end = None
             continue
         start = sample.at
@@ -500,8 +509,13 @@ def _mermaid(samples: list[SampleRollup]) -> list[str]:
     return lines
 
 
-def _pictures(pictures: Sequence[tuple[str, str]]) -> list[str]:
-    lines = ["", "The dashboard at those moments (SVG, rendered from the record):", ""]
+def _pictures(pictures: Sequence[tuple[str, str]], first: str | None = None) -> list[str]:
+    intro = "The dashboard at those moments (SVG, rendered from the record):"
+    if first is not None:
+        # The replay that draws them shows one server, the first watched.
+        intro = (f"The dashboard at the peaks of the first server, {one_line(first)} "
+                 "(SVG, rendered from the record):")
+    lines = ["", intro, ""]
     for caption, name in pictures:
         lines.append(f"- [{escape_line(caption)}]({quote(name)})")
     return lines
@@ -510,6 +524,12 @@ def _pictures(pictures: Sequence[tuple[str, str]]) -> list[str]:
 def _metrics(
     incident: Incident, pictures: Sequence[tuple[str, str]] | None = None
 ) -> list[str]:
+    split = servers.by_server(incident)
+    if servers.several(split):
+        lines = _servers_metrics(split)
+        if pictures:
+            lines += _pictures(pictures, servers.label(next(iter(split))))
+        return lines
     lines = _figures(incident)
     samples = sorted(incident.samples, key=lambda s: s.at)
     if samples:
@@ -527,25 +547,55 @@ def _figures(incident: Incident) -> list[str]:
     last = samples[-1]
     lines = [f"From {len(samples):,} sample windows recorded by warroom, "
              f"{_span(samples[0].at, last.at + timedelta(seconds=last.seconds))}.", ""]
+    return lines + _window_figures(samples, _peak_connections)
 
+
+def _peak_connections(samples: list[SampleRollup]) -> str:
     peak = _peak(samples, lambda s: s.conn_max)
     if peak is None:
-        lines.append("- **Peak connections:** not measured (no window had a connection count)")
+        return "- **Peak connections:** not measured (no window had a connection count)"
+    count, at = int(peak[0]), peak[1]
+    limit = at.max_connections
+    if limit:
+        # Rounded down: 199 of 200 must not read as 100%.
+        share = f" of max_connections {limit} ({count * 100 // limit}%)"
     else:
-        count, at = int(peak[0]), peak[1]
-        limit = at.max_connections
-        if limit:
-            # Rounded down: 199 of 200 must not read as 100%.
-            share = f" of max_connections {limit} ({count * 100 // limit}%)"
-        else:
-            share = " (max_connections not recorded)"
-        lines.append(f"- **Peak connections:** {count}{share} at {format_utc(at.at)}")
+        share = " (max_connections not recorded)"
+    return f"- **Peak connections:** {count}{share} at {format_utc(at.at)}"
 
+
+def _peak_against_usable(samples: list[SampleRollup]) -> str:
+    """Peak connections against the slots applications may use (max_connections when older)."""
+    peak = _peak(samples, lambda s: s.conn_max)
+    if peak is None:
+        return "- **Peak connections:** not measured (no window had a connection count)"
+    count, at = int(peak[0]), peak[1]
+    if at.usable is not None and at.usable > 0:
+        limit = f"; max_connections {at.max_connections}" if at.max_connections else ""
+        share = f" of {at.usable} usable slots ({count * 100 // at.usable}%{limit})"
+    elif at.max_connections:
+        share = f" of max_connections {at.max_connections} ({count * 100 // at.max_connections}%)"
+    else:
+        share = " (max_connections not recorded)"
+    return f"- **Peak connections:** {count}{share} at {format_utc(at.at)}"
+
+
+def _window_figures(
+    samples: list[SampleRollup], connections: Callable[[list[SampleRollup]], str],
+    p95: bool = False,
+) -> list[str]:
+    """Peaks, refusals and down windows of one server's rollups (time order); ``p95`` adds
+    the worst window's p95 beside the worst round trip."""
+    lines = [connections(samples)]
     worst = _peak(samples, _worst_query)
     if worst is None:
         lines.append("- **Peak query latency:** not measured")
     else:
         lines.append(f"- **Peak query latency:** {_ms(worst[0])} at {format_utc(worst[1].at)}")
+    worst_p95 = _peak(samples, lambda s: s.query_p95_ms) if p95 else None
+    if worst_p95 is not None:
+        lines.append(f"- **Peak query p95:** {_ms(worst_p95[0])} at "
+                     f"{format_utc(worst_p95[1].at)}")
     connect = _peak(samples, lambda s: s.connect_max_ms)
     if connect is not None:
         lines.append(f"- **Slowest new connection:** {_ms(connect[0])} at "
@@ -567,12 +617,187 @@ def _figures(incident: Incident) -> list[str]:
     if not windows:
         lines.append("- **Down windows:** none: the database answered in every sampled window")
         return lines
-    downtime = sum((end - start for start, end in windows), timedelta())
-    lines.append(f"- **Down windows:** {len(windows)}, {format_duration(downtime)} in total")
+    lines += _stretches("Down windows", windows)
+    return lines
+
+
+def _stretches(
+    what: str, windows: list[tuple[datetime, datetime]], unit: str | None = None
+) -> list[str]:
+    """``- **what:** 2, 1m in total`` (with a ``unit``: ``1m in 2 stretches``), then the
+    stretches one by one (at most MAX_DOWN_WINDOWS)."""
+    total = sum((end - start for start, end in windows), timedelta())
+    if unit is None:
+        head = f"{len(windows)}, {format_duration(total)} in total"
+    else:
+        units = unit if len(windows) == 1 else f"{unit}es" if unit.endswith("h") else f"{unit}s"
+        head = f"{format_duration(total)} in {len(windows)} {units}"
+    lines = [f"- **{what}:** {head}"]
     for start, end in windows[:MAX_DOWN_WINDOWS]:
         lines.append(f"  - {_span(start, end)} ({format_duration(end - start)})")
     if len(windows) > MAX_DOWN_WINDOWS:
         lines.append(f"  - and {len(windows) - MAX_DOWN_WINDOWS} more")
+    return lines
+
+
+# -- several servers (issue 12) ------------------------------------------------------------------
+
+
+def _cell(text: str) -> str:
+    """Recorded text as one GFM table cell: inline escapes, and no "|" that could split it.
+
+    A pipe becomes an entity after escaping, so the entity itself is never escaped away.
+    """
+    pieces = " ".join(clean(text).split()).split("|")
+    return "&#124;".join(_INLINE.sub(_inline_sub, piece) for piece in pieces) or "—"
+
+
+# Mermaid titles are quoted strings with their own syntax; a server name keeps only characters
+# that mean nothing to it (the name is written out in full, escaped, in the heading above).
+_MERMAID_UNSAFE = re.compile(r"[^A-Za-z0-9 ._:/@+\-]")
+
+
+def _mermaid_name(name: str) -> str:
+    return _MERMAID_UNSAFE.sub("?", " ".join(clean(name).split()))[:40] or "?"
+
+
+def _role_line(rollups: list[SampleRollup]) -> str:
+    roles = servers.roles_seen(rollups)
+    if not roles:
+        return "- **Role:** not recorded"
+    text = servers.roles_text(roles)
+    if len(roles) > 1:
+        since = "; ".join(f"{role} from {format_utc(at)}" for role, at in roles[1:])
+        text += f" ({since})"
+    return f"- **Role:** {text}"
+
+
+def _lag_line(what: str, rollups: list[SampleRollup]) -> list[str]:
+    in_bytes, in_seconds = servers.worst_lag(rollups)
+    if in_bytes is None and in_seconds is None:
+        return []
+    if (in_bytes is not None and in_bytes is in_seconds and in_bytes.lag_bytes is not None
+            and in_bytes.lag_s is not None):
+        # Both worst in the same window: one time for both figures.
+        text = (f"{servers.format_bytes(in_bytes.lag_bytes)} and "
+                f"{servers.format_seconds(in_bytes.lag_s)} behind at {format_utc(in_bytes.at)}")
+    else:
+        parts = []
+        if in_bytes is not None and in_bytes.lag_bytes is not None:
+            parts.append(f"{servers.format_bytes(in_bytes.lag_bytes)} behind at "
+                         f"{format_utc(in_bytes.at)}")
+        if in_seconds is not None and in_seconds.lag_s is not None:
+            parts.append(f"{servers.format_seconds(in_seconds.lag_s)} behind at "
+                         f"{format_utc(in_seconds.at)}")
+        text = "; ".join(parts)
+    return [f"- **{what}:** {text}"]
+
+
+def _replication_lines(rollups: list[SampleRollup]) -> list[str]:
+    as_replica = [r for r in rollups if r.role == "replica"]
+    # On a primary the rollup's lag is its worst standby's, so it is named as such.
+    lines = _lag_line("Worst replication lag", as_replica)
+    lines += _lag_line("Worst standby lag", [r for r in rollups if r.role == "primary"])
+    if as_replica:
+        paused = _runs(rollups, lambda r: r.repl_state == "paused")
+        if paused:
+            lines += _stretches("Replay paused", paused, "stretch")
+        elif any(r.repl_state for r in as_replica):
+            lines.append("- **Replay paused:** no window recorded replay paused")
+        cut = _runs(rollups, lambda r: r.repl_state == "disconnected")
+        if cut:
+            lines += _stretches("WAL receiver disconnected", cut, "stretch")
+    return lines
+
+
+def _worst_lag_cell(rollups: list[SampleRollup]) -> str:
+    own = [r for r in rollups if r.role == "replica"]
+    chosen = own or [r for r in rollups if r.role == "primary"]
+    in_bytes, in_seconds = servers.worst_lag(chosen)
+    text = servers.lag_text(in_bytes.lag_bytes if in_bytes else None,
+                            in_seconds.lag_s if in_seconds else None)
+    if not text:
+        return "—"
+    return text if own else f"{text} (worst standby)"
+
+
+def _servers_table(split: dict[str | None, list[SampleRollup]]) -> list[str]:
+    lines = ["| Server | Role | Down | Worst replication lag |", "| --- | --- | --- | --- |"]
+    for name, rollups in split.items():
+        windows = down_windows(rollups)
+        down = sum((end - start for start, end in windows), timedelta())
+        shown = format_duration(down) if windows else "never"
+        lines.append(f"| {_cell(servers.label(name))} | "
+                     f"{servers.roles_text(servers.roles_seen(rollups))} | {shown} | "
+                     f"{_worst_lag_cell(rollups)} |")
+    return lines
+
+
+def _buckets(everything: list[SampleRollup]) -> list[datetime]:
+    """Bucket starts shared by every server's charts, so their x axes line up."""
+    starts = sorted({r.at for r in everything})
+    size = max(1, -(-len(starts) // CHART_POINTS))
+    return starts[::size]
+
+
+def _bucketed(rollups: list[SampleRollup], starts: list[datetime]) -> list[list[SampleRollup]]:
+    out: list[list[SampleRollup]] = [[] for _ in starts]
+    for rollup in rollups:
+        index = bisect.bisect_right(starts, rollup.at) - 1
+        if index >= 0:
+            out[index].append(rollup)
+    return out
+
+
+def _xychart(title: str, labels: str, axis: str, series: list[list[float]]) -> list[str]:
+    top = max([v for line in series for v in line] + [1.0])
+    return ["```mermaid", "xychart-beta", f'    title "{title}"', f"    x-axis [{labels}]",
+            f'    y-axis "{axis}" 0 --> {int(top * 1.1) + 1}',
+            *(f"    line [{', '.join(f'{v:g}' for v in line)}]" for line in series), "```"]
+
+
+def _server_charts(
+    name: str, rollups: list[SampleRollup], starts: list[datetime]
+) -> list[str]:
+    buckets = _bucketed(rollups, starts)
+    shown = [f"{at:%H:%M}" for at in starts]
+    if len(set(shown)) < len(shown):  # buckets under a minute: the seconds tell them apart
+        shown = [f"{at:%H:%M:%S}" for at in starts]
+    labels = ", ".join(f'"{text}"' for text in shown)
+    title = _mermaid_name(name)
+    conns = _series(rollups, lambda s: s.conn_max, buckets)
+    usable = _series(rollups, lambda s: s.usable_slots, buckets)
+    lines = ["", "Connections (peak per window) against usable slots:", "",
+             *_xychart(f"{title}: connections against usable slots", labels, "connections",
+                       [conns, usable])]
+    p95 = _series(rollups, lambda s: s.query_p95_ms, buckets)
+    if any(p95):
+        lines += ["", "Query round trip p95 (ms):", "",
+                  *_xychart(f"{title}: query round trip p95 (ms)", labels, "ms", [p95])]
+    # Lag is charted where it is the server's own (replica windows): a primary's is its
+    # standbys', charted under them already. A line flat at 0 MB says nothing, so none.
+    lag = _series(rollups, lambda s: s.lag_bytes / 2**20
+                  if s.lag_bytes is not None and s.role == "replica" else None, buckets)
+    if any(lag):
+        lines += ["", "Replication lag (MB, worst per window):", "",
+                  *_xychart(f"{title}: replication lag (MB)", labels, "MB", [lag])]
+    return lines
+
+
+def _servers_metrics(split: dict[str | None, list[SampleRollup]]) -> list[str]:
+    everything = sorted((r for rollups in split.values() for r in rollups), key=lambda s: s.at)
+    last = max(everything, key=lambda s: s.end)
+    lines = [f"From {len(everything):,} sample windows of {len(split)} servers recorded by "
+             f"warroom, {_span(everything[0].at, last.end)}.", ""]
+    lines += _servers_table(split)
+    starts = _buckets(everything)
+    for name, rollups in split.items():
+        shown = servers.label(name)
+        lines += ["", f"### {_heading_text(one_line(shown)) or '(no name)'}", "",
+                  _role_line(rollups)]
+        lines += _window_figures(rollups, _peak_against_usable, p95=True)
+        lines += _replication_lines(rollups)
+        lines += _server_charts(shown, rollups, starts)
     return lines
 
 

@@ -225,15 +225,37 @@ def _peak_one(r: SampleRollup) -> list[Sample]:
     )]  # fmt: skip
 
 
+def _one_server(
+    rollups: Sequence[SampleRollup], server: str | None, known: SampleRollup | None
+) -> str | None:
+    """The one server ``rollups`` name (with ``known``'s, when there is one); ValueError if not."""
+    names = {r.server for r in rollups}
+    if known is not None:
+        names.add(server)
+    if len(names) > 1:
+        shown = ", ".join(sorted(repr(n) for n in names))
+        raise ValueError(f"a Recording replays one server's rollups, not several ({shown}); "
+                         "split them with rollups_by_server()")
+    return next(iter(names), server)
+
+
 class Recording:
-    """A session's rollups, ordered, with the samples of any stretch of time on demand."""
+    """One server's rollups, ordered, with the samples of any stretch of time on demand.
+
+    With several servers a session holds one rollup per server per window; give this one
+    server's (``rollups_by_server``, ``first_server_rollups``). Two servers' windows fed as one
+    series would zigzag between them, and ``extend`` would drop every window but the first
+    server's, so a mix is refused rather than drawn.
+    """
 
     def __init__(self, rollups: Sequence[SampleRollup]) -> None:
+        self.server: str | None = _one_server(rollups, None, None)
         self.rollups: list[SampleRollup] = sorted(rollups, key=lambda r: r.at)
         self._starts = [r.at for r in self.rollups]
 
     def extend(self, rollups: Sequence[SampleRollup]) -> None:
         """Newer rollups (a session still being written); older or known ones are ignored."""
+        self.server = _one_server(rollups, self.server, self.rollups[0] if self.rollups else None)
         latest = self._starts[-1] if self._starts else None
         for r in sorted(rollups, key=lambda r: r.at):
             if latest is None or r.at > latest:

@@ -41,6 +41,7 @@ from warroom.sessions.model import (
     Source,
     Status,
     TimelineEntry,
+    rollups_by_server,
 )
 from warroom.sessions.mutations import Mutation
 from warroom.sessions.postmortem import render
@@ -330,10 +331,10 @@ class WarroomApp(App[None]):
 
     def show_history(self) -> None:
         """A resumed session's recorded last minutes, through the same path as live samples."""
-        rollups = self.incident.samples
+        by_server = rollups_by_server(self.incident.samples)
         for state in self.states:
             # Each server's own rollups (a one-server session's carry no name).
-            mine = [r for r in rollups if r.server == state.server]
+            mine = by_server.get(state.server, [])
             if not mine:
                 continue
             recording = Recording(mine[-int(CHART_SPAN_S // 5) :])

@@ -10,7 +10,7 @@ import asyncio
 from pathlib import Path
 
 from warroom.sessions.fileio import replace_atomically
-from warroom.sessions.model import Incident, SampleRollup
+from warroom.sessions.model import Incident, SampleRollup, first_server_rollups
 from warroom.tui.replay import ReplayApp
 
 SIZE = (120, 40)
@@ -24,12 +24,15 @@ def _saturation(r: SampleRollup) -> float | None:
 
 
 def peaks(incident: Incident) -> list[tuple[str, SampleRollup]]:
-    """(what, rollup) for the peak-saturation and the peak-latency windows, when recorded."""
+    """(what, rollup) for the peak-saturation and the peak-latency windows, when recorded.
+
+    Of the first watched server: the replay that draws them shows that one.
+    """
     found: list[tuple[str, SampleRollup]] = []
     for what, figure in (("saturation", _saturation), ("latency", lambda r: r.query_p95_ms)):
         best: SampleRollup | None = None
         best_value = None
-        for r in incident.samples:
+        for r in first_server_rollups(incident):
             value = figure(r)
             if value is not None and (best_value is None or value > best_value):
                 best, best_value = r, value

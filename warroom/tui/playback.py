@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from warroom.collectors.alerts import AlertConfig
-from warroom.sessions.model import Incident, SampleRollup, TimelineEntry
+from warroom.sessions.model import Incident, SampleRollup, TimelineEntry, rollups_by_server
 from warroom.sessions.recorded import Recording
 from warroom.tui.state import CHART_SPAN_S, LiveState
 
@@ -24,9 +24,7 @@ STEP_FORWARD_S = 120.0  # a step forward up to this long is fed on, not rebuilt
 def server_names(incident: Incident) -> list[str]:
     """The servers a record watched, in strip order; empty for a one-server session."""
     names = [s.name for s in incident.target.servers]
-    for rollup in incident.samples:
-        if rollup.server is not None and rollup.server not in names:
-            names.append(rollup.server)
+    names += [n for n in rollups_by_server(incident.samples) if n is not None and n not in names]
     return names if len(names) > 1 else []
 
 
@@ -55,7 +53,7 @@ class Playback:
     def _rollups(self, incident: Incident, server: str | None) -> list[SampleRollup]:
         if len(self.servers) == 1:
             return list(incident.samples)
-        return [r for r in incident.samples if r.server == server]
+        return rollups_by_server(incident.samples).get(server, [])
 
     def _fresh_states(self) -> list[LiveState]:
         multi = len(self.servers) > 1

@@ -150,12 +150,12 @@ def _svg(name: str, label: str, body: list[str]) -> str:
     )
 
 
-def _empty(name: str) -> str:
+def _empty(name: str, message: str = "no samples recorded") -> str:
     return _svg(
         name,
-        "no samples recorded",
+        message,
         [f'<text class="empty" x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle">'
-         "no samples recorded</text>"],
+         f"{message}</text>"],
     )
 
 
@@ -208,6 +208,45 @@ def refusals_chart(
         )
     total = sum(v or 0.0 for v in refused)
     return _svg("refusals", f"refused connections, {_n(total)} in all", body)
+
+
+def lag_chart(
+    frame: _Frame, samples: Sequence[SampleRollup], marks: dict[str, datetime]
+) -> str:
+    """Replication lag in MB, the worst of each window (a primary's: its worst standby's)."""
+    lag = frame.collect(
+        samples, lambda r: None if r.lag_bytes is None else r.lag_bytes / 2**20, max
+    )
+    known = [v for v in lag if v is not None]
+    if not known:
+        return _empty("lag", "no replication lag recorded")
+    # At least 1 MB tall: a few kB of lag is none to speak of, and an axis of 0.008 reads "0".
+    top = _nice_top(max(max(known) * 1.05, 1.0))
+    body = _axes(frame, top) + _marks(frame, marks)
+    body.append(f'<path class="line lag" d="{_path(frame, lag, top)}"/>')
+    return _svg("lag", f"replication lag, peak {_n(max(known))} MB", body)
+
+
+def render_servers(
+    per_server: Sequence[Sequence[SampleRollup]],
+    start: datetime,
+    end: datetime,
+    conn: Figure,
+    usable: Figure,
+    marks: dict[str, datetime] | None = None,
+) -> list[dict[str, str]]:
+    """Small multiples: each server's charts on one time frame, so their columns line up."""
+    frame = _Frame([r for rollups in per_server for r in rollups], start, end)
+    marks = marks or {}
+    return [
+        {
+            "connections": connections_chart(frame, rollups, conn, usable, marks),
+            "latency": latency_chart(frame, rollups, marks),
+            "refusals": refusals_chart(frame, rollups, marks),
+            "lag": lag_chart(frame, rollups, marks),
+        }
+        for rollups in per_server
+    ]
 
 
 def render_all(

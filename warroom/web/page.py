@@ -12,7 +12,7 @@ from html import escape
 from typing import Any
 
 from warroom.sessions.times import format_utc
-from warroom.web.view import KINDS, State, fold, iso
+from warroom.web.view import KINDS, State, fold, iso, server_state
 
 
 def _e(value: object) -> str:
@@ -146,8 +146,93 @@ def _figures(figures: dict[str, Any]) -> str:
     )
 
 
+# -- several servers (issue 12) -----------------------------------------------------------------
+
+# The strip's columns; the browser script fills the same cells by class (static/app.js).
+STRIP_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("name", "Server"), ("roles", "Role"), ("conn", "Connections / usable"), ("p95", "Query p95"),
+    ("lag", "Replication lag"), ("state", "State"),
+)  # fmt: skip
+# Small multiples: what each server's row of charts shows, in order.
+SERVER_CHARTS: tuple[tuple[str, str], ...] = (
+    ("connections", 'Connections <span class="key conn">used</span> against '
+                    '<span class="key limit">usable slots</span>'),
+    ("latency", "Query latency, p95 (ms)"),
+    ("refusals", "Refused connections"),
+    ("lag", "Replication lag, MB (on a primary: its worst standby)"),
+)  # fmt: skip
+
+
+def _conn_cell(row: dict[str, Any]) -> str:
+    conn = "—" if row["connections"] is None else str(row["connections"])
+    slots = "—" if row["usable"] is None else str(row["usable"])
+    sat = "" if row["saturation"] is None else f' ({row["saturation"]}%)'
+    return f"{conn} / {slots}{sat}"
+
+
+def _lag_cell(row: dict[str, Any]) -> str:
+    lag = row["lag"] or "—"
+    return f'{lag} ({row["repl_state"]})' if row["repl_state"] else lag
+
+
+def _strip_row(row: dict[str, Any], index: int, now: datetime, resolved: bool) -> str:
+    until = datetime.fromisoformat(row["until"]) if row["until"] else None
+    state = server_state(row["status"], until, now, resolved)
+    cells = {
+        "name": row["name"], "roles": row["roles"], "conn": _conn_cell(row),
+        "p95": _num(row["p95_ms"], " ms"), "lag": _lag_cell(row), "state": state,
+    }  # fmt: skip
+    tds = "".join(
+        f'<td class="{name}"'
+        + (f' data-label="{_e(label)}"' if name != "name" else "")
+        + f">{_e(cells[name])}</td>"
+        for name, label in STRIP_COLUMNS
+    )
+    return (
+        f'<tr class="server state-{_e(state)}" id="server-{index}" '
+        f'data-status="{_e(row["status"])}" data-until="{_e(row["until"])}">{tds}</tr>'
+    )
+
+
+def _servers_strip(figures: dict[str, Any], now: datetime, resolved: bool) -> str:
+    head = "".join(f'<th scope="col">{_e(label)}</th>' for _, label in STRIP_COLUMNS)
+    rows = "".join(_strip_row(row, i, now, resolved) for i, row in enumerate(figures["servers"]))
+    as_of = f'as of {format_utc(datetime.fromisoformat(figures["as_of"]))}'
+    return (
+        '<section id="servers-strip" class="servers-strip"><h2>Servers now</h2>'
+        f'<p class="as-of" id="as-of" data-at="{_e(figures["as_of"])}">{_e(as_of)}</p>'
+        '<div class="strip-scroll"><table class="servers" id="servers">'
+        f'<thead><tr>{head}</tr></thead><tbody id="servers-rows">{rows}</tbody></table></div>'
+        "</section>"
+    )
+
+
+def _server_charts(row: dict[str, Any], index: int) -> str:
+    figs = "".join(
+        f"<figure><figcaption>{caption}</figcaption>"
+        f'<div class="chart-box" id="chart-{index}-{name}">{row["charts"][name]}</div></figure>'
+        for name, caption in SERVER_CHARTS
+    )
+    return (
+        f'<div class="server-charts" id="server-charts-{index}">'
+        f'<h3 class="server-name">{_e(row["name"])}</h3>'
+        f'<div class="charts charts-{len(SERVER_CHARTS)}">{figs}</div></div>'
+    )
+
+
+def _multiples(figures: dict[str, Any]) -> str:
+    blocks = "".join(_server_charts(row, i) for i, row in enumerate(figures["servers"]))
+    return (
+        '<section id="figures" class="figures"><h2>Each server</h2>'
+        f'<div class="multiples" id="multiples">{blocks}</div></section>'
+    )
+
+
 def render(state: State, now: datetime, kind: str | None = None) -> str:
     h = state.header
+    f = state.figures
+    several = "servers" in f
+    resolved = h["resolved_at"] is not None
     entries = state.timeline["entries"]
     if kind:
         entries = [e for e in entries if e["kind"] == kind]
@@ -159,7 +244,10 @@ def render(state: State, now: datetime, kind: str | None = None) -> str:
         '<link rel="stylesheet" href="/static/style.css">'
         '<script src="/static/app.js" defer></script></head>'
         f'<body data-started="{_e(h["started_at"])}" data-resolved="{_e(h["resolved_at"])}" '
-        f'data-now="{_e(iso(now))}">'
+        f'data-now="{_e(iso(now))}"'
+        + (f' data-servers="{len(f["servers"])}" data-stale-after="{_e(f["stale_after_s"])}"'
+           if several else "")
+        + ">"
         '<header class="head" id="head"><div class="badges">'
         f'<span id="severity" class="badge sev sev-{_e(h["severity"])}">{_e(h["severity"])}</span>'
         f'<span id="status" class="badge status status-{_e(h["status"])}">{_e(h["status"])}</span>'
@@ -170,13 +258,14 @@ def render(state: State, now: datetime, kind: str | None = None) -> str:
         f'page rendered {_e(format_utc(now))} · all times UTC</p>'
         f'<p id="problem" class="problem"{"" if problem else " hidden"}>{_e(problem)}</p>'
         "</header><main>"
-        '<section class="overview" id="overview"><div class="prose">'
+        + (_servers_strip(f, now, resolved) if several else "")
+        + '<section class="overview" id="overview"><div class="prose">'
         f'<h2>Summary</h2><p id="summary">{_prose(h["summary"], "no summary yet")}</p>'
         f'<h2>Impact</h2><p id="impact">{_prose(h["impact"], "no impact statement yet")}</p>'
         "</div><div class=\"keytimes\"><h2>Key times</h2>"
         + _times(h) + _durations(h)
         + "</div></section>"
-        + _figures(state.figures)
+        + (_multiples(f) if several else _figures(f))
         + '<section id="timeline-section" class="timeline"><h2>Timeline '
         '<span class="hint">newest first</span></h2>'
         + _filter(kind)

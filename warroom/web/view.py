@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from warroom.sanitize import one_line, text_block
+from warroom.sessions import servers
 from warroom.sessions.model import Incident, Kind, SampleRollup, Status
 from warroom.sessions.times import as_utc, format_duration, format_offset, format_utc
 from warroom.web import charts
@@ -179,6 +180,9 @@ def top_apps(rollup: SampleRollup) -> list[dict[str, Any]]:
 
 
 def figures(incident: Incident, now: datetime) -> dict[str, Any]:
+    split = servers.by_server(incident)
+    if servers.several(split):
+        return several(incident, now, split)
     samples = sorted(incident.samples, key=lambda r: r.at)
     last = samples[-1] if samples else None
     current: dict[str, Any] = {
@@ -210,3 +214,65 @@ def figures(incident: Incident, now: datetime) -> dict[str, Any]:
              if (value := getattr(incident, name)) is not None},
         ),
     }
+
+
+# -- several servers (issue 12) -----------------------------------------------------------------
+
+# A server whose newest window ended longer ago than this is "stale": the dashboard stopped
+# writing its rollups (windows are 10 s and written as they close, so 30 s is three missed).
+STALE_AFTER_S = 30.0
+
+
+def server_state(status: str | None, until: datetime | None, now: datetime,
+                 resolved: bool) -> str:
+    """up, partial, DOWN or stale: the last window's status, unless it is too old to trust.
+
+    Once the incident is resolved nobody is recording any more, so age says nothing. The
+    browser script applies the same rule every second (static/app.js ``serverState``).
+    """
+    if until is None:
+        return "stale"
+    if not resolved and (now - until).total_seconds() > STALE_AFTER_S:
+        return "stale"
+    if status == "down":
+        return "DOWN"
+    return "partial" if status == "partial" else "up"
+
+
+def _server(name: str | None, rollups: list[SampleRollup]) -> dict[str, Any]:
+    last = rollups[-1]
+    conn, slots = connections(last), usable(last)
+    return {
+        "name": one_line(servers.label(name), 80) or "(no name)",
+        "roles": one_line(servers.roles_text(servers.roles_seen(rollups))),
+        "role": one_line(last.role) if last.role else None,
+        "as_of": iso(last.at),
+        "until": iso(last.end),
+        "status": one_line(last.status),
+        "connections": conn,
+        "usable": slots,
+        "saturation": round(100 * conn / slots) if conn is not None and slots else None,
+        "p95_ms": last.query_p95_ms,
+        # The window's worst lag: a replica's own, a primary's worst standby's.
+        "lag": servers.lag_text(last.lag_bytes, last.lag_s) or None,
+        "repl_state": one_line(last.repl_state) if last.repl_state else None,
+    }
+
+
+def several(
+    incident: Incident, now: datetime, split: dict[str | None, list[SampleRollup]]
+) -> dict[str, Any]:
+    """The servers strip and each server's charts; the single-server cards have no place here."""
+    newest = max(r.at for rollups in split.values() for r in rollups)
+    start = incident.started_at
+    end = incident.resolved_at or now
+    end = max(end, newest)
+    rows = [_server(name, rollups) for name, rollups in split.items()]
+    drawn = charts.render_servers(
+        list(split.values()), start, end, connections, usable,
+        {name: value for name in charts.MARK_LABELS
+         if (value := getattr(incident, name)) is not None},
+    )
+    for row, svg in zip(rows, drawn, strict=True):
+        row["charts"] = svg
+    return {"as_of": iso(newest), "stale_after_s": STALE_AFTER_S, "servers": rows}

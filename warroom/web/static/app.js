@@ -16,6 +16,10 @@
   let entries = null;
   let figures = null;
   let kindFilter = new URLSearchParams(location.search).get("kind") || "";
+  // Several servers: the page has the servers strip and a row of charts per server instead of
+  // the one server's cards (the server decides; see web/page.py).
+  const serversMode = body.dataset.servers !== undefined;
+  const staleAfterMs = Number(body.dataset.staleAfter || 30) * 1000;
 
   function pad(n) { return String(n).padStart(2, "0"); }
 
@@ -70,7 +74,9 @@
       }
     }
     const asOf = $("as-of");
-    if (figures && figures.current.as_of) {
+    if (serversMode) {
+      tickServers(now);
+    } else if (figures && figures.current.as_of) {
       const at = Date.parse(figures.current.as_of);
       const age = now - at;
       let text = "as of " + utcStamp(at);
@@ -234,8 +240,99 @@
     box.replaceChildren(document.importNode(svg, true));
   }
 
+  // -- several servers -------------------------------------------------------------------
+
+  // The same rule as the server (warroom/web/view.py server_state).
+  function serverState(status, until, now) {
+    if (!until) return "stale";
+    if (resolved === null && now - Date.parse(until) > staleAfterMs) return "stale";
+    if (status === "down") return "DOWN";
+    return status === "partial" ? "partial" : "up";
+  }
+
+  function tickServers(now) {
+    for (const tr of document.querySelectorAll("#servers-rows tr.server")) {
+      const state = serverState(tr.dataset.status, tr.dataset.until, now);
+      const cell = tr.querySelector("td.state");
+      if (cell && cell.textContent !== state) cell.textContent = state;
+      const cls = "server state-" + state;
+      if (tr.className !== cls) tr.className = cls;
+    }
+    if (!figures || !figures.as_of) return;
+    const at = Date.parse(figures.as_of);
+    let text = "as of " + utcStamp(at);
+    if (now - at > 30000 && resolved === null) text += " · " + duration(now - at) + " old";
+    setText("as-of", text);
+  }
+
+  // Header labels of the strip, read once from the server's table so they are said once.
+  function stripLabels() {
+    return [...document.querySelectorAll("#servers thead th")].map((th) => th.textContent);
+  }
+
+  function serverRow(s, i, labels, now) {
+    const tr = el("tr");
+    tr.id = "server-" + i;
+    tr.dataset.status = s.status;
+    tr.dataset.until = s.until || "";
+    const conn = (s.connections === null ? "—" : String(s.connections)) + " / " +
+      (s.usable === null ? "—" : String(s.usable)) +
+      (s.saturation === null ? "" : " (" + s.saturation + "%)");
+    const lag = (s.lag || "—") + (s.repl_state ? " (" + s.repl_state + ")" : "");
+    const state = serverState(s.status, s.until, now);
+    tr.className = "server state-" + state;
+    const cells = [["name", s.name], ["roles", s.roles], ["conn", conn],
+      ["p95", num(s.p95_ms, " ms")], ["lag", lag], ["state", state]];
+    cells.forEach(([cls, text], k) => {
+      const td = el("td", cls, text);
+      if (cls !== "name" && labels[k]) td.dataset.label = labels[k];
+      tr.append(td);
+    });
+    return tr;
+  }
+
+  function chartBlock(i) {
+    // A server new since the page was drawn: its row of charts copies the first one's layout.
+    let block = $("server-charts-" + i);
+    if (block) return block;
+    const first = $("server-charts-0");
+    if (!first) return null;
+    block = first.cloneNode(true);
+    block.id = "server-charts-" + i;
+    for (const box of block.querySelectorAll(".chart-box")) {
+      box.id = box.id.replace(/^chart-0-/, "chart-" + i + "-");
+      box.replaceChildren();
+    }
+    $("multiples").append(block);
+    return block;
+  }
+
+  function renderServers(f) {
+    const now = Date.now() + skew;
+    const labels = stripLabels();
+    $("servers-rows").replaceChildren(...f.servers.map((s, i) => serverRow(s, i, labels, now)));
+    f.servers.forEach((s, i) => {
+      const block = chartBlock(i);
+      if (!block) return;
+      const name = block.querySelector(".server-name");
+      if (name && name.textContent !== s.name) name.textContent = s.name;
+      for (const [chart, markup] of Object.entries(s.charts)) replaceChart("chart-" + i + "-" + chart, markup);
+    });
+    for (const extra of [...document.querySelectorAll("#multiples > .server-charts")].slice(f.servers.length)) extra.remove();
+    tick();
+  }
+
   function renderFigures(f) {
+    if (Boolean(f.servers) !== serversMode) {
+      // The record went from one server to several (or back): the server draws the new layout.
+      location.reload();
+      return;
+    }
     figures = f;
+    if (serversMode) {
+      renderServers(f);
+      return;
+    }
     const c = f.current;
     setText("fig-connections", c.connections === null ? "—" : String(c.connections));
     setText("fig-usable", c.usable === null ? "—" : String(c.usable));
