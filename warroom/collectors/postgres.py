@@ -383,7 +383,7 @@ class PostgresCollector:
             if text is None:
                 raise ValueError("empty answer to the sample query")
             agg = pg_queries.parse_sample(text, session.limits)
-            repl = self._read_replication(session, deadline)
+            repl = self._read_replication(session, deadline, time.perf_counter() - t0)
             settings = None
             if self.watch.wants_settings(agg.started, agg.conf_loaded):
                 settings = self._read_settings(session, deadline)
@@ -549,18 +549,22 @@ class PostgresCollector:
         return Churn(interval, agg.new_total, new_by_application=agg.new_apps,
                      source="backend_start")  # fmt: skip
 
-    def _read_replication(self, session: _Session, deadline: float) -> Replication | None:
+    def _read_replication(
+        self, session: _Session, deadline: float, spent: float
+    ) -> Replication | None:
         """Where the server stands in replication: one prepared statement, or None and why.
 
         Prepared on first use, not in the connection's setup: a server that cannot plan it
-        must cost only these figures, never the monitoring connection.
+        must cost only these figures, never the monitoring connection. ``spent`` is what the
+        ping and the sample query just took: this read costs less than they did.
         """
         if session.replication_refused is not None:
             return None
-        if deadline - time.monotonic() < self.budget / 2:
-            # Late already (a slow sample query): a read now could outlast our deadline, and
-            # a missed deadline drops the connection, the one a storm would not give back.
-            self._replication_note = "replication not read: the sample ran late"
+        if deadline - time.monotonic() < max(2 * spent, 0.01):
+            # A server this slow could keep us past the deadline, and a missed deadline
+            # drops the connection, the one a storm would not give back. Time spent
+            # connecting does not count: that says nothing about how fast the server answers.
+            self._replication_note = "replication not read: the server answered slowly"
             return None
         try:
             if not session.replication_prepared:
