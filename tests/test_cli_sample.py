@@ -10,7 +10,10 @@ from pathlib import Path
 from cli_helpers import run_warroom
 from support.pgcluster import free_port
 
-KEYS = {"at", "status", "error", "connections", "latency_ms", "tps", "findings", "signals"}
+# The original contract, then what issues 11 (findings, signals) and 12 (role, replication)
+# added beside it.
+KEYS = {"at", "status", "error", "connections", "latency_ms", "tps", "findings", "signals",
+        "role", "replication"}
 CONN_KEYS = {"total", "max", "saturation", "by_state", "waiting", "by_application", "source"}
 
 
@@ -35,6 +38,7 @@ def test_samples_a_live_server_as_json_lines(pg, tmp_path: Path) -> None:
         names = {a["name"]: a["count"] for a in sample["connections"]["by_application"]}
         assert names.get("sample-cli-app") == 1
         assert sample["latency_ms"]["query"] > 0
+        assert sample["role"] == "primary" and "server" not in sample  # one server: no name
 
 
 def test_a_down_server_is_a_down_sample_not_a_crash(tmp_path: Path) -> None:

@@ -30,6 +30,10 @@ from warroom.sessions.model import (
 from warroom.sessions.times import TimeError, format_utc, parse_time, utcnow
 
 if TYPE_CHECKING:
+    import queue
+    import threading
+
+    from warroom.collectors.findings.config import FindingsConfig
     from warroom.collectors.host import HostCollector
     from warroom.collectors.postgres import PostgresCollector
     from warroom.sessions.share.outbox import Outbox
@@ -223,9 +227,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_watch)
 
     p = _add(subs, "sample", "print live samples as JSON lines (headless)",
-             'warroom sample --dsn "host=127.0.0.1 dbname=postgres" --count 5 --json')
-    p.add_argument("--dsn", default="", help="libpq connection string or URI (default: PG* env)")
-    p.add_argument("--count", type=int, metavar="N", help="stop after N samples (default: forever)")
+             'warroom sample --dsn "host=127.0.0.1 dbname=postgres" --count 5 --json\n'
+             '  warroom sample --dsn "host=db1" --dsn "host=db1-replica" --json\n\n'
+             "each line is one server's sample; with several --dsn it names the server in\n"
+             '"server" (host:port, -2, -3 ... added when two are alike). Each server is polled\n'
+             "on its own, so one that stops answering never delays the others' lines.\n"
+             '"role" and "replication" say where it stands: a primary\'s standbys and slots,\n'
+             "a replica's lag, replay pause and upstream.")
+    p.add_argument("--dsn", action="append", metavar="DSN",
+                   help="libpq connection string or URI (default: PG* env); repeat it to "
+                        "sample several servers side by side")
+    p.add_argument("--count", type=int, metavar="N",
+                   help="stop after N samples of each server (default: forever)")
     p.add_argument("--interval", type=float, default=1.0, metavar="S",
                    help="seconds between samples (default: 1)")
     p.add_argument("--json", action="store_true", required=True,
@@ -574,39 +587,111 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    import json
+    import queue
+    import threading
 
     from warroom.collectors.alerts import load_config
-    from warroom.collectors.findings import FindingsEngine
+    from warroom.collectors.dsn import server_name
     from warroom.collectors.postgres import PostgresCollector
 
     if args.interval <= 0:
         raise UsageError("--interval must be more than 0 seconds")
     if args.count is not None and args.count < 1:
         raise UsageError("--count must be at least 1")
-    engine = FindingsEngine(load_config().findings)
-    collector = PostgresCollector(args.dsn, interval=args.interval)
-    host = _local_host_collector(collector)
-    taken = 0
+    findings_config = load_config().findings  # a broken config fails here, before any thread
+    dsns: list[str] = args.dsn or [""]
+    # The name only appears with several servers: one server's lines keep the original keys.
+    names = _unique_names([server_name(d) for d in dsns]) if len(dsns) > 1 else [None]
+    collectors = [PostgresCollector(d, interval=args.interval) for d in dsns]
+    lines: queue.Queue[str | BaseException | None] = queue.Queue()
+    stop = threading.Event()
+    threads = [
+        threading.Thread(
+            target=_sample_server, args=(c, name, findings_config, args, lines, stop),
+            name=f"warroom-sample-{i}", daemon=True,
+        )
+        for i, (c, name) in enumerate(zip(collectors, names, strict=True))
+    ]  # fmt: skip
     try:
-        while args.count is None or taken < args.count:
+        for thread in threads:
+            thread.start()
+        # The one writer: whole lines, in the order the servers finished them, each flushed
+        # at once so a script piping us sees it as it lands.
+        running = len(threads)
+        while running:
+            item = lines.get()
+            if item is None:
+                running -= 1
+            elif isinstance(item, BaseException):
+                raise item
+            else:
+                sys.stdout.write(item + "\n")
+                sys.stdout.flush()
+    finally:
+        stop.set()
+        for collector in collectors:
+            collector.close()  # also wakes a sample() waiting on a stalled server
+        for thread in threads:
+            thread.join(timeout=2.0)
+    return 0
+
+
+def _sample_server(
+    collector: PostgresCollector,
+    name: str | None,
+    findings_config: FindingsConfig,
+    args: argparse.Namespace,
+    lines: queue.Queue[str | BaseException | None],
+    stop: threading.Event,
+) -> None:
+    """One server's poll loop, on its own thread: sample, queue the line, re-arm.
+
+    The next sample is due ``--interval`` after this one started (the cadence one server has
+    always had), or at once when a sample took longer, so polls never pile up.
+    """
+    import json
+
+    from warroom.collectors.findings import FindingsEngine
+
+    try:
+        engine = FindingsEngine(findings_config)
+        # Made here: psutil measures CPU per calling thread, from that thread's first call.
+        host = _local_host_collector(collector)
+        taken = 0
+        while not stop.is_set() and (args.count is None or taken < args.count):
             started = time.monotonic()
             sample = collector.sample()
+            if stop.is_set():
+                break
             if host is not None:
                 engine.feed_host(host.sample())
             engine.feed(sample)
             findings = [f.to_json() for f in engine.active()]
-            # One line per sample, flushed at once: a script piping us sees each as it lands.
-            line = json.dumps(sample.to_json(findings), separators=(",", ":"))
-            sys.stdout.write(line + "\n")
-            sys.stdout.flush()
+            body = sample.to_json(findings)
+            out = body if name is None else {"server": name, **body}
+            lines.put(json.dumps(out, separators=(",", ":")))
             taken += 1
             if args.count is not None and taken >= args.count:
                 break
-            time.sleep(max(args.interval - (time.monotonic() - started), 0.0))
+            stop.wait(max(args.interval - (time.monotonic() - started), 0.0))
+    except BaseException as exc:  # the writer reports it: one line, never a thread traceback
+        lines.put(exc)
     finally:
-        collector.close()
-    return 0
+        lines.put(None)
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    """``host:port`` twice (two databases on one server) becomes ``host:port-2`` the second time."""
+    used: set[str] = set()
+    out = []
+    for name in names:
+        candidate, n = name, 1
+        while candidate in used:
+            n += 1
+            candidate = f"{name}-{n}"
+        used.add(candidate)
+        out.append(candidate)
+    return out
 
 
 def _local_host_collector(collector: PostgresCollector) -> HostCollector | None:

@@ -13,7 +13,10 @@ from support.pgtest import held, sample_until, wait_active
 from warroom.collectors.postgres import PostgresCollector
 from warroom.collectors.sample import Count, FailureKind
 
-JSON_KEYS = {"at", "status", "error", "connections", "latency_ms", "tps", "findings", "signals"}
+# The original contract, then what issues 11 (findings, signals) and 12 (role, replication)
+# added beside it.
+JSON_KEYS = {"at", "status", "error", "connections", "latency_ms", "tps", "findings", "signals",
+             "role", "replication"}
 CONN_KEYS = {"total", "max", "saturation", "by_state", "waiting", "by_application", "source"}
 
 
@@ -149,6 +152,7 @@ def test_to_json_has_exactly_the_documented_keys_up_and_down(pg) -> None:
         assert all(set(a) == {"name", "count"} for a in doc["connections"]["by_application"])
         assert doc["latency_ms"]["query"] > 0 and doc["latency_ms"]["connect"] > 0
         assert doc["at"].endswith("Z")
+        assert doc["role"] == "primary" and doc["replication"]["role"] == "primary"
 
     from support.pgcluster import free_port
 
@@ -161,6 +165,7 @@ def test_to_json_has_exactly_the_documented_keys_up_and_down(pg) -> None:
     assert "refused" in d["error"]["message"]
     assert d["connections"] is None and d["tps"] is None
     assert d["latency_ms"] == {"query": None, "connect": None}
+    assert d["role"] is None and d["replication"] is None
 
 
 def test_libpq_resolves_environment_and_uri(pg, monkeypatch) -> None:

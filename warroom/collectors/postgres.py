@@ -25,10 +25,17 @@ import psutil
 from psycopg import pq
 from psycopg.conninfo import make_conninfo
 
-from warroom.collectors import backends, pg_queries, pg_wire, proctitles, statements
+from warroom.collectors import backends, pg_queries, pg_wire, proctitles, replication, statements
 from warroom.collectors.downtime import DownTracker, DownWindow
 from warroom.collectors.pg_wire import Stopped, WireError
-from warroom.collectors.sample import Churn, Connections, Failure, FailureKind, PgSample
+from warroom.collectors.sample import (
+    Churn,
+    Connections,
+    Failure,
+    FailureKind,
+    PgSample,
+    Replication,
+)
 from warroom.collectors.server_changes import ServerWatch, Settings
 
 APPLICATION = "warroom"
@@ -72,6 +79,11 @@ class _Session:
     sessions: tuple[int, int, int, int] | None = None  # pg_stat_database counters then
     statements_schema: str | None = None  # where pg_stat_statements lives, once checked
     statements_checked: bool = False
+    replication_prepared: bool = False
+    # Why this connection no longer asks for replication (the server refused the statement:
+    # a revoked function, a fork without one of the views). Asking again every sample would
+    # only fill the server's log with the same ERROR; a new connection asks again.
+    replication_refused: Failure | None = None
 
 
 class _Connector:
@@ -189,6 +201,7 @@ class PostgresCollector:
         self.statements_every = STATEMENTS_EVERY_S  # <= 0 never reads pg_stat_statements
         self._statements_due = 0.0
         self._statements_note: str | None = None
+        self._replication_note: str | None = None
         self._limits: pg_queries.Limits | None = None  # the last known, for process titles
         self._local, self._port = proctitles.is_local(self._conninfo)
         self.process_titles = self._local  # count from process titles while refused
@@ -370,6 +383,7 @@ class PostgresCollector:
             if text is None:
                 raise ValueError("empty answer to the sample query")
             agg = pg_queries.parse_sample(text, session.limits)
+            repl = self._read_replication(session, deadline, time.perf_counter() - t0)
             settings = None
             if self.watch.wants_settings(agg.started, agg.conf_loaded):
                 settings = self._read_settings(session, deadline)
@@ -384,7 +398,7 @@ class PostgresCollector:
         except (ValueError, KeyError, TypeError, json.JSONDecodeError) as exc:
             return self._down(at, Failure(FailureKind.OTHER, f"unexpected answer: {exc!r}"))
         self._last_failure = None
-        return self._up(at, session, query_ms, agg, settings)
+        return self._up(at, session, query_ms, agg, settings, repl)
 
     def _advance_connect(self, deadline: float) -> Failure | None:
         """Connect (or keep connecting) until ``deadline``; None once the session is ready.
@@ -491,6 +505,7 @@ class PostgresCollector:
         query_ms: float,
         agg: pg_queries.Aggregate,
         settings: Settings | None,
+        repl: Replication | None = None,
     ) -> PgSample:
         connect_ms, probe_error = self._probe_fields()
         churn = self._churn(session, agg)
@@ -518,6 +533,8 @@ class PostgresCollector:
             longest_query=agg.longest_query,
             blocked=agg.blocked,
             server_version=session.version,
+            replication=repl,
+            replication_note=self._replication_note,
         )
 
     def _churn(self, session: _Session, agg: pg_queries.Aggregate) -> Churn | None:
@@ -531,6 +548,52 @@ class PostgresCollector:
             return Churn(interval, d[0], d[1], d[2], d[3], agg.new_apps, "sessions")
         return Churn(interval, agg.new_total, new_by_application=agg.new_apps,
                      source="backend_start")  # fmt: skip
+
+    def _read_replication(
+        self, session: _Session, deadline: float, spent: float
+    ) -> Replication | None:
+        """Where the server stands in replication: one prepared statement, or None and why.
+
+        Prepared on first use, not in the connection's setup: a server that cannot plan it
+        must cost only these figures, never the monitoring connection. ``spent`` is what the
+        ping and the sample query just took: this read costs less than they did.
+        """
+        if session.replication_refused is not None:
+            return None
+        if deadline - time.monotonic() < max(2 * spent, 0.01):
+            # A server this slow could keep us past the deadline, and a missed deadline
+            # drops the connection, the one a storm would not give back. Time spent
+            # connecting does not count: that says nothing about how fast the server answers.
+            self._replication_note = "replication not read: the server answered slowly"
+            return None
+        try:
+            if not session.replication_prepared:
+                sql = replication.prepare_sql(session.version).encode()
+                self._own_statements += 1
+                pg_wire.execute(session.pgconn, lambda c: c.send_query(sql), deadline, self._stop)
+                session.replication_prepared = True
+            name = replication.REPLICATION.encode()
+            self._own_statements += 1
+            results = pg_wire.execute(
+                session.pgconn, lambda c: c.send_query_prepared(name, None), deadline, self._stop
+            )
+            text = pg_wire.value(results[-1])
+            if text is None:
+                raise ValueError("empty answer to the replication query")
+            repl = replication.parse(text)
+        except WireError as exc:
+            if exc.broken:
+                raise
+            # Cancelled by statement_timeout (a busy moment): the next sample tries again.
+            if exc.failure.sqlstate != "57014":
+                session.replication_refused = exc.failure
+            self._replication_note = f"replication: {exc.failure.message}"[:200]
+            return None
+        except (ValueError, KeyError, TypeError, IndexError) as exc:
+            self._replication_note = f"replication: unexpected answer: {exc!r}"[:200]
+            return None
+        self._replication_note = None
+        return repl
 
     def _read_settings(self, session: _Session, deadline: float) -> Settings | None:
         text = self._optional(session, pg_queries.SETTINGS_SQL, None, deadline, note=False)

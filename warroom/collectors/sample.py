@@ -180,14 +180,20 @@ class ReplicaLink:
     """One standby as its primary sees it (a ``pg_stat_replication`` row)."""
 
     name: str  # application_name (a standby's cluster_name by default), else its address
-    client: str  # client_addr, or "local" over a Unix socket
-    state: str  # startup, catchup, streaming, backup, stopping
-    sync_state: str  # async, potential, sync, quorum
+    # None below: the server hides a WAL sender's details from a role without pg_monitor
+    # (or pg_read_all_stats); ``Replication.note`` then says so.
+    client: str | None  # client_addr, or "local" over a Unix socket
+    state: str | None  # startup, catchup, streaming, backup, stopping
+    sync_state: str | None  # async, potential, sync, quorum
     sent_lag_bytes: int | None  # pg_current_wal_lsn() - sent_lsn
     replay_lag_bytes: int | None  # pg_current_wal_lsn() - replay_lsn
+    # From pg_stat_replication's *_lag intervals; 0 (not NULL) once the standby has all the
+    # WAL and the primary is quiet, when the server stops measuring.
     write_lag_s: float | None
     flush_lag_s: float | None
     replay_lag_s: float | None
+    write_lag_bytes: int | None = None  # pg_current_wal_lsn() - write_lsn
+    flush_lag_bytes: int | None = None  # pg_current_wal_lsn() - flush_lsn
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,15 +218,65 @@ class Replication:
     """
 
     role: str  # "primary" or "replica"
-    replicas: tuple[ReplicaLink, ...] = ()  # primary only
-    slots: tuple[Slot, ...] = ()  # primary only
+    # A primary's standbys and slots (a cascading replica's too, measured against the WAL it
+    # has received).
+    replicas: tuple[ReplicaLink, ...] = ()
+    slots: tuple[Slot, ...] = ()
     receive_lsn: str | None = None  # replica only, from here down
     replay_lsn: str | None = None
     lag_bytes: int | None = None
     lag_s: float | None = None
-    replay_paused: bool = False
+    replay_paused: bool = False  # paused, or a pause requested (it stops at the next record)
+    replay_pause_state: str | None = None  # not paused, pause requested, paused (14+ tells)
     upstream: str | None = None  # the primary it streams from (pg_stat_wal_receiver)
-    receiving: bool | None = None  # a WAL receiver is connected
+    # A WAL receiver is streaming; False without one (or while it starts or waits), None when
+    # the server hides its status from the monitoring role.
+    receiving: bool | None = None
+    note: str | None = None  # why some figures are None (privileges)
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``replication`` object of ``warroom sample --json``."""
+        return {
+            "role": self.role,
+            "lag_bytes": self.lag_bytes,
+            "lag_s": _lag_s(self.lag_s),
+            "replay_paused": self.replay_paused,
+            "replay_pause_state": self.replay_pause_state,
+            "receiving": self.receiving,
+            "upstream": None if self.upstream is None else one_line(self.upstream, 128),
+            "receive_lsn": self.receive_lsn,
+            "replay_lsn": self.replay_lsn,
+            "max_lag_bytes": self.max_lag_bytes,
+            "max_lag_s": _lag_s(self.max_lag_s),
+            "replicas": [
+                {
+                    # application_name is whatever the standby sent: data, one line.
+                    "name": one_line(r.name, 64),
+                    "client": r.client,
+                    "state": r.state,
+                    "sync_state": r.sync_state,
+                    "sent_lag_bytes": r.sent_lag_bytes,
+                    "write_lag_bytes": r.write_lag_bytes,
+                    "flush_lag_bytes": r.flush_lag_bytes,
+                    "replay_lag_bytes": r.replay_lag_bytes,
+                    "write_lag_s": _lag_s(r.write_lag_s),
+                    "flush_lag_s": _lag_s(r.flush_lag_s),
+                    "replay_lag_s": _lag_s(r.replay_lag_s),
+                }
+                for r in self.replicas
+            ],
+            "slots": [
+                {
+                    "name": one_line(sl.name, 64),
+                    "kind": sl.kind,
+                    "active": sl.active,
+                    "retained_bytes": sl.retained_bytes,
+                    "wal_status": sl.wal_status,
+                }
+                for sl in self.slots
+            ],
+            "note": self.note,
+        }
 
     @property
     def max_lag_bytes(self) -> int | None:
@@ -267,6 +323,7 @@ class PgSample:
     # while the server has no slot for us; then ``connections`` is set on a down sample)
     connections_source: str = "server"
     replication: Replication | None = None  # None until read (and on a down sample)
+    replication_note: str | None = None  # why ``replication`` is None on an up sample
 
     @property
     def up(self) -> bool:
@@ -284,9 +341,10 @@ class PgSample:
     def to_json(self, findings: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         """The ``warroom sample --json`` object, keys exactly as DESIGN.md lists them.
 
-        ``findings`` (the engine's, as JSON) and ``signals`` (everything issue 11 added: churn,
-        waits, statements, server facts and changes) are the only keys beyond the original
-        contract, so scripts written against it keep working.
+        ``findings`` (the engine's, as JSON), ``signals`` (everything issue 11 added: churn,
+        waits, statements, server facts and changes), ``role`` and ``replication`` (issue 12)
+        are the only keys beyond the original contract, so scripts written against it keep
+        working.
 
         ``error`` is the reason the sample is down; when the server is up but the connect probe
         was refused, it carries that refusal instead, so a script sees storms without new keys.
@@ -327,6 +385,8 @@ class PgSample:
             "tps": None if self.tps is None else round(self.tps, 2),
             "findings": list(findings or []),
             "signals": self._signals_json(),
+            "role": self.role,
+            "replication": None if self.replication is None else self.replication.to_json(),
         }
 
     def _signals_json(self) -> dict[str, Any]:
@@ -404,6 +464,11 @@ def _iso(value: datetime | None) -> str | None:
 
 def _s(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
+
+
+def _lag_s(value: float | None) -> float | None:
+    # Milliseconds matter here: a healthy standby lags by a fraction of a second.
+    return None if value is None else round(value, 3)
 
 
 def _ms(value: float | None) -> float | None:
