@@ -18,13 +18,13 @@ import psycopg
 import pytest
 from support.pgcluster import MONITOR_ROLE, PgCluster
 from support.replica import REPLICATION_HBA, Replica, replica_of, replication_conf
-from tui_support import new_store, wait_for
+from tui_support import wait_for
 
 from warroom.collectors.alerts import AlertConfig
 from warroom.sessions.model import Server
 from warroom.sessions.store import load
 from warroom.tui.app import WarroomApp
-from warroom.tui.launch import build_app
+from warroom.tui.launch import WatchOptions, build_app, open_store
 from warroom.widgets.servers import ServersStrip
 
 
@@ -38,7 +38,10 @@ def primary_and_replica(pg_factory) -> Iterator[tuple[PgCluster, Replica]]:
 def dashboard(tmp_path: Path, primary: PgCluster, replica: Replica) -> WarroomApp:
     servers = [Server("primary", primary.dsn(user=MONITOR_ROLE)),
                Server("replica", replica.dsn(user=MONITOR_ROLE))]  # fmt: skip
-    return build_app(new_store(tmp_path), servers[0].dsn, interval=0.5, author="ana",
+    # The store as `watch` opens it: the record lists the servers (passwords removed).
+    options = WatchOptions(dsn=servers[0].dsn, session=tmp_path / "incident.toml", title="lag",
+                           interval=0.5, pgbouncer=None, author="ana", servers=tuple(servers))
+    return build_app(open_store(options), servers[0].dsn, interval=0.5, author="ana",
                      alerts=AlertConfig(), servers=servers)  # fmt: skip
 
 

@@ -30,7 +30,7 @@ class ReplicationWatch:
         return self._receiver(sample, repl)
 
     def _standbys(self, sample: PgSample, repl: Replication) -> list[ServerChange]:
-        now = {r.name: r.state for r in repl.replicas}
+        now = {r.name: r.state or "in an unknown state" for r in repl.replicas}
         before, self.standbys = self.standbys, now
         if before is None:
             return []

@@ -449,6 +449,10 @@ class WarroomApp(App[None]):
 
     def tick(self) -> None:
         """Once a second: the clock, the record's changes, and the age of stale data."""
+        with contextlib.suppress(NoMatches):  # the last tick may come while the app exits
+            self.tick_once()
+
+    def tick_once(self) -> None:
         self.refresh_record()
         if self.sharer is not None and self.sharer.take_arrived():
             # Others' entries were merged into the store on the Sharer's thread.

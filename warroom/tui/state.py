@@ -292,7 +292,8 @@ class LiveState:
         if repl.role == "primary":
             for r in repl.replicas:
                 lag = _lag_text(r.replay_lag_bytes, r.replay_lag_s)
-                lines.append((f"{one_line(r.name, 24)} {r.state} {r.sync_state} {lag}",
+                # state and sync state are hidden from a monitor without pg_monitor
+                lines.append((f"{one_line(r.name, 24)} {r.state or '?'} {r.sync_state or ''} {lag}",
                               "ok" if r.state == "streaming" else "warning"))  # fmt: skip
             if not repl.replicas:
                 lines.append(("no standby connected", "ok"))
