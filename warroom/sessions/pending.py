@@ -135,12 +135,15 @@ def merge_into(incident: Incident, pending: Pending) -> int:
             incident.action_items.append(item)
             item_ids.add(item.id)
             added += 1
-    windows = {r.at for r in incident.samples}
-    for rollup in pending.samples:
-        if rollup.at not in windows:
-            incident.samples.append(rollup)
-            windows.add(rollup.at)
-            added += 1
+    if pending.samples:
+        # Only now are the record's rollups needed (a writer may have left them undecoded).
+        windows = {r.at for r in incident.samples}
+        for rollup in pending.samples:
+            if rollup.at not in windows:
+                incident.samples.append(rollup)
+                windows.add(rollup.at)
+                added += 1
+        incident.samples.sort(key=lambda r: r.at)
     for change in pending.changes:
         if change.applied_in(incident):
             continue
@@ -150,7 +153,6 @@ def merge_into(incident: Incident, pending: Pending) -> int:
         except ModelError:
             # The record moved on (the entry was deleted meanwhile): the change no longer fits.
             continue
-    incident.samples.sort(key=lambda r: r.at)
     return added
 
 
