@@ -343,7 +343,8 @@ def _open_shared(
     """The session, and its outbox when it is shared (or ``--share`` starts sharing it)."""
     from warroom.sessions.store import Store
 
-    store = Store.open(path)
+    # Nothing here reads the rollups: left undecoded, they cost a long session's note little.
+    store = Store.open(path, lazy=True)
     dsn = share or store.incident.share
     if not dsn:
         return store, None, None  # not shared: nothing of sharing is even imported
@@ -676,7 +677,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     _share_warnings_to_stderr()
     author = "stakeholder page"
     path = client.join(args.incident, dsn, client.host_name(), author)
-    sharer = Sharer(Store.open(path), dsn, host=client.host_name(), author=author).start()
+    # The page reads the file itself; the Sharer only adds others' entries and changes.
+    store = Store.open(path, lazy=True)
+    sharer = Sharer(store, dsn, host=client.host_name(), author=author).start()
     try:
         return run(FileFollower(path), bind, access)
     finally:

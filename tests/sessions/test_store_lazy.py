@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from cli_helpers import run_warroom
 
 from warroom.sessions import pending
 from warroom.sessions.model import (
@@ -145,6 +146,23 @@ def test_a_lazy_writer_never_decodes_and_every_rewrite_keeps_each_block_byte_ide
     assert store.incident.samples.undecoded == 0
 
 
+def test_warroom_note_and_status_keep_every_rollup_block(long_session: Path,
+                                                         tmp_path: Path) -> None:
+    blocks = rollup_blocks(long_session.read_bytes())
+    note = run_warroom("note", "--session", str(long_session), "pool at 100%", home=tmp_path,
+                       check=True)
+    assert rollup_blocks(long_session.read_bytes()) == blocks
+    run_warroom("status", "--session", str(long_session), "monitoring", home=tmp_path,
+                check=True)  # a rewrite
+    assert rollup_blocks(long_session.read_bytes()) == blocks
+    loaded = load(long_session).incident
+    assert note.stdout.strip() in {e.id for e in loaded.timeline}
+    assert loaded.status is Status.MONITORING
+    check = run_warroom("check", str(long_session), home=tmp_path)
+    assert check.returncode == 0, check.stderr
+    assert f"{ROLLUPS + 1} sample rollups" in check.stdout
+
+
 def test_rollups_another_writer_appends_are_kept_too_in_order(long_session: Path) -> None:
     blocks = rollup_blocks(long_session.read_bytes())
     lazy = Store.open(long_session, lazy=True)
@@ -190,6 +208,28 @@ def _malformed(path: Path) -> bytes:
     assert bad != block
     path.write_bytes(data.replace(block, bad, 1))
     return bad
+
+
+def test_check_names_a_malformed_rollup_and_a_writer_never_destroys_it(
+    long_session: Path, tmp_path: Path
+) -> None:
+    bad = _malformed(long_session)
+    place = r"line \d+: samples\[3\]\.conn_max: expected an integer, got a string"
+    check = run_warroom("check", str(long_session), home=tmp_path)
+    assert check.returncode == 1
+    assert re.fullmatch(rf"warroom: error: {re.escape(str(long_session))}: {place}\n",
+                        check.stderr), check.stderr
+    with pytest.raises(SessionError, match=place):
+        Store.open(long_session)  # a writer that reads the rollups refuses, as before
+
+    # note and status do not read the rollups: they write, and keep the block as it is.
+    run_warroom("note", "--session", str(long_session), "still noting", home=tmp_path,
+                check=True)
+    run_warroom("status", "--session", str(long_session), "identified", home=tmp_path,
+                check=True)
+    assert rollup_blocks(long_session.read_bytes())[3] == bad
+    check = run_warroom("check", str(long_session), home=tmp_path)
+    assert check.returncode == 1 and re.search(place, check.stderr), check.stderr
 
 
 def test_reading_a_malformed_rollup_from_a_lazy_writer_names_it_and_keeps_it(
