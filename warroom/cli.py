@@ -722,7 +722,8 @@ def _fail(message: str, code: int) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from warroom.collectors.alerts import ConfigError
+    # Not the alerts module for its ConfigError (a UserError): importing the collectors costs
+    # `warroom note` more than the note itself.
     from warroom.sessions.store import SessionError
 
     _share_warnings_to_stderr()
@@ -736,7 +737,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return result
     except UsageError as exc:
         return _fail(str(exc), 2)
-    except (UserError, SessionError, ModelError, TimeError, ConfigError) as exc:
+    except (UserError, SessionError, ModelError, TimeError) as exc:
         return _fail(str(exc), 1)
     except BrokenPipeError:
         # `warroom postmortem x | head`: the reader left; not an error worth a line. Point
