@@ -852,7 +852,8 @@ class Store:
         """One atomic rewrite in today's schema, logged on the timeline (never done silently)."""
         old = self.schema
         work = self.incident.copy()
-        work.samples = list(work.samples)  # every rollup decoded, to be written anew
+        if isinstance(work.samples, LazyRollups):
+            work.samples.decode()  # every rollup written anew, those a lazy writer kept too
         work.timeline.append(
             TimelineEntry(
                 at=utcnow(),
