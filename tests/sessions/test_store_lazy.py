@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from warroom.sessions.model import (
     Kind,
     PoolFigure,
     SampleRollup,
+    Server,
     Source,
     Status,
     Target,
@@ -94,8 +96,10 @@ HAND_WRITTEN = (
 def long_session(tmp_path: Path) -> Path:
     """Rollups (two servers for some) interleaved with entries, an action item, a hand edit."""
     path = tmp_path / "incidents" / "20261124-0100-orders.toml"
+    servers = (Server("db1", "host=db1 dbname=orders"), Server("db2", "host=db2 dbname=orders"))
+    target = Target(dsn="host=db1 dbname=orders", servers=servers)
     store = Store.create(path, Incident.create("orders DB refusing connections", T0, "SEV1",
-                                               Target(dsn="host=db1 dbname=orders")))
+                                               target))
     for batch in range(0, ROLLUPS, 30):
         store.append_samples([rollup(i, "db2" if i % 5 == 0 else None)
                               for i in range(batch, batch + 30)])
@@ -349,14 +353,39 @@ def test_an_older_schema_is_upgraded_with_every_rollup_decoded(tmp_path: Path) -
     ]
 
 
-def test_a_file_edited_out_of_warroom_layout_is_read_whole(long_session: Path) -> None:
-    data = long_session.read_bytes()
-    # A multi-line string could hold a line that looks like a block header: no splitting.
-    tricky = data.replace(b'summary = ""', b'summary = """first line\n[[samples]]\nnot one"""')
-    long_session.write_bytes(tricky)
+def _multi_line(quotes: bytes) -> Callable[[bytes], bytes]:
+    """A note's text made a multi-line string holding lines that look like block headers."""
+    text = b"note 30\n[[samples]]\nat = 1\n\n[[timeline]]\nnot a block"
+    return lambda data: data.replace(b'text = "note 30"', b"text = " + quotes + text + quotes)
+
+
+def _indented(data: bytes) -> bytes:
+    """The 8th rollup's block moved to the end of a timeline block, its header indented."""
+    block = rollup_blocks(data)[7]
+    data = data.replace(block, b"", 1)
+    end = data.index(b"\n\n[", data.index(b'text = "note 30"')) + 1
+    return data[:end] + b"  " + block[1:] + data[end:]
+
+
+@pytest.mark.parametrize("edit", [
+    _multi_line(b'"""'),
+    _multi_line(b"'''"),
+    _indented,
+    lambda data: data.replace(b"\n\n[[samples]]\n", b'\n\n[share]\ndsn = "host=ops"\n'
+                              b"\n[[samples]]\n", 1),
+    lambda data: data.replace(b"\n\n[[samples]]", b"\n[[samples]]", 1),
+], ids=["multi-line string", "multi-line literal", "indented header", "table between blocks",
+        "no blank line"])
+def test_a_file_edited_out_of_warroom_layout_is_read_whole(long_session: Path, edit) -> None:
+    # None of these is how warroom writes; all are TOML. Split at headers, they would hide
+    # a block on one side or the other: read whole instead, they lose nothing.
+    original = long_session.read_bytes()
+    edited = edit(original)
+    assert edited != original
+    long_session.write_bytes(edited)
+    full = load(long_session).incident
     store = Store.open(long_session, lazy=True)
-    assert store.incident.summary == "first line\n[[samples]]\nnot one"
-    assert store.incident == load(long_session).incident
+    assert store.incident == full
     store.append_entry(TimelineEntry(at=T0, text="x", kind=Kind.DETECTION))  # a rewrite
     assert load(long_session).incident == store.incident
 

@@ -271,6 +271,7 @@ def _as_session_error(path: Path, data: bytes, problem: Exception | None) -> Ses
 # -- parsing all but the rollups --------------------------------------------------------------
 
 _ROLLUP_BLOCK = b"\n[[samples]]\n"
+_INDENTED_TABLE = re.compile(rb"\n[ \t]+\[")  # TOML allows it; warroom never writes it
 _OTHER_BLOCKS: tuple[bytes, ...] = tuple(
     f"\n[[{name}]]\n".encode() for name in BLOCKS if name != "samples"
 )
@@ -289,11 +290,11 @@ def _split_rollups(data: bytes) -> _Split | None:
     Writers put a blank line and a ``[[name]]`` line before every block and only one-line
     ``key = value`` lines in it (toml_codec), so each line starting with ``[`` after the first
     block opens one. A file edited otherwise (a multi-line string or array that could hold
-    such a line, a table between blocks, no blank line) is None: the caller parses it whole.
-    The last block stays in ``eager`` whatever it is: it is the one that can be torn, and the
-    torn-tail check needs it parsed.
+    such a line, an indented header, a table between blocks, no blank line) is None: the
+    caller parses it whole. The last block stays in ``eager`` whatever it is: it is the one
+    that can be torn, and the torn-tail check needs it parsed.
     """
-    if b'"""' in data or b"'''" in data:
+    if b'"""' in data or b"'''" in data or _INDENTED_TABLE.search(data):
         return None
     pos = data.find(b"\n[[")
     if pos < 0:
