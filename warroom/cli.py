@@ -11,7 +11,6 @@ import getpass
 import os
 import sys
 import time
-import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -752,6 +751,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as exc:  # last resort: never show a traceback to a responder at 3 a.m.
         if os.environ.get("WARROOM_DEBUG"):
+            import traceback  # only here: every command would pay for the import
+
             traceback.print_exc()
         name = exc.__class__.__name__
         return _fail(f"internal error: {name}: {exc} (WARROOM_DEBUG=1 shows more)", 1)
