@@ -37,7 +37,7 @@ from warroom.sessions.model import (
     TimelineEntry,
 )
 from warroom.sessions.rollups import LazyRollups
-from warroom.sessions.store import SessionError, Store, load
+from warroom.sessions.store import SessionError, Store, Written, load
 from warroom.sessions.toml_codec import render_block, rollup_table
 
 T0 = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
@@ -192,6 +192,30 @@ def test_rollups_another_writer_appends_are_kept_too_in_order(long_session: Path
     assert rollup_blocks(long_session.read_bytes()) == [*blocks, *appended, last]
     assert lazy.incident.samples.undecoded == ROLLUPS + 1 + 6
     assert load(long_session).incident == lazy.incident
+
+
+def test_what_sharing_does_to_a_lazy_writer_leaves_the_rollups_as_read(
+    long_session: Path,
+) -> None:
+    # Sharing merges others' entries (append_entries), watches every write (observe) and
+    # keeps its journal in step under the lock (hold): none of it reads the rollups.
+    blocks = rollup_blocks(long_session.read_bytes())
+    store = Store.open(long_session, lazy=True)
+    seen: list[Written] = []
+    store.observe(seen.append)
+    others = [TimelineEntry(at=T0 + timedelta(hours=2, minutes=i), text=f"from host b {i}",
+                            author="bo@b", source=Source.CLI) for i in range(3)]
+    assert store.append_entries(others) == others
+    detection = TimelineEntry(at=T0 + timedelta(hours=3), text="paged", kind=Kind.DETECTION)
+    assert store.append_entries([others[0], detection]) == [detection]  # a rewrite
+    store.update(lambda inc: inc.set_severity("SEV2"))
+    with store.hold() as incident:
+        assert incident.detected_at == detection.at
+    assert [w.appended for w in seen[:2]] == [tuple(others), (detection,)]
+    assert seen[2].before is not None and seen[2].before.severity == "SEV1"
+    assert rollup_blocks(long_session.read_bytes()) == blocks
+    assert store.incident.samples.undecoded == ROLLUPS + 1
+    assert load(long_session).incident == store.incident
 
 
 def test_a_lazy_writer_follows_another_writers_rewrite(long_session: Path) -> None:
