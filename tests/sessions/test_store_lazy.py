@@ -431,6 +431,7 @@ def test_lazy_rollups_is_a_list_that_decodes_on_first_use() -> None:
     assert rollups[:1] + lazy() == [rollups[0], *rollups]  # list + LazyRollups
     assert lazy() + rollups[:1] == [*rollups, rollups[0]]
     assert lazy()[1:3] == rollups[1:3]
+    assert lazy() * 2 == 2 * lazy() == rollups * 2
     assert lazy() != rollups[:3]
     assert len(lazy()) == 4 and bool(lazy()) and not LazyRollups.of_blocks([])
     assert rollups[2] in lazy()

@@ -19,7 +19,7 @@ import copy
 import functools
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any, SupportsIndex
+from typing import Any
 
 from warroom.sessions.model import Incident, SampleRollup
 from warroom.sessions.toml_codec import (
@@ -143,12 +143,6 @@ class LazyRollups(list[SampleRollup]):
         self.decode()
         return other + list(list.__iter__(self))
 
-    def __mul__(self, n: SupportsIndex) -> list[SampleRollup]:
-        self.decode()
-        return list.__mul__(self, n)
-
-    __rmul__ = __mul__
-
 
 def _decoding_first(name: str) -> Callable[..., Any]:
     """``list.NAME`` run after decoding this list and any LazyRollups among the arguments
@@ -169,8 +163,8 @@ def _decoding_first(name: str) -> Callable[..., Any]:
 for _name in (
     "__getitem__", "__setitem__", "__delitem__", "__iter__", "__reversed__", "__len__",
     "__contains__", "__eq__", "__ne__", "__lt__", "__le__", "__gt__", "__ge__", "__add__",
-    "__iadd__", "__imul__", "__repr__", "append", "insert", "pop", "remove", "index", "count",
-    "sort", "reverse",
+    "__iadd__", "__mul__", "__rmul__", "__imul__", "__repr__", "append", "insert", "pop",
+    "remove", "index", "count", "sort", "reverse",
 ):  # fmt: skip
     setattr(LazyRollups, _name, _decoding_first(_name))
 del _name
