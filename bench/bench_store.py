@@ -1,18 +1,24 @@
 """Session store benchmark: prints figures, asserts nothing.
 
-    .venv/bin/python bench/bench_store.py [--appends N]
+    .venv/bin/python bench/bench_store.py [--appends N] [--rounds N] [--commands N]
 
 Note append latency (p50/p99, fsync included) on a fresh session and on one already holding
 2,000 entries and 8 h of 10-second rollups (2,880, schema 2 with every figure the panes use);
-Store.open / load time of that big session;
-load_header time. Targets (issue 2): append p99 <= 10 ms and flat with length; load <= 300 ms.
+the load time of that big session for a writer that leaves the rollups undecoded (note's and
+status's path, ``Store.open(lazy=True)``) and for full loads (``Store.open``, ``load``: the TUI,
+check, replay, the draft); load_header time; rewrite time; and the end-to-end time of the
+`warroom note` and `warroom status` commands on it (subprocesses, interpreter start-up included).
+Targets (issues 2 and 8): append p99 <= 10 ms and flat with length; a writer's load <= 300 ms.
 Files go to a temp dir under /tmp (same filesystem as the sessions directory on these machines).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -115,14 +121,31 @@ def timed(call: Callable[[], object], rounds: int) -> list[float]:
     return out
 
 
+def command_times(home: Path, args: list[str], rounds: int) -> list[float]:
+    """Wall time of ``warroom ARGS`` run as a user's shell runs it, ``rounds`` times."""
+    env = dict(os.environ, WARROOM_HOME=str(home), WARROOM_AUTHOR="bench")
+    out = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "warroom", *args], env=env, check=True,
+                       stdout=subprocess.DEVNULL)
+        out.append(time.perf_counter() - start)
+    return out
+
+
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:8.2f} ms"
+
+
+def median_max(times: list[float]) -> str:
+    return f"median {ms(statistics.median(times))}  max {ms(max(times))}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--appends", type=int, default=500, help="appends per measurement")
     parser.add_argument("--rounds", type=int, default=10, help="rounds of open/load timing")
+    parser.add_argument("--commands", type=int, default=7, help="runs of each CLI command")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="warroom-bench-", dir="/tmp") as tmp:
@@ -135,11 +158,21 @@ def main() -> None:
         size = big.path.stat().st_size
         big_lat = append_latencies(big, args.appends)
 
+        writer_times = timed(lambda: Store.open(big.path, lazy=True), args.rounds)
         open_times = timed(lambda: Store.open(big.path), args.rounds)
         load_times = timed(lambda: load(big.path), args.rounds)
         header_times = timed(lambda: load_header(big.path), args.rounds * 10)
         refresh_times = timed(big.refresh, 1000)
         update_times = timed(lambda: big.update(lambda inc: inc.set_severity("SEV2")), 5)
+        writer = Store.open(big.path, lazy=True)
+        writer_update_times = timed(lambda: writer.update(lambda inc: inc.set_severity("SEV1")), 5)
+
+        home = Path(tmp)
+        version_times = command_times(home, ["--version"], args.commands)
+        note_cmd = ["note", "--session", str(big.path), "bench: pool at 100%"]
+        note_times = command_times(home, note_cmd, args.commands)
+        status_cmd = ["status", "--session", str(big.path), "identified"]
+        status_times = command_times(home, status_cmd, args.commands)
 
     print(
         f"big session: 2,000+ entries, 2,880 rollups, {size / 1024:.0f} KiB, built in {built:.1f} s"
@@ -152,18 +185,18 @@ def main() -> None:
         f"note append, big session     p50 {ms(percentile(big_lat, 50))}  "
         f"p99 {ms(percentile(big_lat, 99))}  max {ms(max(big_lat))}  (n={len(big_lat)})"
     )
-    print(
-        f"Store.open, big session      median {ms(statistics.median(open_times))}  "
-        f"max {ms(max(open_times))}"
-    )
-    print(
-        f"load, big session            median {ms(statistics.median(load_times))}  "
-        f"max {ms(max(load_times))}"
-    )
+    print(f"writer load, big session     {median_max(writer_times)}  (note's path: lazy)")
+    print(f"Store.open, big session      {median_max(open_times)}  (full: the TUI)")
+    print(f"load, big session            {median_max(load_times)}  (full: check, replay, draft)")
     print(f"load_header, big session     median {ms(statistics.median(header_times))}")
     print(f"refresh, nothing changed     median {ms(statistics.median(refresh_times))}")
-    print(f"update (rewrite), big        median {ms(statistics.median(update_times))}")
-    print("targets: append p99 <= 10 ms and flat with length; load <= 300 ms")
+    print(f"update (rewrite), big        median {ms(statistics.median(update_times))}  (full)")
+    print(f"update (rewrite), writer     median {ms(statistics.median(writer_update_times))}"
+          "  (lazy: rollups copied as read)")
+    print(f"`warroom note`, big session  {median_max(note_times)}  (n={len(note_times)})")
+    print(f"`warroom status`, big        {median_max(status_times)}  (n={len(status_times)})")
+    print(f"`warroom --version`          {median_max(version_times)}  (start-up alone)")
+    print("targets: append p99 <= 10 ms and flat with length; writer load <= 300 ms")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -147,6 +149,32 @@ def test_bad_input_to_an_existing_session_leaves_it_byte_identical(tmp_path: Pat
         assert result.returncode != 0
         _one_error_line(result)
     assert path.read_bytes() == before
+
+
+def test_a_bad_config_file_gets_one_clear_line(tmp_path: Path) -> None:
+    path = _new(tmp_path)
+    config = tmp_path / "config.toml"
+    config.write_text("[alerts.saturation]\nwarning = \"high\"\n")
+    result = run_warroom("replay", str(path), home=tmp_path, env={"WARROOM_CONFIG": str(config)})
+    assert result.returncode == 1
+    assert "alerts.saturation.warning" in _one_error_line(result)
+
+
+def test_note_and_status_import_nothing_of_the_collectors(tmp_path: Path) -> None:
+    # Interpreter start-up and imports are most of what a note costs; the collectors (and
+    # psycopg) are not needed to append one.
+    path = _new(tmp_path)
+    code = (
+        "import sys\n"
+        "from warroom.cli import main\n"
+        "assert main(sys.argv[1:]) == 0\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('warroom.collectors', 'psycopg'))))\n"
+    )
+    env = dict(os.environ, WARROOM_HOME=str(tmp_path), WARROOM_AUTHOR="tester")
+    for args in (["note", "--session", str(path), "x"], ["status", "identified"]):
+        done = subprocess.run([sys.executable, "-c", code, *args], capture_output=True,
+                              text=True, env=env, timeout=60, check=True)
+        assert done.stdout.splitlines()[-1] == "[]", done.stdout
 
 
 def test_check_reports_a_good_file_and_names_the_line_of_a_broken_one(tmp_path: Path) -> None:

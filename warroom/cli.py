@@ -11,7 +11,6 @@ import getpass
 import os
 import sys
 import time
-import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -365,7 +364,8 @@ def _open_shared(
     """The session, and its outbox when it is shared (or ``--share`` starts sharing it)."""
     from warroom.sessions.store import Store
 
-    store = Store.open(path)
+    # Nothing here reads the rollups: left undecoded, they cost a long session's note little.
+    store = Store.open(path, lazy=True)
     dsn = share or store.incident.share
     if not dsn:
         return store, None, None  # not shared: nothing of sharing is even imported
@@ -776,7 +776,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     _share_warnings_to_stderr()
     author = "stakeholder page"
     path = client.join(args.incident, dsn, client.host_name(), author)
-    sharer = Sharer(Store.open(path), dsn, host=client.host_name(), author=author).start()
+    # The page reads the file itself; the Sharer only adds others' entries and changes.
+    store = Store.open(path, lazy=True)
+    sharer = Sharer(store, dsn, host=client.host_name(), author=author).start()
     try:
         return run(FileFollower(path), bind, access)
     finally:
@@ -819,7 +821,8 @@ def _fail(message: str, code: int) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from warroom.collectors.alerts import ConfigError
+    # Not the alerts module for its ConfigError (a UserError): importing the collectors costs
+    # `warroom note` more than the note itself.
     from warroom.sessions.store import SessionError
 
     _share_warnings_to_stderr()
@@ -833,7 +836,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return result
     except UsageError as exc:
         return _fail(str(exc), 2)
-    except (UserError, SessionError, ModelError, TimeError, ConfigError) as exc:
+    except (UserError, SessionError, ModelError, TimeError) as exc:
         return _fail(str(exc), 1)
     except BrokenPipeError:
         # `warroom postmortem x | head`: the reader left; not an error worth a line. Point
@@ -848,6 +851,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as exc:  # last resort: never show a traceback to a responder at 3 a.m.
         if os.environ.get("WARROOM_DEBUG"):
+            import traceback  # only here: every command would pay for the import
+
             traceback.print_exc()
         name = exc.__class__.__name__
         return _fail(f"internal error: {name}: {exc} (WARROOM_DEBUG=1 shows more)", 1)

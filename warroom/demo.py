@@ -43,7 +43,7 @@ def demo_app(run: DrillRun, *, author: str, interval: float = 1.0) -> tuple[Warr
     store.append_entry(
         TimelineEntry(at=utcnow(), text=run.intro(), author="drill", source=Source.AUTO)
     )
-    outside = Store.open(store.path)
+    outside = Store.open(store.path, lazy=True)  # it only appends the services' alerts
 
     def service_alert(service: str, text: str) -> None:
         outside.append_entry(

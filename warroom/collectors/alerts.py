@@ -51,6 +51,7 @@ from typing import Any
 
 from warroom.collectors.findings.config import FindingsConfig, parse_findings
 from warroom.collectors.sample import Failure, FailureKind, PgSample, Replication
+from warroom.errors import UserError
 from warroom.sanitize import one_line
 
 
@@ -72,8 +73,11 @@ DEFAULT_CLEAR_AFTER = 3
 MIB = 1024 * 1024
 
 
-class ConfigError(ValueError):
-    """A config file warroom cannot use; the message is one line naming the file and the key."""
+class ConfigError(ValueError, UserError):
+    """A config file warroom cannot use; the message is one line naming the file and the key.
+
+    A UserError, so the CLI prints it without importing this module for every command.
+    """
 
 
 # -- configuration ------------------------------------------------------------------------------

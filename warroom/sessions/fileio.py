@@ -12,7 +12,6 @@ import errno
 import fcntl
 import glob
 import os
-import secrets
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -108,7 +107,9 @@ def read_all(fd: int) -> bytes:
 def temp_beside(path: Path) -> tuple[Path, int]:
     """A new 0600 file in the same directory (so a rename is atomic); hidden, never *.toml."""
     while True:
-        temp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(3)}.tmp")
+        # os.urandom, as secrets.token_hex does, without importing secrets (hmac, hashlib,
+        # random) into every `warroom note`.
+        temp = path.with_name(f".{path.name}.{os.getpid()}-{os.urandom(3).hex()}.tmp")
         try:
             fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, MODE)
         except FileExistsError:

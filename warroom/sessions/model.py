@@ -319,7 +319,8 @@ class Incident:
             target=replace(self.target),
             timeline=list(self.timeline),
             action_items=list(self.action_items),
-            samples=list(self.samples),
+            # copy(), not list(): rollups a writer left undecoded (sessions.rollups) stay so.
+            samples=self.samples.copy(),
         )
 
     # -- key timestamps ------------------------------------------------------------------

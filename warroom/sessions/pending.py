@@ -135,13 +135,16 @@ def merge_into(incident: Incident, pending: Pending) -> int:
             incident.action_items.append(item)
             item_ids.add(item.id)
             added += 1
-    # Several servers share each window start: by start alone, all but one would be dropped.
-    windows = {(r.server, r.at) for r in incident.samples}
-    for rollup in pending.samples:
-        if (rollup.server, rollup.at) not in windows:
-            incident.samples.append(rollup)
-            windows.add((rollup.server, rollup.at))
-            added += 1
+    if pending.samples:
+        # Only now are the record's rollups needed (a writer may have left them undecoded).
+        # Several servers share each window start: by start alone, all but one would be dropped.
+        windows = {(r.server, r.at) for r in incident.samples}
+        for rollup in pending.samples:
+            if (rollup.server, rollup.at) not in windows:
+                incident.samples.append(rollup)
+                windows.add((rollup.server, rollup.at))
+                added += 1
+        incident.samples.sort(key=lambda r: r.at)
     for change in pending.changes:
         if change.applied_in(incident):
             continue
@@ -151,7 +154,6 @@ def merge_into(incident: Incident, pending: Pending) -> int:
         except ModelError:
             # The record moved on (the entry was deleted meanwhile): the change no longer fits.
             continue
-    incident.samples.sort(key=lambda r: r.at)
     return added
 
 

@@ -10,6 +10,10 @@ Only the last appended block can be torn (a crash or a full disk mid-write). ``l
 it and reads the rest; ``Store.open`` cuts the file back to the last whole block and keeps the
 torn bytes beside it. Anything else wrong with the file is a SessionError naming the line or
 field, and the file is never touched. Unknown keys are errors (see toml_codec).
+
+Writers that only add entries or change the header (``warroom note``, ``status``) open with
+``lazy=True``: the ``[[samples]]`` blocks, most of a long session's bytes, are kept undecoded
+(see ``rollups``) and are not validated by that writer, which never changes them.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from warroom.sessions.model import (
     TimelineEntry,
 )
 from warroom.sessions.mutations import Mutation
+from warroom.sessions.rollups import LazyRollups, render_session
 from warroom.sessions.times import utcnow
 from warroom.sessions.toml_codec import (
     BLOCK_KEYS,
@@ -263,6 +268,96 @@ def _as_session_error(path: Path, data: bytes, problem: Exception | None) -> Ses
     return _syntax_error(path, data, problem)
 
 
+# -- parsing all but the rollups --------------------------------------------------------------
+
+_ROLLUP_BLOCK = b"\n[[samples]]\n"
+_INDENTED_TABLE = re.compile(rb"\n[ \t]+\[")  # TOML allows it; warroom never writes it
+_OTHER_BLOCKS: tuple[bytes, ...] = tuple(
+    f"\n[[{name}]]\n".encode() for name in BLOCKS if name != "samples"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Split:
+    eager: bytes  # the file without the rollup blocks before the last block
+    rollups: list[bytes]  # those rollup blocks, each as written (b"\n[[samples]]\n" ...)
+    last_rollup: bytes | None  # the last block, when it is a rollup (it is in ``eager`` too)
+
+
+def _split_rollups(data: bytes) -> _Split | None:
+    """Cut ``data`` at its block headers without parsing it; None unless warroom's layout.
+
+    Writers put a blank line and a ``[[name]]`` line before every block and only one-line
+    ``key = value`` lines in it (toml_codec), so each line starting with ``[`` after the first
+    block opens one. A file edited otherwise (a multi-line string or array that could hold
+    such a line, an indented header, a table between blocks, no blank line) is None: the
+    caller parses it whole. The last block stays in ``eager`` whatever it is: it is the one
+    that can be torn, and the torn-tail check needs it parsed.
+    """
+    if b'"""' in data or b"'''" in data or _INDENTED_TABLE.search(data):
+        return None
+    pos = data.find(b"\n[[")
+    if pos < 0:
+        return _Split(data, [], None)
+    eager = [data[:pos]]
+    rollups: list[bytes] = []
+    while (end := data.find(b"\n[", pos + 1)) >= 0:
+        block = data[pos:end]
+        if block.startswith(_ROLLUP_BLOCK) and block.endswith(b"\n"):
+            rollups.append(block)
+        elif block.startswith(_OTHER_BLOCKS):
+            eager.append(block)
+        else:
+            return None
+        pos = end
+    last = data[pos:]
+    eager.append(last)
+    return _Split(b"".join(eager), rollups, last if last.startswith(_ROLLUP_BLOCK) else None)
+
+
+def _decode_failure(path: Path) -> Callable[[Exception], Exception]:
+    """What a LazyRollups of ``path`` raises when its blocks do not decode: the error a full
+    read of the file gives now (line and place), so it reads the same as ``warroom check``."""
+
+    def failure(exc: Exception) -> Exception:
+        try:
+            data, _ = _read(path)
+            _parse(path, data)
+        except SessionError as full:
+            return full
+        return SessionError(f"{path}: {exc}")
+
+    return failure
+
+
+def _parse_lazily(path: Path, data: bytes) -> _Parsed:
+    """``_parse`` that leaves the rollups undecoded (a LazyRollups) and unvalidated.
+
+    The rest is validated as ``_parse`` does, the torn-tail check included.
+    """
+    split = _split_rollups(data) if _schema_of(data) >= SCHEMA else None
+    parsed: _Parsed | None = None
+    if split is not None:
+        with contextlib.suppress(SessionError):
+            parsed = _parse(path, split.eager)
+    if split is None or parsed is None:
+        # The whole file after all: an older schema (its upgrade rewrite decodes and re-encodes
+        # every rollup), a layout the split does not know, or a problem, to be reported with
+        # the whole file's line numbers and indexes. Still a LazyRollups, so blocks others
+        # append later stay undecoded.
+        parsed = _parse(path, data)
+        parsed.incident.samples = LazyRollups(parsed.incident.samples)
+        return parsed
+    blocks = split.rollups
+    if split.last_rollup is not None and parsed.torn is None:
+        blocks.append(split.last_rollup)
+    incident = parsed.incident
+    incident.samples = LazyRollups.of_blocks(blocks, _decode_failure(path))
+    # The torn bytes are the file's last block in both texts.
+    whole = len(data) - (len(parsed.torn) if parsed.torn is not None else 0)
+    return _Parsed(incident, whole, parsed.torn, parsed.schema)
+
+
 def _os_error(path: Path, exc: OSError, doing: str = "cannot read") -> SessionError:
     if isinstance(exc, FileNotFoundError):
         return SessionError(f"no such session file: {path}")
@@ -403,10 +498,17 @@ class Store:
     recovered_to: Path | None
 
     def __init__(
-        self, path: Path, incident: Incident, seen: _Seen, whole: int, schema: int = SCHEMA
+        self,
+        path: Path,
+        incident: Incident,
+        seen: _Seen,
+        whole: int,
+        schema: int = SCHEMA,
+        lazy: bool = False,
     ) -> None:
         self.path = path
         self.schema = schema
+        self.lazy = lazy  # rollups read from the file stay undecoded until used (``open``)
         self.incident = incident
         self.recovered_to = None
         self._seen = seen
@@ -451,11 +553,19 @@ class Store:
         return cls(path, incident, _Seen.of(st), st.st_size)
 
     @classmethod
-    def open(cls, path: Path) -> Store:
+    def open(cls, path: Path, *, lazy: bool = False) -> Store:
         """Open an existing session to write to it, cutting off a torn last append if any.
 
         The torn bytes are kept beside the file (``recovered_to``); everything before them is
         validated first, so a corrupt file raises SessionError and stays byte-identical.
+
+        ``lazy`` is for writers that never look at the rollups (``note``, ``status``, sharing's
+        catch-up): ``incident.samples`` is then a LazyRollups, decoded only if something reads
+        it, and rollups read from the file (now or appended later by others) are written back
+        byte for byte by a rewrite. Such a writer does not validate rollup blocks before the
+        last block: a malformed one is kept as it is (``warroom check`` and every full read
+        still name it); the last block is checked whatever it holds, as the torn-tail check
+        needs. The upgrade of an older schema and a pending file with rollups decode them.
         """
         path = Path(path)
         if not os.path.lexists(path):
@@ -463,8 +573,9 @@ class Store:
         try:
             with fileio.locked(path, exclusive=True):
                 data, st = _read(path)
-                parsed = _parse(path, data)
-                store = cls(path, parsed.incident, _Seen.of(st), parsed.whole, parsed.schema)
+                parsed = _parse_lazily(path, data) if lazy else _parse(path, data)
+                store = cls(path, parsed.incident, _Seen.of(st), parsed.whole, parsed.schema,
+                            lazy)  # fmt: skip
                 if parsed.torn is not None:
                     store._recover(parsed)
                 fileio.sweep_dead_temps(path)
@@ -643,7 +754,7 @@ class Store:
             if new is not None:
                 return new
         data, st = _read(self.path)
-        parsed = _parse(self.path, data)
+        parsed = _parse_lazily(self.path, data) if self.lazy else _parse(self.path, data)
         new = [entry for entry in parsed.incident.timeline if entry.id not in self._ids]
         _assign(self.incident, parsed.incident)
         self._ids = {entry.id for entry in self.incident.timeline}
@@ -657,7 +768,8 @@ class Store:
 
     def _read_appended(self) -> list[TimelineEntry] | None:
         """Just the blocks appended since we last looked; None when that is not the case."""
-        found = read_appended(self.path, (self._seen.dev, self._seen.ino), self._seen.size)
+        ident = (self._seen.dev, self._seen.ino)
+        found = read_appended(self.path, ident, self._seen.size, lazy=self.lazy)
         if found is None:
             return None
         blocks, st = found
@@ -741,6 +853,8 @@ class Store:
         """One atomic rewrite in today's schema, logged on the timeline (never done silently)."""
         old = self.schema
         work = self.incident.copy()
+        if isinstance(work.samples, LazyRollups):
+            work.samples.decode()  # every rollup written anew, those a lazy writer kept too
         work.timeline.append(
             TimelineEntry(
                 at=utcnow(),
@@ -764,7 +878,7 @@ class Store:
             raise SessionError(f"{self.path}: refusing to write: {exc}") from None
 
     def _rewrite(self, incident: Incident) -> None:
-        data = _render(self.path, render_document, incident)
+        data = _render(self.path, render_session, incident)
         try:
             fileio.replace_atomically(self.path, data)
         except OSError as exc:
@@ -778,13 +892,15 @@ class Store:
 
 
 def read_appended(
-    path: Path, ident: tuple[int, int], offset: int
+    path: Path, ident: tuple[int, int], offset: int, lazy: bool = False
 ) -> tuple[dict[str, list[Any]], os.stat_result] | None:
     """The whole blocks appended to ``path`` past ``offset``, without reading the rest.
 
     None when that is not what happened (another file now, shrunk, nothing new, a torn or odd
     tail): the caller reads the whole file, which sorts it out and names any problem. Callers
     hold the shared lock (or the exclusive one), so no append is half-written under them.
+    With ``lazy``, the rollups are a LazyRollups of the blocks as read (the last block is
+    decoded all the same, to tell a torn one).
     """
     with open(path, "rb") as handle:
         st = os.fstat(handle.fileno())
@@ -794,13 +910,18 @@ def read_appended(
         added = handle.read(st.st_size - offset)
     if not added.endswith(b"\n") or not added.lstrip(b"\n").startswith(b"[["):
         return None
+    split = _split_rollups(added) if lazy else None
     try:
-        doc = tomllib.loads(added.decode("utf-8"))
+        doc = tomllib.loads((added if split is None else split.eager).decode("utf-8"))
         if not set(doc) <= set(BLOCKS):
             return None
-        return decode_blocks(doc), st
+        blocks = decode_blocks(doc)
     except (UnicodeDecodeError, tomllib.TOMLDecodeError, FieldError, ValueError):
         return None
+    if split is not None:
+        kept = split.rollups + ([split.last_rollup] if split.last_rollup is not None else [])
+        blocks["samples"] = LazyRollups.of_blocks(kept, _decode_failure(path))
+    return blocks, st
 
 
 def _render(path: Path, render: Callable[..., T], *args: Any) -> T:

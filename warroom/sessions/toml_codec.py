@@ -5,7 +5,8 @@ The layout (DESIGN.md "Session file"): ``schema = 1``, ``[incident]`` with ``[in
 TOML has no null, so a None field is simply left out. Datetimes are offset datetimes in UTC,
 enums their string values. Strings are written as one-line basic strings (tomli-w's default), so
 a line starting with ``[[`` is always a block header: the store relies on that to find the last
-block without parsing.
+block without parsing, and to set the rollup blocks aside undecoded for writers that do not
+read them (``Store.open(lazy=True)``, see rollups.py).
 
 Validation is strict and names the field (``timeline[3].at: expected an offset datetime, got a
 local datetime``). Unknown keys are an error rather than ignored: the file is the truth, and a

@@ -188,7 +188,7 @@ def join(incident_id: str, dsn: str, host: str, author: str) -> Path:
     with opsdb.connect(dsn) as conn:
         opsdb.require_schema(conn, dsn)
         if existing is not None:
-            store = Store.open(existing)
+            store = Store.open(existing, lazy=True)  # catching up never reads the rollups
             outbox = Outbox.attach(store, host, author)
             _catch_up(conn, outbox)
             publish_pending(outbox, conn)
