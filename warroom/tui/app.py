@@ -392,11 +392,11 @@ class WarroomApp(App[None]):
             self.log_auto(change.at, tag + change.text, Kind.CHANGE)
         if fed.rollups:
             self.queue("rollups", lambda r: r.append_samples(fed.rollups))
+        # Another server's figures reach the strip with the next refresh (the selected server's
+        # sample, or the tick): a strip redrawn on every server's sample costs N² rows a second.
         if server == self.selected:
             self.refresh_live()
             self._fed_since_tick = True
-        else:
-            self.refresh_strip()
 
     def record_alert(self, event: AlertEvent, tag: str = "") -> None:
         entry = TimelineEntry(
