@@ -178,3 +178,12 @@ async def test_replay_of_several_servers_shows_each_at_the_cursor(tmp_path: Path
         primary, replica, gone = strip_text(replay)
         assert "replay paused" not in replica and "up" in gone  # four minutes earlier
     assert path.read_bytes() == before
+
+
+def test_long_server_names_keep_their_end_on_the_strip() -> None:
+    from warroom.widgets.servers import short_name
+
+    assert short_name("127.0.0.1:46515") == "127.0…46515"
+    assert short_name("127.0.0.1:34701") != short_name("127.0.0.1:46515")
+    assert short_name("primary") == "primary"
+    assert short_name("evil\x1b[2Jname\u202e") == "evilname"  # data, never terminal codes

@@ -12,7 +12,7 @@ from warroom.widgets.pane import LEVEL_STYLE, Painted, Pane
 from warroom.widgets.text import clean
 from warroom.widgets.views import ReplicationView, ServerRow, ServersView
 
-NAME_CELLS = 12
+NAME_CELLS = 11  # with the other columns, 80 cells leave room for the lag's seconds
 
 
 def _bytes(value: int | None) -> str:
@@ -41,23 +41,34 @@ def _state_style(state: str) -> str:
     return "bold red" if state.startswith("DOWN") else "yellow"
 
 
+def short_name(name: str, cells: int = NAME_CELLS) -> str:
+    """Cut in the middle: ``db-ord…:5433`` keeps the port that tells same-host servers apart."""
+    name = clean(name, 200)
+    if len(name) <= cells:
+        return name
+    tail = (cells - 1) // 2
+    return name[: cells - 1 - tail] + "…" + name[-tail:]
+
+
 def render_row(index: int, row: ServerRow, selected: bool) -> Text:
-    """``2▸replica-1    replica up        12/47 p95   2ms ref 0   replay paused, 48.0M behind``:
+    """``2▸replica-1   replica up          12/47 p95   2ms ref 0  replay paused 48.0M 14s``:
     the state before the figures, so a narrow terminal cuts the lag, never who is down."""
     line = Text(no_wrap=True, overflow="ellipsis")
     line.append(f"{index + 1}", style="bold reverse" if selected else "dim")
     line.append("▸" if selected else " ", style="bold")
-    line.append(f"{clean(row.name, NAME_CELLS):<{NAME_CELLS}} ", style="bold" if selected else "")
+    line.append(f"{short_name(row.name):<{NAME_CELLS}} ", style="bold" if selected else "")
     line.append(f"{(row.role or '?'):<7} ", style="magenta" if row.role == "replica" else "cyan")
-    line.append(f"{row.state:<9} ", style=_state_style(row.state))
+    line.append(f"{row.state:<8} ", style=_state_style(row.state))
+    # A server that is not answering keeps its last figures, dimmed: known, but not now.
+    live = row.state == "up"
     used = "—" if row.used is None else f"{row.used}/{row.usable}"
-    line.append(f"{used:>7} ", style=LEVEL_STYLE.get(row.level, ""))
+    line.append(f"{used:>6} ", style=LEVEL_STYLE.get(row.level, "") if live else "dim")
     p95 = "—" if row.p95_ms is None else f"{row.p95_ms:.0f}ms"
     line.append("p95 ", style="dim")
-    line.append(f"{p95:>5} ")
+    line.append(f"{p95:>5} ", style="" if live else "dim")
     line.append("ref ", style="dim")
-    line.append(f"{row.refused:<3} ", style="bold red" if row.refused else "")
-    line.append(_lag(row), style="yellow" if row.replay_paused else "")
+    line.append(f"{row.refused:<2} ", style="bold red" if row.refused else "")
+    line.append(_lag(row), style=("yellow" if row.replay_paused else "") if live else "dim")
     return line
 
 
