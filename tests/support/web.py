@@ -428,3 +428,12 @@ async def follow_events(url: str, viewer: Viewer, stop: asyncio.Event) -> None:
                 reader.cancel()
         except (aiohttp.ClientError, OSError) as exc:
             viewer.error = repr(exc)
+
+
+def open_live_without_sideways_scroll(driver: Any, url: str) -> None:
+    """Load the page until it is live, and check nothing sticks out at this window's width."""
+    driver.get(url)
+    wait_dom(driver, lambda d: text_of(d, "live") == "live", what="the live badge")
+    inner = driver.execute_script("return window.innerWidth")
+    scroll = driver.execute_script("return document.documentElement.scrollWidth")
+    assert scroll <= inner, f"page is {scroll}px wide in a {inner}px window"

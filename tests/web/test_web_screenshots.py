@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.web import ServerProcess, text_of, wait_dom
+from support.web import ServerProcess, open_live_without_sideways_scroll
 
 pytest.importorskip("aiohttp")
 OUT = Path("/tmp")
@@ -21,11 +21,7 @@ OUT = Path("/tmp")
 def test_screenshot(server: ServerProcess, open_browser: Callable[..., Any], width: int,
                     height: int) -> None:
     driver = open_browser(width=width, height=height)
-    driver.get(server.url)
-    wait_dom(driver, lambda d: text_of(d, "live") == "live", what="the live badge")
-    inner = driver.execute_script("return window.innerWidth")
-    scroll = driver.execute_script("return document.documentElement.scrollWidth")
-    assert scroll <= inner, f"page is {scroll}px wide in a {inner}px window"
+    open_live_without_sideways_scroll(driver, server.url)
     top = OUT / f"warroom-web-{width}x{height}.png"
     assert driver.save_screenshot(str(top))
     driver.execute_script("document.getElementById('figures').scrollIntoView()")

@@ -20,6 +20,7 @@ from support.web import (
     ServerProcess,
     ThreadServer,
     cli_env,
+    open_live_without_sideways_scroll,
     small_incident,
     storm_incident,
     text_of,
@@ -219,11 +220,7 @@ def test_three_servers_screenshots_fit(three: tuple[Path, Path, datetime], tmp_p
     try:
         for width, height in ((1280, 900), (390, 844)):
             driver = open_browser(width=width, height=height)
-            driver.get(server.url)
-            wait_dom(driver, lambda d: text_of(d, "live") == "live", what="the live badge")
-            inner = driver.execute_script("return window.innerWidth")
-            scroll = driver.execute_script("return document.documentElement.scrollWidth")
-            assert scroll <= inner, f"page is {scroll}px wide in a {inner}px window"
+            open_live_without_sideways_scroll(driver, server.url)
             total = driver.execute_script("return document.documentElement.scrollHeight")
             driver.set_window_size(width, min(total + 200, 6000))
             shot = tmp_path / f"servers-{width}.png"
