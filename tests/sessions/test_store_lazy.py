@@ -343,7 +343,7 @@ def test_a_pending_file_with_entries_only_leaves_the_rollups_undecoded(
 def test_a_pending_file_with_rollups_merges_them_by_window(long_session: Path) -> None:
     full = load(long_session).incident
     early = rollup(-1)  # before every other window: merged in order
-    again = rollup(5)  # a window the record has already
+    again = rollup(5, "db2")  # a window (and server) the record has already
     _leave_pending(long_session, pending.Pending(samples=[again, early]))
     store = Store.open(long_session, lazy=True)
     assert store.pending_added == 1
