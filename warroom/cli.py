@@ -581,7 +581,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
             pgbouncer=first.pgbouncer or None,
             author=_author(args.author),
             share=share,
-            servers=tuple(servers) if len(servers) > 1 else (),
+            # Named on the command line, they win over what a resumed session watched.
+            servers=tuple(servers) if args.dsn or args.target or len(servers) > 1 else (),
         )
     )
 
