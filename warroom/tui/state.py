@@ -10,7 +10,7 @@ through exactly the code the app runs, and keeps memory flat (bounded series onl
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 
 from warroom.collectors.alerts import AlertConfig, AlertEngine, AlertEvent
@@ -53,8 +53,13 @@ class Fed:
     changes: list[ServerChange] = field(default_factory=list)  # restarts, reloads, promotions
 
 
+_ROLLUP_FIELDS = tuple(f.name for f in fields(Rollup))
+
+
 def to_record(rollup: Rollup) -> SampleRollup:
-    return SampleRollup(**asdict(rollup))
+    # Field by field, not dataclasses.asdict: that deep-copies every tuple of pairs, and the
+    # values are immutable already (asdict was a third of a replay seek).
+    return SampleRollup(**{name: getattr(rollup, name) for name in _ROLLUP_FIELDS})
 
 
 class LiveState:
@@ -85,17 +90,18 @@ class LiveState:
 
     # -- input ---------------------------------------------------------------------------
 
-    def feed_any(self, sample: Sample) -> Fed:
+    def feed_any(self, sample: Sample, history: bool = False) -> Fed:
         """Any source's sample: what a recorded source yields, in time order."""
         if isinstance(sample, PgSample):
-            return self.feed(sample)
+            return self.feed(sample, history)
         if isinstance(sample, HostSample):
             self.feed_host(sample)
         else:
             self.feed_bouncer(sample)
         return Fed()
 
-    def feed(self, sample: PgSample) -> Fed:
+    def feed(self, sample: PgSample, history: bool = False) -> Fed:
+        """``history``: a recorded sample shown again; it builds no rollup (it has one)."""
         self.latest = sample
         self.downtime.track(sample)
         if sample.up:
@@ -108,7 +114,7 @@ class LiveState:
         self.refusals.append(sample.at, 1.0 if refused else 0.0)
         p95 = self.query_ms.window(self.engine_window_s, sample.at).p95
         events = self.engine.evaluate(sample, query_p95_ms=p95)
-        rollups = [to_record(r) for r in self.rollups.add(sample)]
+        rollups = [] if history else [to_record(r) for r in self.rollups.add(sample)]
         findings = self.findings.feed(sample)
         changes = [*sample.changes, *self.standbys.feed(sample)]
         return Fed(events=events, rollups=rollups, findings=findings, changes=changes)
@@ -172,11 +178,11 @@ class LiveState:
     def feed_history(self, samples: Iterable[Sample]) -> None:
         """Recorded samples, to show what was: nothing they produce is recorded again.
 
-        Alert transitions are dropped (they are on the timeline already) and the rollup window
-        they leave open is discarded, so the first live rollup is the first new window.
+        Alert transitions are dropped (they are on the timeline already) and they build no
+        rollups (they came from some), so the first live rollup is the first new window.
         """
         for sample in samples:
-            self.feed_any(sample)
+            self.feed_any(sample, history=True)
         extra = self.rollups.extra
         self.rollups = RollupBuilder(self.rollup_seconds, server=self.server)
         self.rollups.extra = extra
