@@ -119,3 +119,37 @@ async def test_a_monitor_without_the_right_is_told_and_nothing_is_logged(
         assert not [e for e in store.incident.timeline if e.kind is Kind.ACTION]
     finally:
         held.close()
+
+
+@pytest.mark.asyncio
+async def test_with_two_servers_the_backends_view_acts_on_the_selected_one(
+    pg, pg_factory, tmp_path: Path
+) -> None:
+    from warroom.collectors.alerts import AlertConfig
+    from warroom.sessions.model import Server
+    from warroom.tui.launch import build_app
+
+    other = pg_factory(max_connections=20)
+    held = Held(other)
+    try:
+        for _ in range(3):
+            held.idle("report-bv")
+        servers = [Server("main", pg.dsn()), Server("reports", other.dsn())]
+        app = build_app(new_store(tmp_path), pg.dsn(), interval=1.0, author="ana",
+                        alerts=AlertConfig(), servers=servers)  # fmt: skip
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("2")
+            screen = await open_backends(app, pilot)
+            assert [b.application for b in screen.backends].count("report-bv") == 3
+            await select_app(pilot, screen, "report-bv")
+            await pilot.press("X", "y")
+
+            def logged() -> list[str]:
+                return [e.text for e in app.incident.timeline if e.kind is Kind.ACTION]
+
+            await wait_for(pilot, lambda: logged())
+            assert logged()[0].startswith("[reports] terminated 3 backend(s) of application "
+                                          "report-bv")  # fmt: skip
+        assert count_app(other, "report-bv") == 0
+    finally:
+        held.close()

@@ -380,6 +380,10 @@ class WarroomApp(App[None]):
         """What an automatic entry starts with: the server's name, when there are several."""
         return f"[{self.servers[server].name}] " if self.multi else ""
 
+    def selected_tag(self) -> str:
+        """The tag of the server whose panes (and backends view) are shown."""
+        return self.tag(self.selected)
+
     def feed(self, sample: PgSample, server: int = 0) -> None:
         """One sample through the data path: series, alerts, rollups, then the panes."""
         fed = self.states[server].feed(sample)

@@ -266,7 +266,9 @@ class BackendsScreen(Screen[None]):
                       f"{app_name} {before_app} -> {after_app})")
             self.show_result(after)
         log: Callable[..., bool] = self.app.log_entry  # type: ignore[attr-defined]
-        log(f"{verb} {what}{counts}", Kind.ACTION)
+        # With several servers, the action names the one it was taken on (the selected one).
+        tag: Callable[[], str] = getattr(self.app, "selected_tag", lambda: "")
+        log(f"{tag()}{verb} {what}{counts}", Kind.ACTION)
         self.notify(f"{verb} {what}")
 
 
