@@ -21,6 +21,7 @@ from tui_support import (
     wait_for,
 )
 
+from warroom.collectors.sample import PgSample
 from warroom.sessions.model import Kind, Source, Status, TimelineEntry
 from warroom.sessions.store import Store, load
 from warroom.tui.screens.confirm import ConfirmScreen
@@ -434,3 +435,25 @@ async def test_notifications_quoting_database_text_never_parse_it_as_markup(tmp_
         ]
         await pilot.press("n", *"still alive", "enter")
         assert [e["text"] for e in on_disk(store)] == ["still alive"]
+
+
+class BrokenSource:
+    """A collector with a bug: sample() raises instead of returning a down sample."""
+
+    def sample(self) -> PgSample:
+        raise RuntimeError("bug in a collector")
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.asyncio
+async def test_a_collector_that_raises_is_a_notification_and_the_app_leaves_cleanly(
+    tmp_path: Path,
+) -> None:
+    app = make_app(new_store(tmp_path), postgres=BrokenSource())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: any("postgres collector failed: bug in a collector"
+                                          in str(n.message) for n in app._notifications))
+        await pilot.press("question_mark")  # the screen still answers
+        assert app.screen.query("HelpPanel")

@@ -141,6 +141,13 @@ class Watched:
     backends_factory: Callable[[], Screen[None]] | None = None
 
 
+@dataclass
+class CollectorFailed(Message):
+    """A collector raised (a bug, not a database failure: those are down samples)."""
+
+    text: str
+
+
 class RecordChanged(Message):
     """The record changed on disk (ours or another writer's): redraw the timeline and header."""
 
@@ -364,14 +371,19 @@ class WarroomApp(App[None]):
                 source.sample,
                 lambda result, make=make: self.post_message(make(result)),
                 every,
-                on_error=lambda exc, name=name: self.call_from_thread(
-                    self.notify, f"{name} collector failed: {exc}", severity="error"
+                # A message, not call_from_thread: that waits for the loop, and raises in the
+                # poller's thread when a failure comes as the app exits.
+                on_error=lambda exc, name=name: self.post_message(
+                    CollectorFailed(f"{name} collector failed: {exc}")
                 ),
             )
             self._pollers.append(poller)
             poller.start()
 
     # -- live data -----------------------------------------------------------------------
+
+    def on_collector_failed(self, message: CollectorFailed) -> None:
+        self.notify(message.text, severity="error")
 
     def on_pg_sampled(self, message: PgSampled) -> None:
         self.feed(message.sample, message.server)
