@@ -23,6 +23,7 @@ from warroom.collectors.sample import PgSample, ServerChange
 from warroom.collectors.series import BUSIEST_POOLS_KEPT, Extra, Rollup, RollupBuilder, Series
 from warroom.sanitize import one_line
 from warroom.sessions.model import SampleRollup
+from warroom.sessions.servers import format_bytes, lag_text
 from warroom.widgets.views import (
     BouncerView,
     ConnectionsView,
@@ -356,19 +357,11 @@ def _round(value: float | None, digits: int) -> float | None:
 
 
 def _bytes(value: int | None) -> str:
-    if value is None:
-        return "—"
-    for unit, size in (("GB", 1 << 30), ("MB", 1 << 20), ("kB", 1 << 10)):
-        if value >= size:
-            return f"{value / size:.1f} {unit}"
-    return f"{value} B"
+    return "—" if value is None else format_bytes(value)
 
 
 def _lag_text(lag_bytes: int | None, lag_s: float | None) -> str:
-    if lag_bytes is None and lag_s is None:
-        return "—"
-    seconds = "" if lag_s is None else f" {lag_s:.0f}s" if lag_s >= 1 else " 0s"
-    return f"{_bytes(lag_bytes)}{seconds}"
+    return lag_text(lag_bytes, lag_s) or "—"
 
 
 def _short_age(now: datetime, since: datetime) -> str:
