@@ -592,8 +592,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
     import threading
 
     from warroom.collectors.alerts import load_config
-    from warroom.collectors.dsn import server_name
     from warroom.collectors.postgres import PostgresCollector
+    from warroom.targets import names_of
 
     if args.interval <= 0:
         raise UsageError("--interval must be more than 0 seconds")
@@ -602,7 +602,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     findings_config = load_config().findings  # a broken config fails here, before any thread
     dsns: list[str] = args.dsn or [""]
     # The name only appears with several servers: one server's lines keep the original keys.
-    names = _unique_names([server_name(d) for d in dsns]) if len(dsns) > 1 else [None]
+    names: list[str | None] = list(names_of(dsns)) if len(dsns) > 1 else [None]
     collectors = [PostgresCollector(d, interval=args.interval) for d in dsns]
     lines: queue.Queue[str | BaseException | None] = queue.Queue()
     stop = threading.Event()
@@ -679,20 +679,6 @@ def _sample_server(
         lines.put(exc)
     finally:
         lines.put(None)
-
-
-def _unique_names(names: list[str]) -> list[str]:
-    """``host:port`` twice (two databases on one server) becomes ``host:port-2`` the second time."""
-    used: set[str] = set()
-    out = []
-    for name in names:
-        candidate, n = name, 1
-        while candidate in used:
-            n += 1
-            candidate = f"{name}-{n}"
-        used.add(candidate)
-        out.append(candidate)
-    return out
 
 
 def _local_host_collector(collector: PostgresCollector) -> HostCollector | None:

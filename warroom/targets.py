@@ -79,17 +79,25 @@ def load_targets(path: Path | None = None) -> list[Server]:
     return parse_targets(data, str(where))
 
 
+def names_of(dsns: Sequence[str]) -> list[str]:
+    """Each DSN's ``host:port``; a repeat (two databases on one server) gets ``-2``, ``-3``."""
+    names: list[str] = []
+    for dsn in dsns:
+        base = server_name(dsn)
+        name, n = base, 2
+        while name in names:
+            name, n = f"{base}-{n}", n + 1
+        names.append(name)
+    return names
+
+
 def from_dsns(dsns: Sequence[str], pgbouncers: Sequence[str]) -> list[Server]:
     if len(pgbouncers) > max(len(dsns), 1):
         raise TargetError(f"{len(pgbouncers)} --pgbouncer for {len(dsns)} --dsn: each "
                           "--pgbouncer pairs with the --dsn at its position")  # fmt: skip
-    servers: list[Server] = []
-    for i, dsn in enumerate(dsns or [""]):
-        base = server_name(dsn)
-        name, n = base, 2
-        while any(s.name == name for s in servers):
-            name, n = f"{base}-{n}", n + 1
-        servers.append(Server(name, dsn, pgbouncers[i] if i < len(pgbouncers) else ""))
+    dsns = list(dsns) or [""]
+    servers = [Server(name, dsn, pgbouncers[i] if i < len(pgbouncers) else "")
+               for i, (name, dsn) in enumerate(zip(names_of(dsns), dsns, strict=True))]  # fmt: skip
     if len(servers) > MAX_SERVERS:
         raise TargetError(f"at most {MAX_SERVERS} servers (the strip's keys 1-9)")
     return servers

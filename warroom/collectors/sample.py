@@ -239,7 +239,7 @@ class Replication:
         return {
             "role": self.role,
             "lag_bytes": self.lag_bytes,
-            "lag_s": _lag_s(self.lag_s),
+            "lag_s": _ms(self.lag_s),
             "replay_paused": self.replay_paused,
             "replay_pause_state": self.replay_pause_state,
             "receiving": self.receiving,
@@ -247,7 +247,7 @@ class Replication:
             "receive_lsn": self.receive_lsn,
             "replay_lsn": self.replay_lsn,
             "max_lag_bytes": self.max_lag_bytes,
-            "max_lag_s": _lag_s(self.max_lag_s),
+            "max_lag_s": _ms(self.max_lag_s),
             "replicas": [
                 {
                     # application_name is whatever the standby sent: data, one line.
@@ -259,9 +259,9 @@ class Replication:
                     "write_lag_bytes": r.write_lag_bytes,
                     "flush_lag_bytes": r.flush_lag_bytes,
                     "replay_lag_bytes": r.replay_lag_bytes,
-                    "write_lag_s": _lag_s(r.write_lag_s),
-                    "flush_lag_s": _lag_s(r.flush_lag_s),
-                    "replay_lag_s": _lag_s(r.replay_lag_s),
+                    "write_lag_s": _ms(r.write_lag_s),
+                    "flush_lag_s": _ms(r.flush_lag_s),
+                    "replay_lag_s": _ms(r.replay_lag_s),
                 }
                 for r in self.replicas
             ],
@@ -466,10 +466,6 @@ def _s(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
-def _lag_s(value: float | None) -> float | None:
-    # Milliseconds matter here: a healthy standby lags by a fraction of a second.
-    return None if value is None else round(value, 3)
-
-
 def _ms(value: float | None) -> float | None:
+    """To the thousandth: latencies in ms, and lags in s (a healthy standby's is a fraction)."""
     return None if value is None else round(value, 3)
