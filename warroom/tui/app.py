@@ -533,10 +533,7 @@ class WarroomApp(App[None]):
             self.refresh_strip(now)
             self.query_one(ReplicationPane).set_view(self.state.replication_view())
 
-    def refresh_strip(self, now: datetime | None = None) -> None:
-        if not self.multi:
-            return
-        now = now or self.clock()
+    def refresh_strip(self, now: datetime) -> None:
         rows = tuple(state.server_row(watched.name, now, self.interval)
                      for watched, state in zip(self.servers, self.states, strict=True))  # fmt: skip
         self.query_one(ServersStrip).set_view(ServersView(rows, self.selected))
@@ -559,12 +556,6 @@ class WarroomApp(App[None]):
 
     def action_server(self, index: int) -> None:
         self.select_server(index)
-
-    def on_key(self, event: Any) -> None:
-        if event.key == "escape" and self.focused is self.query_one("#note", Input):
-            # Hide, keep the draft: `n` brings it back with its original start time.
-            event.stop()
-            self.hide_note()
 
     def main_screen_keys(self) -> bool:
         """Keys mean actions (not text) here: the dashboard itself, no text box focused."""
@@ -733,6 +724,12 @@ class WarroomApp(App[None]):
         note = self.query_one("#note", Input)
         note.display = False
         self.screen.set_focus(self.query_one(TimelineTable))
+
+    def on_key(self, event: Any) -> None:
+        if event.key == "escape" and self.focused is self.query_one("#note", Input):
+            # Hide, keep the draft: `n` brings it back with its original start time.
+            event.stop()
+            self.hide_note()
 
     # -- timeline editing ----------------------------------------------------------------
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from warroom.collectors.alerts import AlertConfig
-from warroom.sessions.model import Incident, SampleRollup, TimelineEntry, rollups_by_server
+from warroom.sessions.model import Incident, SampleRollup, TimelineEntry
 from warroom.sessions.recorded import Recording
+from warroom.sessions.servers import by_server
 from warroom.tui.state import CHART_SPAN_S, LiveState
 
 SPEEDS = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
@@ -24,7 +25,7 @@ STEP_FORWARD_S = 120.0  # a step forward up to this long is fed on, not rebuilt
 def server_names(incident: Incident) -> list[str]:
     """The servers a record watched, in strip order; empty for a one-server session."""
     names = [s.name for s in incident.target.servers]
-    names += [n for n in rollups_by_server(incident.samples) if n is not None and n not in names]
+    names += [n for n in by_server(incident) if n is not None and n not in names]
     return names if len(names) > 1 else []
 
 
@@ -42,7 +43,7 @@ class Playback:
         self.incident = incident
         # None stands for "the one server" (its rollups carry no name).
         self.servers: list[str | None] = [*server_names(incident)] or [None]
-        self.recordings = [Recording(self._rollups(incident, name)) for name in self.servers]
+        self.recordings = [Recording(rollups) for rollups in self._split(incident)]
         self.speed = speed or 1.0
         self.playing = speed is not None
         self.states = self._fresh_states()
@@ -50,10 +51,12 @@ class Playback:
         self.cursor = self.start
         self.seek(at if at is not None else self.start)
 
-    def _rollups(self, incident: Incident, server: str | None) -> list[SampleRollup]:
+    def _split(self, incident: Incident) -> list[list[SampleRollup]]:
+        """Each server's rollups, in ``self.servers`` order."""
         if len(self.servers) == 1:
-            return list(incident.samples)
-        return rollups_by_server(incident.samples).get(server, [])
+            return [list(incident.samples)]
+        split = by_server(incident)
+        return [split.get(name, []) for name in self.servers]
 
     def _fresh_states(self) -> list[LiveState]:
         multi = len(self.servers) > 1
@@ -154,5 +157,5 @@ class Playback:
     def update(self, incident: Incident) -> None:
         """A newer copy of the record (another process is still writing it)."""
         self.incident = incident
-        for name, recording in zip(self.servers, self.recordings, strict=True):
-            recording.extend(self._rollups(incident, name))
+        for recording, rollups in zip(self.recordings, self._split(incident), strict=True):
+            recording.extend(rollups)
