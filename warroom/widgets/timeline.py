@@ -5,18 +5,37 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
-from warroom.widgets.text import clean, literal
+from warroom.widgets.text import clean
 
 TEXT_MIN = 20
 
 
-def wrapped(value: str, style: str = "") -> Text:
+class Cell(Text):
+    """A timeline cell: a Text the table does not measure.
+
+    Every column has a fixed width (the text column's is set from the table's), so the width
+    DataTable measures for each new cell (``Text.__rich_measure__``, tens of microseconds each,
+    five cells per entry: most of building a long incident's timeline) is never used. Without
+    the measure protocol Rich and Textual take the default width instead; rendering does not
+    measure.
+    """
+
+    __rich_measure__ = None  # type: ignore[assignment]
+
+
+def wrapped(value: str, style: str = "") -> Cell:
     """Entry text as data (no markup, no controls), allowed to wrap over a few lines."""
-    return Text(clean(value), style=style, overflow="fold")
+    return Cell(clean(value), style=style, overflow="fold")
+
+
+def cell(value: str, style: str = "") -> Cell:
+    """A one-line cell of text warroom wrote (a time, a kind)."""
+    return Cell(value, style=style, no_wrap=True, overflow="ellipsis")
 
 KIND_MARK: dict[str, tuple[str, str]] = {
     "note": ("·", ""),
@@ -157,17 +176,19 @@ class TimelineTable(DataTable[Text]):
         (``height=None``) it renders every cell of every row to measure them, seconds for a
         long incident's timeline, and again after each resize."""
         column = self.columns.get(ColumnKey("text"))
-        width = column.width if column is not None else TEXT_MIN
-        return max(1, len(text.wrap(self.app.console, max(width, 1))))
+        width = max(column.width if column is not None else TEXT_MIN, 1)
+        if cell_len(text.plain) <= width:
+            return 1  # most notes are short: no need to wrap them to know
+        return max(1, len(text.wrap(self.app.console, width)))
 
     def _add(self, row: TimelineRow) -> None:
         mark, style = KIND_MARK.get(row.kind, ("·", ""))
         text = wrapped(row.text, style="italic" if row.kind == "misleading" else "")
         self.add_row(
-            Text(row.time),
-            Text(row.offset, style="dim"),
-            Text(f"{mark} {row.kind}", style=style),
-            literal(row.author, style="dim"),
+            cell(row.time),
+            cell(row.offset, style="dim"),
+            cell(f"{mark} {row.kind}", style=style),
+            cell(clean(row.author), style="dim"),
             text,
             key=row.id,
             height=self._height(text),
