@@ -459,7 +459,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     if args.speed is not None and not 0 < args.speed <= 1000:
         raise UsageError("--speed must be more than 0 and at most 1000")
-    loaded = load(args.path)
+    # The rollups stay undecoded: the first frame needs a few minutes of them, not hours.
+    loaded = load(args.path, lazy=True)
     incident = loaded.incident
     at = None
     if args.at:

@@ -67,7 +67,7 @@ async def test_at_the_peak_the_panes_show_the_recorded_peak_and_top_application(
     peak = max(incident.samples, key=lambda r: r.conn_max or 0)
     assert peak.conn_max == 46 and peak.top_apps[0][0] == "shop-api"
     before = recorded.read_bytes()
-    app = ReplayApp(recorded, incident, at=peak.end)
+    app = ReplayApp(recorded, load(recorded, lazy=True).incident, at=peak.end)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         conns = pane_text(app.query_one("#connections"))
@@ -106,7 +106,7 @@ async def test_enter_on_an_entry_jumps_there_and_n_adds_a_review_note_at_the_cur
 ) -> None:
     incident = load(recorded).incident
     action = next(e for e in incident.timeline if e.kind is Kind.ACTION)
-    app = ReplayApp(recorded, incident, author="bo")
+    app = ReplayApp(recorded, load(recorded, lazy=True).incident, author="bo")
     async with app.run_test(size=(120, 40)) as pilot:
         table = app.query_one(TimelineTable)
         table.focus()
@@ -124,8 +124,7 @@ async def test_enter_on_an_entry_jumps_there_and_n_adds_a_review_note_at_the_cur
 
 @pytest.mark.asyncio
 async def test_playing_moves_the_cursor_and_feeds_the_panes(recorded: Path) -> None:
-    incident = load(recorded).incident
-    app = ReplayApp(recorded, incident, speed=64)
+    app = ReplayApp(recorded, load(recorded, lazy=True).incident, speed=64)
     async with app.run_test(size=(120, 40)) as pilot:
         start = app.playback.cursor
         while app.playback.cursor < start + timedelta(seconds=60):
@@ -142,7 +141,7 @@ async def test_playing_moves_the_cursor_and_feeds_the_panes(recorded: Path) -> N
 async def test_a_session_still_being_written_is_followed_at_the_end(tmp_path: Path) -> None:
     store = new_store(tmp_path)
     store.append_entry(TimelineEntry(at=T0, text="opened", source=Source.CLI))
-    app = ReplayApp(store.path, load(store.path).incident)
+    app = ReplayApp(store.path, load(store.path, lazy=True).incident)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("end")
         from warroom.sessions.model import SampleRollup

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import Protocol, TypeVar
 
 from warroom.sessions.ids import UUID_RE, new_uuid7
 from warroom.sessions.times import as_utc, format_utc
@@ -510,9 +511,25 @@ def check_severity(severity: str) -> str:
     return severity
 
 
+class Window(Protocol):
+    """A rollup's window and server: a SampleRollup, or a block's head (sessions.rollups)."""
+
+    @property
+    def at(self) -> datetime: ...
+
+    @property
+    def end(self) -> datetime: ...
+
+    @property
+    def server(self) -> str | None: ...
+
+
+W = TypeVar("W", bound=Window)
+
+
 def rollups_by_server(
-    samples: Iterable[SampleRollup], order: Iterable[str] = ()
-) -> dict[str | None, list[SampleRollup]]:
+    samples: Iterable[W], order: Iterable[str] = ()
+) -> dict[str | None, list[W]]:
     """Each server's rollups, in time order (rollups of one window keep their file order).
 
     With several servers the dashboard appends one rollup per server per window, all with the
@@ -521,10 +538,10 @@ def rollups_by_server(
     order, ``Target.servers``) that have rollups, then the others as they first appear; None
     holds rollups that name no server, the only key of a single-server session.
     """
-    found: dict[str | None, list[SampleRollup]] = {}
+    found: dict[str | None, list[W]] = {}
     for rollup in samples:
         found.setdefault(rollup.server, []).append(rollup)
-    ordered: dict[str | None, list[SampleRollup]] = {}
+    ordered: dict[str | None, list[W]] = {}
     for name in order:
         if name in found and name not in ordered:
             ordered[name] = found[name]

@@ -11,7 +11,7 @@ Schema-1 rollups hold less, and what they lack stays unknown (shown as "—"), n
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -26,7 +26,8 @@ from warroom.collectors.sample import (
     ReplicaLink,
     Replication,
 )
-from warroom.sessions.model import SampleRollup
+from warroom.sessions.model import SampleRollup, Window
+from warroom.sessions.rollups import Blocks, RollupHead
 
 # Enough samples per window for the live state's 30-second percentiles to come out as recorded.
 MAX_SAMPLES_PER_ROLLUP = 10
@@ -225,9 +226,7 @@ def _peak_one(r: SampleRollup) -> list[Sample]:
     )]  # fmt: skip
 
 
-def _one_server(
-    rollups: Sequence[SampleRollup], server: str | None, known: SampleRollup | None
-) -> str | None:
+def _one_server(rollups: Sequence[Window], server: str | None, known: Window | None) -> str | None:
     """The one server ``rollups`` name (with ``known``'s, when there is one); ValueError if not."""
     names = {r.server for r in rollups}
     if known is not None:
@@ -246,51 +245,82 @@ class Recording:
     server's (``rollups_by_server``, ``first_server_rollups``). Two servers' windows fed as one
     series would zigzag between them, and ``extend`` would drop every window but the first
     server's, so a mix is refused rather than drawn.
+
+    It may start from blocks not decoded yet (the heads of ``blocks``, sessions.rollups): a
+    stretch of time decodes its blocks the first time it is asked for, and ``install`` puts in
+    a whole decode someone made elsewhere. A block that does not decode leaves its window empty
+    (what is wrong with it is for that whole decode to say: see ``tui.replay``).
     """
 
-    def __init__(self, rollups: Sequence[SampleRollup]) -> None:
-        self.server: str | None = _one_server(rollups, None, None)
-        self.rollups: list[SampleRollup] = sorted(rollups, key=lambda r: r.at)
-        self._starts = [r.at for r in self.rollups]
+    def __init__(
+        self, items: Sequence[SampleRollup | RollupHead], blocks: Blocks | None = None
+    ) -> None:
+        if blocks is None and any(isinstance(r, RollupHead) for r in items):
+            raise ValueError("a Recording of undecoded blocks needs the blocks")
+        self.server: str | None = _one_server(items, None, None)
+        self._items: list[SampleRollup | RollupHead] = sorted(items, key=lambda r: r.at)
+        self._starts = [r.at for r in self._items]
+        self._blocks = blocks
+        self._bad: set[int] = set()  # blocks that do not decode: their windows stay empty
+
+    @property
+    def rollups(self) -> list[SampleRollup]:
+        """Every rollup, in time order (decoding what is not yet)."""
+        self._decode(0, len(self._items))
+        return [r for r in self._items if isinstance(r, SampleRollup)]
+
+    @property
+    def undecoded(self) -> int:
+        return sum(isinstance(r, RollupHead) for r in self._items)
+
+    def install(self, decoded: Mapping[int, SampleRollup]) -> None:
+        """Rollups someone decoded from the same blocks, by block index."""
+        self._items = [decoded.get(r.index, r) if isinstance(r, RollupHead) else r
+                       for r in self._items]  # fmt: skip
 
     def extend(self, rollups: Sequence[SampleRollup]) -> None:
         """Newer rollups (a session still being written); older or known ones are ignored."""
-        self.server = _one_server(rollups, self.server, self.rollups[0] if self.rollups else None)
+        self.server = _one_server(rollups, self.server, self._items[0] if self._items else None)
         latest = self._starts[-1] if self._starts else None
         for r in sorted(rollups, key=lambda r: r.at):
             if latest is None or r.at > latest:
-                self.rollups.append(r)
+                self._items.append(r)
                 self._starts.append(r.at)
                 latest = r.at
 
     @property
     def start(self) -> datetime | None:
-        return self.rollups[0].at if self.rollups else None
+        return self._items[0].at if self._items else None
 
     @property
     def end(self) -> datetime | None:
-        return self.rollups[-1].end if self.rollups else None
+        return self._items[-1].end if self._items else None
 
     def between(self, start: datetime, end: datetime, dense: bool = True) -> Iterator[Sample]:
         """Samples of the rollups whose window ends after ``start`` and starts before ``end``."""
         first = bisect.bisect_left(self._starts, start - timedelta(seconds=self._longest()))
-        for r in self.rollups[first:]:
+        self._decode(first, bisect.bisect_left(self._starts, end))
+        for r in self._items[first:]:
             if r.at >= end:
                 break
-            if r.end <= start:
+            if r.end <= start or not isinstance(r, SampleRollup):
                 continue
             for sample in samples_of(r, dense):
                 if sample.at <= end:
                     yield sample
 
-    def _longest(self) -> float:
-        return max((r.seconds for r in self.rollups[-3:]), default=10.0)
+    def _decode(self, lo: int, hi: int) -> None:
+        """Decode the blocks among items ``lo:hi`` not decoded yet, in one read."""
+        if self._blocks is None:
+            return
+        todo = {item.index: i for i in range(lo, hi)
+                if isinstance(item := self._items[i], RollupHead) and item.index not in self._bad}
+        if not todo:
+            return
+        good, _ = self._blocks.decode_good(list(todo))
+        self._bad.update(index for index in todo if index not in good)
+        for index, rollup in good.items():
+            self._items[todo[index]] = rollup
 
-    def peak(self, figure: str) -> SampleRollup | None:
-        """The rollup with the highest value of ``figure`` (e.g. ``conn_max``); None if none."""
-        best: SampleRollup | None = None
-        for r in self.rollups:
-            value = getattr(r, figure)
-            if value is not None and (best is None or value > getattr(best, figure)):
-                best = r
-        return best
+    def _longest(self) -> float:
+        return max((r.seconds for r in self._items[-3:]), default=10.0)

@@ -11,14 +11,22 @@ is an ordinary list. Until then, a rewrite writes the blocks back byte for byte
 (``render_session``) and blocks other writers append join the undecoded ones, in file order.
 A block that a decode would refuse is never looked at by a writer that did not decode: it is
 written back exactly as it was, and ``warroom check`` or any full read still names it.
+
+Replay needs a few minutes of rollups for its first frame, not eight hours: ``blocks()`` hands
+it the undecoded blocks as ``Blocks``, whose ``heads`` say each block's window and server from
+its own lines, and which decodes any of them on demand (``sessions.recorded.Recording``).
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
+import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from warroom.sessions.model import Incident, SampleRollup
@@ -36,9 +44,90 @@ try:
 except ImportError:  # pragma: no cover - tomli is a dependency
     import tomllib  # type: ignore[no-redef]
 
-__all__ = ["LazyRollups", "render_session"]
+__all__ = ["Blocks", "LazyRollups", "RollupHead", "render_session"]
 
 DecodeFailure = Callable[[Exception], Exception]
+# The lines a block's head is read from. Blocks are one-line ``key = value`` lines (the store's
+# split checks that before any block is kept undecoded), so these are the block's own keys.
+_HEAD_LINES = re.compile(rb"^(?:\[\[samples\]\]|at = .*|seconds = .*|server = .*)$", re.M)
+
+
+@dataclass(frozen=True, slots=True)
+class RollupHead:
+    """A rollup block not decoded yet: its place among the blocks, its window and server."""
+
+    index: int
+    at: datetime
+    seconds: float
+    server: str | None = None
+
+    @property
+    def end(self) -> datetime:
+        return self.at + timedelta(seconds=self.seconds)
+
+
+@dataclass(frozen=True)
+class Blocks:
+    """Rollup blocks as read (bytes), decoded whole or a few at a time; ``first`` is the index
+    of ``raw[0]`` among the file's rollups, for error messages."""
+
+    raw: Sequence[bytes]
+    first: int = 0
+    fail: DecodeFailure | None = None
+
+    def heads(self) -> list[RollupHead] | None:
+        """Each block's window and server, read by the TOML reader from those lines alone;
+        None when one does not say them plainly (a full decode then says what is wrong)."""
+        try:
+            lines = _HEAD_LINES.findall(b"".join(self.raw))
+            tables = block_list(tomllib.loads(b"\n".join(lines).decode("utf-8")), "samples")
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError, FieldError):
+            return None
+        if len(tables) != len(self.raw):
+            return None
+        heads: list[RollupHead] = []
+        for i, t in enumerate(tables):
+            at, seconds, server = t.get("at"), t.get("seconds"), t.get("server")
+            if (not isinstance(at, datetime) or at.tzinfo is None
+                    or type(seconds) not in (int, float)
+                    or not (server is None or isinstance(server, str))):  # fmt: skip
+                return None
+            heads.append(RollupHead(i, at, float(seconds), server))
+        return heads
+
+    def decode_good(
+        self, indexes: Sequence[int]
+    ) -> tuple[dict[int, SampleRollup], Exception | None]:
+        """``decode`` of ``indexes`` that keeps going past a bad block: the rollups of the
+        blocks that decode, by index, and the first error (None when all did)."""
+        try:
+            return dict(zip(indexes, self.decode(indexes), strict=True)), None
+        except Exception as first:  # what ``fail`` makes of it: then one block at a time
+            plain = dataclasses.replace(self, fail=None)  # ``fail`` may read the whole file
+            good: dict[int, SampleRollup] = {}
+            for i in indexes:
+                try:
+                    good[i] = plain.decode([i])[0]
+                except Exception:  # the first error is the one reported
+                    continue
+            return good, first
+
+    def decode(self, indexes: Sequence[int] | None = None) -> list[SampleRollup]:
+        """The rollups of the blocks at ``indexes`` (all by default), validated as a full load
+        validates them; a bad one raises what ``fail`` makes of the error."""
+        chosen = range(len(self.raw)) if indexes is None else indexes
+        if not chosen:
+            return []
+        try:
+            doc = tomllib.loads(b"".join(self.raw[i] for i in chosen).decode("utf-8"))
+            tables = block_list(doc, "samples")
+            if set(doc) != {"samples"} or len(tables) != len(chosen):
+                raise ValueError("the rollup blocks hold something other than rollups")
+            pairs = zip(chosen, tables, strict=True)
+            return [decode_rollup(table, self.first + i) for i, table in pairs]
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError, FieldError, ValueError) as exc:
+            raise (self.fail(exc) if self.fail is not None else exc) from None
+
 
 # Reading a LazyRollups changes it (the first read decodes), so two threads that only read must
 # not both decode, nor see it half done; decodes are rare, one lock for all of them will do.
@@ -75,6 +164,14 @@ class LazyRollups(list[SampleRollup]):
         """How many blocks are still bytes (0 once anyone has read the list)."""
         return len(self._raw)
 
+    def blocks(self) -> Blocks | None:
+        """The blocks as they are now, to be read without decoding the list; None unless every
+        rollup is still undecoded (the list stays as it is: the blocks are a snapshot)."""
+        with _DECODING:
+            if list.__len__(self) or not self._raw:
+                return None
+            return Blocks(list(self._raw), 0, self._fail)
+
     def render(self) -> bytes:
         """The rollups as a rewrite writes them: decoded ones encoded, the rest as read."""
         with _DECODING:
@@ -90,15 +187,8 @@ class LazyRollups(list[SampleRollup]):
             raw = self._raw
             if not raw:
                 return  # another thread did it meanwhile
-            first = list.__len__(self)  # their index among the file's rollups, for messages
-            try:
-                doc = tomllib.loads(b"".join(raw).decode("utf-8"))
-                tables = block_list(doc, "samples")
-                if set(doc) != {"samples"} or len(tables) != len(raw):
-                    raise ValueError("the rollup blocks hold something other than rollups")
-                rollups = [decode_rollup(table, first + i) for i, table in enumerate(tables)]
-            except (UnicodeDecodeError, tomllib.TOMLDecodeError, FieldError, ValueError) as exc:
-                raise (self._fail(exc) if self._fail is not None else exc) from None
+            # Their index among the file's rollups follows the decoded ones, for messages.
+            rollups = Blocks(raw, list.__len__(self), self._fail).decode()
             # In this order: a reader that finds no undecoded blocks finds all rollups.
             list.extend(self, rollups)
             self._raw = []

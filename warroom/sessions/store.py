@@ -383,12 +383,13 @@ def _read(path: Path) -> tuple[bytes, os.stat_result]:
 # -- public read-only API ---------------------------------------------------------------------
 
 
-def load(path: Path) -> Loaded:
+def load(path: Path, *, lazy: bool = False) -> Loaded:
     """Read and fully validate a session file without writing anything (not even a lock file).
 
     A torn last block is left out of the incident and returned in ``torn``; any other problem
     raises SessionError. Waits briefly for a writer in progress so as not to mistake its
-    half-finished append for a torn one.
+    half-finished append for a torn one. ``lazy`` leaves the rollups undecoded and unchecked
+    until read, as ``Store.open`` does (replay decodes the few its cursor needs).
     """
     path = Path(path)
     try:
@@ -396,7 +397,7 @@ def load(path: Path) -> Loaded:
             data, _ = _read(path)
     except fileio.LockTimeout as exc:
         raise _os_error(path, exc) from None
-    parsed = _parse(path, data)
+    parsed = _parse_lazily(path, data) if lazy else _parse(path, data)
     return Loaded(parsed.incident, parsed.torn, parsed.schema)
 
 

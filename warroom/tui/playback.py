@@ -7,11 +7,14 @@ show); playing feeds the samples between the old and the new cursor, the way liv
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from warroom.collectors.alerts import AlertConfig
-from warroom.sessions.model import Incident, SampleRollup, TimelineEntry
+from warroom.sessions.model import Incident, SampleRollup, TimelineEntry, rollups_by_server
 from warroom.sessions.recorded import Recording
+from warroom.sessions.rollups import Blocks, LazyRollups, RollupHead
 from warroom.sessions.servers import by_server
 from warroom.tui.state import CHART_SPAN_S, LiveState
 
@@ -22,15 +25,29 @@ DENSE_S = 60.0
 STEP_FORWARD_S = 120.0  # a step forward up to this long is fed on, not rebuilt
 
 
-def server_names(incident: Incident) -> list[str]:
-    """The servers a record watched, in strip order; empty for a one-server session."""
+def server_names(incident: Incident, split: Mapping[str | None, object]) -> list[str]:
+    """The servers a record watched, in strip order; empty for a one-server session.
+    ``split``: its rollups by server (``rollups_by_server``)."""
     names = [s.name for s in incident.target.servers]
-    names += [n for n in by_server(incident) if n is not None and n not in names]
+    names += [n for n in split if n is not None and n not in names]
     return names if len(names) > 1 else []
 
 
+def undecoded(incident: Incident) -> tuple[Blocks, list[RollupHead]] | None:
+    """The record's rollup blocks and their heads, when a lazy load left them all undecoded."""
+    samples = incident.samples
+    blocks = samples.blocks() if isinstance(samples, LazyRollups) else None
+    heads = blocks.heads() if blocks is not None else None
+    return (blocks, heads) if blocks is not None and heads is not None else None
+
+
 class Playback:
-    """One cursor over every watched server: each server's rollups feed its own live state."""
+    """One cursor over every watched server: each server's rollups feed its own live state.
+
+    From a lazy load (``load(path, lazy=True)``) it decodes only the rollups the cursor needs,
+    as it needs them; ``blocks`` are then the undecoded ones, for someone to decode whole off
+    the UI thread and ``install``.
+    """
 
     def __init__(
         self,
@@ -41,9 +58,23 @@ class Playback:
     ) -> None:
         self.alerts = alerts
         self.incident = incident
+        lazy = undecoded(incident)
+        self.blocks = lazy[0] if lazy is not None else None
+        order = [s.name for s in incident.target.servers]
+        items: Sequence[SampleRollup | RollupHead] = (
+            lazy[1] if lazy is not None else incident.samples
+        )
+        split = rollups_by_server(items, order)
         # None stands for "the one server" (its rollups carry no name).
-        self.servers: list[str | None] = [*server_names(incident)] or [None]
-        self.recordings = [Recording(rollups) for rollups in self._split(incident)]
+        self.servers: list[str | None] = [*server_names(incident, split)] or [None]
+        if len(self.servers) == 1:
+            parts = [[r for rs in split.values() for r in rs]]
+        else:
+            parts = [split.get(name, []) for name in self.servers]
+        # Decoding on the UI thread, a bad block's error says only what is wrong with it:
+        # ``fail`` would read the whole file again to say where (the full decode reports it).
+        quick = dataclasses.replace(self.blocks, fail=None) if self.blocks is not None else None
+        self.recordings = [Recording(part, quick) for part in parts]
         self.speed = speed or 1.0
         self.playing = speed is not None
         self.states = self._fresh_states()
@@ -58,9 +89,16 @@ class Playback:
         split = by_server(incident)
         return [split.get(name, []) for name in self.servers]
 
+    def install(self, decoded: Mapping[int, SampleRollup]) -> None:
+        """The blocks' rollups, decoded elsewhere (by block index)."""
+        for recording in self.recordings:
+            recording.install(decoded)
+        self.blocks = None
+
     def _fresh_states(self) -> list[LiveState]:
         multi = len(self.servers) > 1
-        return [LiveState(self.alerts, server=name if multi else None) for name in self.servers]
+        return [LiveState(self.alerts, server=name if multi else None, findings=False)
+                for name in self.servers]  # fmt: skip
 
     @property
     def state(self) -> LiveState:

@@ -10,6 +10,7 @@ rollups and entries arrive as they are written.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -23,8 +24,9 @@ from textual.widgets import DataTable, Input, TextArea
 
 from warroom.collectors.alerts import AlertConfig
 from warroom.sessions.follow import Follower
-from warroom.sessions.model import Incident, Kind, Source
+from warroom.sessions.model import Incident, Kind, SampleRollup, Source
 from warroom.sessions.recorder import Recorder
+from warroom.sessions.rollups import Blocks
 from warroom.sessions.store import SessionError, Store
 from warroom.tui.app import WarroomApp, Watched
 from warroom.tui.playback import Playback
@@ -35,6 +37,10 @@ from warroom.widgets.views import FindingsView
 FRAME_S = 0.25  # how often a playing replay moves
 FOLLOW_S = 1.0  # how often the file is looked at for a writer's new data
 RECENT_FINDINGS_S = 300.0  # the findings line shows the record's findings of the last 5 minutes
+# Rollup blocks per read on the decoding thread: the TOML reader is compiled and keeps the GIL
+# for a whole read, so a read of 120 (~20 ms) is the longest the screen can be kept waiting.
+DECODE_CHUNK = 120
+DECODE_AFTER_S = 1.0
 
 REPLAY_KEYS: tuple[tuple[str, str, str], ...] = (
     ("space", "play", "Play/pause"),
@@ -55,6 +61,14 @@ READ_ONLY = "replay is read-only: n adds a review note at the cursor"
 @dataclass
 class Reloaded(Message):
     incident: Incident
+
+
+@dataclass
+class Decoded(Message):
+    """Every rollup of the record, decoded on a thread (by block index); the first error."""
+
+    rollups: dict[int, SampleRollup]
+    error: str | None
 
 
 class ReplayApp(WarroomApp):
@@ -142,6 +156,31 @@ class ReplayApp(WarroomApp):
         self.set_interval(FRAME_S, self.play_frame)
         self._follower = Poller("follow", self._reload_if_changed, self._deliver, FOLLOW_S)
         self._follower.start()
+        # The first frame decoded only the cursor's window: the rest off the UI thread, so
+        # seeks anywhere are quick then (and bad blocks named), once the screen is up: started
+        # at once, it shares the interpreter with the first frame's layout and slows it.
+        self.set_timer(DECODE_AFTER_S, self._start_decoding)
+
+    def _start_decoding(self) -> None:
+        if self.playback.blocks is not None:
+            threading.Thread(target=self._decode_all, args=(self.playback.blocks,),
+                             name="warroom-decode", daemon=True).start()  # fmt: skip
+
+    def _decode_all(self, blocks: Blocks) -> None:
+        """Runs on its own thread: every rollup block, a chunk at a time."""
+        rollups: dict[int, SampleRollup] = {}
+        error: Exception | None = None
+        for lo in range(0, len(blocks.raw), DECODE_CHUNK):
+            good, failed = blocks.decode_good(range(lo, min(lo + DECODE_CHUNK, len(blocks.raw))))
+            rollups.update(good)
+            error = error or failed
+        self.post_message(Decoded(rollups, str(error) if error is not None else None))
+
+    def on_decoded(self, message: Decoded) -> None:
+        self.playback.install(message.rollups)
+        if message.error is not None:
+            self.notify(f"{message.error} (the windows it holds are left out)",
+                        title="record", severity="error", timeout=30)  # fmt: skip
 
     def play_frame(self) -> None:
         if self.playback.advance(FRAME_S):

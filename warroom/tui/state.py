@@ -71,7 +71,11 @@ class LiveState:
         alerts: AlertConfig | None = None,
         rollup_seconds: float = 10.0,
         server: str | None = None,
+        findings: bool = True,
     ) -> None:
+        """``findings=False``: a state that shows recorded data only (replay). Its findings
+        come from the record's entries, as rollups keep no evidence to run the rules on, and
+        running them anyway was most of a seek."""
         self.server = server  # named in its rollups when several servers are watched
         self.conns = Series(HISTORY_POINTS)
         self.query_ms = Series(HISTORY_POINTS)
@@ -86,7 +90,7 @@ class LiveState:
         self.engine_window_s = config.latency_window_s
         self.rollup_seconds = rollup_seconds
         self.rollups = RollupBuilder(rollup_seconds, server=server)
-        self.findings = FindingsEngine(config.findings)
+        self.findings = FindingsEngine(config.findings) if findings else None
         self.standbys = ReplicationWatch()
 
     # -- input ---------------------------------------------------------------------------
@@ -116,20 +120,22 @@ class LiveState:
         p95 = self.query_ms.window(self.engine_window_s, sample.at).p95
         events = self.engine.evaluate(sample, query_p95_ms=p95)
         rollups = [] if history else [to_record(r) for r in self.rollups.add(sample)]
-        findings = self.findings.feed(sample)
+        findings = self.findings.feed(sample) if self.findings is not None else []
         changes = [*sample.changes, *self.standbys.feed(sample)]
         return Fed(events=events, rollups=rollups, findings=findings, changes=changes)
 
     def feed_findings_host(self, sample: HostSample) -> None:
         """Host figures are evidence for the findings only when this is the database's host."""
-        self.findings.feed_host(sample)
+        if self.findings is not None:
+            self.findings.feed_host(sample)
 
     def findings_view(self) -> FindingsView:
         latest = self.latest
         note = ""
         if latest is not None and latest.connections_source == "process_titles":
             note = "no slot for warroom: counts from the server's process titles"
-        items = tuple((f.severity.value, f.text) for f in self.findings.active())
+        active = self.findings.active() if self.findings is not None else []
+        items = tuple((f.severity.value, f.text) for f in active)
         up = self.last_up
         longest = up.longest_query if up is not None else None
         return FindingsView(
