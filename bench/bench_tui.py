@@ -247,6 +247,8 @@ def profile(pid: int, seconds: int, out: Path) -> str:
     )  # fmt: skip
     if proc.returncode != 0 or not out.exists():
         return f"py-spy failed: {proc.stderr.strip()[-300:]}"
+    if os.environ.get("WARROOM_BENCH_KEEP_PROFILE"):
+        shutil.copy(out, os.environ["WARROOM_BENCH_KEEP_PROFILE"])
     return summarise_profile(out.read_text())
 
 

@@ -116,6 +116,34 @@ def test_tcp_scan_is_rate_limited() -> None:
         assert second.tcp_at == first.at
 
 
+def test_a_slow_tcp_scan_is_spaced_out_and_a_quick_one_is_not(monkeypatch) -> None:
+    import warroom.collectors.host as host
+
+    real = host.tcp_by_state
+
+    def slow(port: int) -> dict[str, int]:
+        time.sleep(0.03)  # a host whose socket table takes the kernel 30 ms to print
+        return real(port)
+
+    with listener() as server, ExitStack() as stack:
+        port = server.getsockname()[1]
+        monkeypatch.setattr(host, "tcp_by_state", slow)
+        collector = HostCollector(db_port=port, tcp_every=0.01)
+        first = collector.sample()
+        connect_clients(stack, server, 2)
+        time.sleep(0.05)  # well past tcp_every
+        second = collector.sample()
+        # 30 ms a scan: the next one waits until it costs at most a thousandth of the time.
+        assert second.tcp_at == first.at and second.tcp_by_state == {}
+        monkeypatch.setattr(host, "tcp_by_state", lambda port: {"ESTABLISHED": 2})
+        quick = HostCollector(db_port=port, tcp_every=0.01)
+        before = quick.sample()
+        time.sleep(0.05)
+        after = quick.sample()
+        assert after.tcp_at is not None and before.tcp_at is not None
+        assert after.tcp_at > before.tcp_at
+
+
 def test_count_by_state_for_remote_servers_and_local_pairs() -> None:
     db = 5432
     sockets = [

@@ -3,8 +3,9 @@
 Cheap by default. CPU, memory and load are a few reads of /proc. The TCP count is the one
 potentially costly part (it reads the kernel's whole socket table, which has tens of thousands
 of rows on a busy database host), so it is only taken when a ``db_port`` is given, and at most
-once per ``tcp_every`` seconds (default 5 s); between scans a sample repeats the last counts and
-says how old they are (``tcp_at``). ``tcp_every=0`` scans on every sample.
+once per ``tcp_every`` seconds (default 15 s), less often when a scan takes long enough to cost
+more than a thousandth of the time; between scans a sample repeats the last counts and says how
+old they are (``tcp_at``). ``tcp_every=0`` scans on every sample.
 
 Never raises: a figure the platform cannot give (a container without swap accounting, a BSD
 without /proc) is None, and ``error`` says what went wrong.
@@ -25,6 +26,9 @@ from warroom.collectors.tcpstates import tcp_by_state
 
 # Reading /proc/net/tcp costs milliseconds on a busy host; the socket picture moves slowly.
 DEFAULT_TCP_EVERY = 15.0
+# The kernel formats every socket of the host for that read (30 ms for the 12,000 TIME_WAITs a
+# connection storm leaves): scans are spaced so they take at most this share of the time.
+TCP_SHARE = 0.001
 
 T = TypeVar("T")
 
@@ -62,6 +66,7 @@ class HostCollector:
         self._tcp: dict[str, int] = {}
         self._tcp_at: datetime | None = None
         self._tcp_mono: float | None = None
+        self._tcp_wait = self.tcp_every  # seconds from one scan to the next
         # The first cpu_percent(None) call only sets the baseline: take it now so the first
         # sample already means "since the collector started" instead of a meaningless 0.0.
         try:
@@ -77,10 +82,13 @@ class HostCollector:
         swap = _guard(errors, "swap", lambda: float(psutil.swap_memory().percent))
         load = _guard(errors, "load", _loadavg)
         if self.db_port is not None and self._tcp_due():
+            started = time.monotonic()
             counts = _guard(errors, "tcp", lambda: tcp_by_state(self.db_port or 0))
             if counts is not None:
                 self._tcp, self._tcp_at = counts, at
             self._tcp_mono = time.monotonic()
+            if self.tcp_every > 0:
+                self._tcp_wait = max(self.tcp_every, (self._tcp_mono - started) / TCP_SHARE)
         return HostSample(
             at=at,
             cpu_percent=cpu,
@@ -95,7 +103,7 @@ class HostCollector:
         )
 
     def _tcp_due(self) -> bool:
-        return self._tcp_mono is None or time.monotonic() - self._tcp_mono >= self.tcp_every
+        return self._tcp_mono is None or time.monotonic() - self._tcp_mono >= self._tcp_wait
 
 
 def _loadavg() -> tuple[float, float, float]:

@@ -10,6 +10,7 @@ server side); it is counted once. Listening sockets are not connections and are 
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -39,6 +40,7 @@ _PROC_TABLES = (Path("/proc/net/tcp"), Path("/proc/net/tcp6"))
 Socket = tuple[str, int, str, int, str]
 
 
+@functools.lru_cache(maxsize=4096)  # a host's sockets share a few addresses
 def _address(hex_addr: str) -> str:
     """``0100007F`` -> ``127.0.0.1``; IPv4-mapped IPv6 is folded to IPv4 so both ends match."""
     raw = bytes.fromhex(hex_addr)
@@ -50,8 +52,13 @@ def _address(hex_addr: str) -> str:
     return str(addr.ipv4_mapped or addr)
 
 
-def _parse_proc(lines: Iterable[str]) -> Iterator[Socket]:
+def _parse_proc(lines: Iterable[str], port: int | None = None) -> Iterator[Socket]:
+    """The table's sockets; with ``port``, only those that may have it at either end (the
+    rest, thousands of TIME_WAITs on a busy host, skipped unparsed)."""
+    needle = f":{port:04X} " if port is not None else None
     for line in lines:
+        if needle is not None and needle not in line:
+            continue
         parts = line.split()
         # "sl local_address rem_address st ..." header, and any malformed line, are skipped.
         if len(parts) < 4 or ":" not in parts[1] or parts[0] == "sl":
@@ -70,13 +77,13 @@ def _parse_proc(lines: Iterable[str]) -> Iterator[Socket]:
             continue
 
 
-def _proc_sockets() -> list[Socket] | None:
+def _proc_sockets(port: int | None = None) -> list[Socket] | None:
     found: list[Socket] = []
     read_any = False
     for table in _PROC_TABLES:
         try:
             with table.open() as handle:
-                found.extend(_parse_proc(handle))
+                found.extend(_parse_proc(handle, port))
             read_any = True
         except OSError:
             continue
@@ -117,7 +124,7 @@ def count_by_state(sockets: Iterable[Socket], port: int) -> dict[str, int]:
 
 def tcp_by_state(port: int) -> dict[str, int]:
     """TCP connections to or from ``port`` on this host, by state (``ESTABLISHED``: 12, ...)."""
-    sockets = _proc_sockets()
+    sockets = _proc_sockets(port)
     if sockets is None:
         sockets = _psutil_sockets()
     return count_by_state(sockets, port)
