@@ -17,8 +17,9 @@ from __future__ import annotations
 from typing import Generic, TypeVar
 
 from rich.cells import cell_len
-from rich.console import RenderableType
+from rich.console import Console, RenderableType
 from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual.geometry import Region
 from textual.strip import Strip
@@ -43,7 +44,7 @@ def cells(strip: Strip) -> list[object]:
 
 def changed_span(old: Strip, new: Strip) -> tuple[int, int] | None:
     """The columns [start, end) where two lines differ, or None when they look the same."""
-    if old == new:
+    if old is new or old == new:
         return None
     a, b = cells(old), cells(new)
     if a == b:
@@ -70,6 +71,7 @@ class Painted(Widget, Generic[V]):
         self._last_key: object = None
         self._strips: list[Strip] = []
         self._strip_size = (0, 0)
+        self._line_cache: dict[object, Strip] = {}
         self._scheduled = False
 
     def set_view(self, view: V) -> None:
@@ -137,17 +139,28 @@ class Painted(Widget, Generic[V]):
         console = self.app.console
         base = self.rich_style
         strips = []
+        # Most lines of a pane read as they did a second ago: their strips are kept, by what
+        # the line holds, from one paint to the next.
+        known, self._line_cache = self._line_cache, {}
         for line in lines:
-            if "\n" in line.plain:  # one Text, one terminal line: never a raw newline
-                line = line.split("\n")[0]
-            if line.cell_len > width:
-                line = line.copy()
-                line.truncate(width, overflow=line.overflow or "ellipsis")
-            # Text.render leaves out the Text's own style when it has no spans: add it here.
-            style = base + console.get_style(line.style) if line.style else base
-            segments = Segment.apply_style(line.render(console, end=""), style)
-            strips.append(Strip(segments).extend_cell_length(width, base))
+            key = (line.plain, tuple(line.spans), line.style, line.overflow, width, base)
+            strip = known.get(key)
+            if strip is None:
+                strip = self._line_strip(line, width, console, base)
+            self._line_cache[key] = strip
+            strips.append(strip)
         return strips
+
+    def _line_strip(self, line: Text, width: int, console: Console, base: Style) -> Strip:
+        if "\n" in line.plain:  # one Text, one terminal line: never a raw newline
+            line = line.split("\n")[0]
+        if line.cell_len > width:
+            line = line.copy()
+            line.truncate(width, overflow=line.overflow or "ellipsis")
+        # Text.render leaves out the Text's own style when it has no spans: add it here.
+        style = base + console.get_style(line.style) if line.style else base
+        segments = Segment.apply_style(line.render(console, end=""), style)
+        return Strip(segments).extend_cell_length(width, base)
 
     def render_line(self, y: int) -> Strip:
         if y < len(self._strips):
