@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import io
 import tomllib
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 from textual import events
 from tui_support import (
     T0,
@@ -16,6 +14,7 @@ from tui_support import (
     HangingSource,
     make_app,
     new_store,
+    pane_text,
     sample,
     settled,
     wait_for,
@@ -31,12 +30,6 @@ from warroom.widgets.timeline import TimelineTable
 
 def on_disk(store: Store) -> list[dict]:
     return tomllib.loads(store.path.read_text()).get("timeline", [])
-
-
-def pane_text(pane) -> str:
-    console = Console(width=100, file=io.StringIO(), color_system=None)
-    console.print(pane.rendered)
-    return console.file.getvalue()
 
 
 async def type_note(pilot, text: str) -> None:

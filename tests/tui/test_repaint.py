@@ -15,7 +15,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.geometry import Region
 from textual.strip import Strip
-from tui_support import Clock, make_app, new_store, sample
+from tui_support import Clock, make_app, new_store, sample, wait_for
 
 from warroom.collectors.host import HostSample
 from warroom.tui.app import HostSampled
@@ -141,9 +141,15 @@ async def test_a_behind_ui_shows_the_newest_host_figures_once(tmp_path: Path) ->
             pane.set_view = spy  # type: ignore[method-assign]
             for cpu in (10.0, 20.0, 30.0):  # three arrive while the UI is busy
                 app.post_message(HostSampled(HostSample(clock.now, cpu, 40.0, 0.0, 1, 1, 1)))
-            await pilot.pause()
+            # Drawn with the next frame the dashboard makes anyway: here, without samples, the
+            # clock's tick.
+            await wait_for(pilot, lambda: "cpu   30%" in str(pane.render()))
             assert len(views) == 1
-            assert "cpu   30%" in str(pane.render())
+            app.post_message(HostSampled(HostSample(clock.now, 50.0, 40.0, 0.0, 1, 1, 1)))
+            await pilot.pause()
+            app.feed(sample(clock.now))  # a sample's frame takes them along
+            await pilot.pause()
+            assert "cpu   50%" in str(pane.render()) and len(views) == 2
     finally:
         host.close()
 
@@ -153,8 +159,6 @@ async def test_panes_covered_by_another_screen_do_not_paint_and_catch_up_after(
     tmp_path: Path,
 ) -> None:
     from datetime import timedelta
-
-    from tui_support import wait_for
 
     from warroom.tui.screens.postmortem import PostmortemScreen
     from warroom.widgets.connections import ConnectionsPane

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import io
 import shutil
 import tomllib
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from rich.console import Console
-from tui_support import T0, Clock, make_app, new_store, sample, settled
+from tui_support import T0, Clock, make_app, new_store, pane_text, sample, settled, wait_for
 
 from warroom.sessions.model import Kind, Source, TimelineEntry
 from warroom.sessions.store import load
@@ -20,12 +18,6 @@ from warroom.widgets.timeline import TimelineTable
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 SCHEMA1 = FIXTURES / "schema1-session.toml"
-
-
-def pane_text(pane) -> str:
-    console = Console(width=100, file=io.StringIO(), color_system=None)
-    console.print(pane.rendered)
-    return console.file.getvalue()
 
 
 def storm(n: int):
@@ -151,13 +143,10 @@ async def test_a_session_still_being_written_is_followed_at_the_end(tmp_path: Pa
         store.append_entry(TimelineEntry(at=T0 + timedelta(minutes=5), text="still going",
                                          source=Source.CLI))
         table = app.query_one(TimelineTable)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 5
-        while table.row_count < 2 and loop.time() < deadline:
-            await pilot.pause(0.1)
-        assert table.row_count == 2
+        # The entry and the pane come with the reload; the pane paints a loop turn after it.
+        await wait_for(pilot, lambda: table.row_count == 2
+                       and "33/47 usable" in pane_text(app.query_one("#connections")))
         assert app.playback.at_end
-        assert "33/47 usable" in pane_text(app.query_one("#connections"))
 
 
 @pytest.mark.asyncio

@@ -3,13 +3,11 @@ the rest afterwards, off the UI thread; what it draws is what a full read would 
 
 from __future__ import annotations
 
-import io
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from rich.console import Console
-from tui_support import T0, new_store, wait_for
+from tui_support import T0, new_store, pane_text, wait_for
 
 from warroom.sessions.model import SampleRollup
 from warroom.sessions.store import load
@@ -17,12 +15,6 @@ from warroom.tui.replay import ReplayApp
 
 HOURS = 2
 WINDOWS = HOURS * 360
-
-
-def pane_text(pane) -> str:
-    console = Console(width=100, file=io.StringIO(), color_system=None)
-    console.print(pane.rendered)
-    return console.file.getvalue()
 
 
 def rollup(i: int) -> SampleRollup:

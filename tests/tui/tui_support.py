@@ -7,10 +7,13 @@ record); collector behaviour is tested against real PostgreSQL in tests/collecto
 from __future__ import annotations
 
 import asyncio
+import io
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from rich.console import Console
 
 from warroom.collectors.sample import Connections, Count, Failure, FailureKind, PgSample
 from warroom.sessions.model import Incident
@@ -117,3 +120,10 @@ async def settled(pilot: object, app: WarroomApp, timeout: float = 10.0) -> None
         timeout,
     )
     await pilot.pause()  # type: ignore[attr-defined]
+
+
+def pane_text(pane: object) -> str:
+    """What a pane shows, as plain text (its rendered picture printed 100 columns wide)."""
+    console = Console(width=100, file=io.StringIO(), color_system=None)
+    console.print(pane.rendered)  # type: ignore[attr-defined]
+    return console.file.getvalue()  # type: ignore[attr-defined]

@@ -277,6 +277,7 @@ class WarroomApp(App[None]):
         self._flushed = False
         self._quitting = False
         self._fed_since_tick = False
+        self._panes_behind = False  # host or PgBouncer figures not drawn yet
         self._seen_changes = -1
         self.kept_pending = 0  # writes left in the pending file at exit
         # Set by `watch --share`: a warroom.sessions.share.Sharer (threads; polled, never awaited).
@@ -441,12 +442,12 @@ class WarroomApp(App[None]):
             # Host CPU is evidence for the findings only when this is the database's host.
             first.feed_findings_host(message.sample)
         first.feed_host(message.sample)
-        self.refresh_panes()
+        self._panes_behind = True
 
     def on_bouncer_sampled(self, message: BouncerSampled) -> None:
         self.states[message.server].feed_bouncer(message.sample)
         if message.server == self.selected:
-            self.refresh_panes()
+            self._panes_behind = True
 
     def on_record_changed(self, message: RecordChanged) -> None:
         # Writes finish on their own thread and may report after the widgets are gone (exit).
@@ -532,6 +533,12 @@ class WarroomApp(App[None]):
         if self.multi:
             self.refresh_strip(now)
             self.query_one(ReplicationPane).set_view(self.state.replication_view())
+        if self._panes_behind:
+            # Host and PgBouncer figures wait for this frame (the next sample's, or the tick's
+            # when samples stop): drawn when they arrive, each poller's would be one more frame
+            # a second, a good part of what the dashboard costs the CPU.
+            self._panes_behind = False
+            self.refresh_panes()
 
     def refresh_strip(self, now: datetime) -> None:
         rows = tuple(state.server_row(watched.name, now, self.interval)

@@ -97,7 +97,6 @@ class ReplayApp(WarroomApp):
         self._incident = incident
         self.follow_playback()
         self._file = Follower(path)
-        self._follower: Poller[Incident | None] | None = None
 
     # -- the record ----------------------------------------------------------------------
 
@@ -154,8 +153,9 @@ class ReplayApp(WarroomApp):
     def start_polling(self) -> None:
         self.moved()  # mark the entry at the opening cursor
         self.set_interval(FRAME_S, self.play_frame)
-        self._follower = Poller("follow", self._reload_if_changed, self._deliver, FOLLOW_S)
-        self._follower.start()
+        follower = Poller("follow", self._reload_if_changed, self._deliver, FOLLOW_S)
+        self._pollers.append(follower)  # stopped with the app, however it ends
+        follower.start()
         # The first frame decoded only the cursor's window: the rest off the UI thread, so
         # seeks anywhere are quick then (and bad blocks named), once the screen is up: started
         # at once, it shares the interpreter with the first frame's layout and slows it.
@@ -293,9 +293,3 @@ class ReplayApp(WarroomApp):
 
     def action_backends(self) -> None:
         self.notify("the backends view needs a live database (warroom watch)")
-
-    def action_quit_saved(self) -> None:
-        if self._follower is not None:
-            self._follower.stop()
-        super().action_quit_saved()
-
