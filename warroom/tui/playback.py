@@ -33,7 +33,7 @@ def server_names(incident: Incident, split: Mapping[str | None, object]) -> list
     return names if len(names) > 1 else []
 
 
-def undecoded(incident: Incident) -> tuple[Blocks, list[RollupHead]] | None:
+def lazy_blocks(incident: Incident) -> tuple[Blocks, list[RollupHead]] | None:
     """The record's rollup blocks and their heads, when a lazy load left them all undecoded."""
     samples = incident.samples
     blocks = samples.blocks() if isinstance(samples, LazyRollups) else None
@@ -58,7 +58,7 @@ class Playback:
     ) -> None:
         self.alerts = alerts
         self.incident = incident
-        lazy = undecoded(incident)
+        lazy = lazy_blocks(incident)
         self.blocks = lazy[0] if lazy is not None else None
         order = [s.name for s in incident.target.servers]
         items: Sequence[SampleRollup | RollupHead] = (

@@ -34,8 +34,9 @@ def wrapped(value: str, style: str = "") -> Cell:
 
 
 def cell(value: str, style: str = "") -> Cell:
-    """A one-line cell of text warroom wrote (a time, a kind)."""
+    """A one-line cell of text that is clean already (warroom's own, or through ``clean``)."""
     return Cell(value, style=style, no_wrap=True, overflow="ellipsis")
+
 
 KIND_MARK: dict[str, tuple[str, str]] = {
     "note": ("·", ""),
