@@ -4,9 +4,9 @@
 
 Note append latency (p50/p99, fsync included) on a fresh session and on one already holding
 2,000 entries and 8 h of 10-second rollups (2,880, schema 2 with every figure the panes use);
-the load time of that big session for a writer that leaves the rollups undecoded (note's and
-status's path, ``Store.open(lazy=True)``) and for full loads (``Store.open``, ``load``: the TUI,
-check, replay, the draft); load_header time; rewrite time; and the end-to-end time of the
+the load time of that big session for a writer that leaves the rollups undecoded (note's,
+status's and replay's path, ``Store.open(lazy=True)``) and for full loads (``Store.open``,
+``load``: the TUI, check, the draft); load_header time; rewrite time; and the end-to-end time of the
 `warroom note` and `warroom status` commands on it (subprocesses, interpreter start-up included).
 Targets (issues 2 and 8): append p99 <= 10 ms and flat with length; a writer's load <= 300 ms.
 Files go to a temp dir under /tmp (same filesystem as the sessions directory on these machines).
@@ -187,7 +187,8 @@ def main() -> None:
     )
     print(f"writer load, big session     {median_max(writer_times)}  (note's path: lazy)")
     print(f"Store.open, big session      {median_max(open_times)}  (full: the TUI)")
-    print(f"load, big session            {median_max(load_times)}  (full: check, replay, draft)")
+    print(f"load, big session            {median_max(load_times)}  (full: check, the draft; "
+          "replay loads lazily)")
     print(f"load_header, big session     median {ms(statistics.median(header_times))}")
     print(f"refresh, nothing changed     median {ms(statistics.median(refresh_times))}")
     print(f"update (rewrite), big        median {ms(statistics.median(update_times))}  (full)")
