@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from warroom.collectors.alerts import AlertConfig
-from warroom.sessions.model import Incident, SampleRollup, TimelineEntry, rollups_by_server
+from warroom.sessions.model import Incident, SampleRollup, TimelineEntry, W, rollups_by_server
 from warroom.sessions.recorded import Recording
 from warroom.sessions.rollups import Blocks, LazyRollups, RollupHead
 from warroom.sessions.servers import by_server
@@ -67,10 +67,7 @@ class Playback:
         split = rollups_by_server(items, order)
         # None stands for "the one server" (its rollups carry no name).
         self.servers: list[str | None] = [*server_names(incident, split)] or [None]
-        if len(self.servers) == 1:
-            parts = [[r for rs in split.values() for r in rs]]
-        else:
-            parts = [split.get(name, []) for name in self.servers]
+        parts = self._parts(split)
         # Decoding on the UI thread, a bad block's error says only what is wrong with it:
         # ``fail`` would read the whole file again to say where (the full decode reports it).
         quick = dataclasses.replace(self.blocks, fail=None) if self.blocks is not None else None
@@ -82,11 +79,10 @@ class Playback:
         self.cursor = self.start
         self.seek(at if at is not None else self.start)
 
-    def _split(self, incident: Incident) -> list[list[SampleRollup]]:
-        """Each server's rollups, in ``self.servers`` order."""
+    def _parts(self, split: Mapping[str | None, list[W]]) -> list[list[W]]:
+        """Each server's share of ``split`` (rollups_by_server), in ``self.servers`` order."""
         if len(self.servers) == 1:
-            return [list(incident.samples)]
-        split = by_server(incident)
+            return [[r for rs in split.values() for r in rs]]
         return [split.get(name, []) for name in self.servers]
 
     def install(self, decoded: Mapping[int, SampleRollup]) -> None:
@@ -195,5 +191,6 @@ class Playback:
     def update(self, incident: Incident) -> None:
         """A newer copy of the record (another process is still writing it)."""
         self.incident = incident
-        for recording, rollups in zip(self.recordings, self._split(incident), strict=True):
+        for recording, rollups in zip(self.recordings, self._parts(by_server(incident)),
+                                      strict=True):  # fmt: skip
             recording.extend(rollups)
