@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import statistics
+import struct
 import threading
 import time
 
@@ -77,6 +79,28 @@ def test_monitor_connected_before_storm_reports_saturation_and_refusals(pg_facto
                 conn.close()
         s = sample_until(col, lambda s: s.probe_error is None and s.connect_ms is not None)
         assert s.up
+
+
+def test_a_connection_still_authenticating_is_not_counted(pg_factory) -> None:
+    # PostgreSQL 18 lists a backend as 'starting' until it has authenticated (earlier majors
+    # do not list it yet); against a full server such attempts are the ones it refuses, and
+    # our own probe is one of them before its name arrives. They hold no usable slot.
+    cluster = pg_factory(max_connections=10)
+    with monitor(cluster) as col, socket.create_connection(("127.0.0.1", cluster.port)) as raw:
+        before = sample_until(col, lambda s: s.up)
+        params = f"user\0{PASSWORD_ROLE}\0database\0postgres\0\0".encode()
+        raw.sendall(struct.pack("!ii", 8 + len(params), 196608) + params)
+        assert raw.recv(1) == b"R"  # the server asks for the password, and waits for it
+        if cluster.version_num >= 180000:
+            with cluster.connect() as conn:
+                deadline = time.monotonic() + HANG
+                while not conn.execute("SELECT count(*) FROM pg_stat_activity"
+                                       " WHERE state = 'starting'").fetchone()[0]:  # fmt: skip
+                    assert time.monotonic() < deadline, "no backend was listed as starting"
+                    time.sleep(0.02)
+        s = col.sample()
+        assert s.up and s.connections.total == before.connections.total
+        assert "starting" not in s.connections.by_state
 
 
 def test_monitor_starting_when_full_gets_typed_53300_then_recovers(pg_factory) -> None:

@@ -75,6 +75,10 @@ def sample_sql(server_version: int) -> str:
         if server_version >= 140000
         else "NULL::json"
     )
+    # 18 lists a backend from its fork on, as 'starting' until it has authenticated; before 18 it
+    # appears only then. One that a full server is about to refuse (a storm's, or our own
+    # probe's, whose name is not known yet) holds no slot anyone could use: not counted.
+    started = "\n      AND state IS DISTINCT FROM 'starting'" if server_version >= 180000 else ""
     return f"""
 WITH a AS {materialized}(
     SELECT pid, coalesce(state, 'unknown') AS state, coalesce(usename::text, '') AS usename,
@@ -84,7 +88,7 @@ WITH a AS {materialized}(
     FROM pg_stat_activity
     WHERE backend_type = 'client backend'
       AND pid <> pg_backend_pid()
-      AND application_name IS DISTINCT FROM '{PROBE_APPLICATION}'
+      AND application_name IS DISTINCT FROM '{PROBE_APPLICATION}'{started}
 ), l AS {materialized}(
     SELECT pid, pg_blocking_pids(pid) AS b, application_name,
            greatest(extract(epoch FROM now() - query_start), 0) AS w,
