@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from tui.tui_support import T0, Clock, new_store, sample
 
 from warroom.collectors.sample import PgSample
+from warroom.sessions.recorder import Recorder
 from warroom.tui.app import WarroomApp
 
 STORM_EVERY_S = 7200
@@ -65,7 +66,7 @@ async def feed_day(samples: int, render_every: int, size: tuple[int, int]) -> di
     with tempfile.TemporaryDirectory(prefix="warroom-bench-day-") as tmp:
         store = new_store(Path(tmp))
         clock = Clock(T0)
-        app = WarroomApp(store, clock=clock, author="bench")
+        app = WarroomApp(Recorder(store), clock=clock, author="bench")
         hourly: list[float] = []
         async with app.run_test(size=size) as pilot:
             await pilot.pause()
@@ -81,8 +82,9 @@ async def feed_day(samples: int, render_every: int, size: tuple[int, int]) -> di
             await pilot.pause()
             cpu, wall = time.process_time() - cpu0, time.perf_counter() - t0
             after = rss_mb()
-            entries = len(store.incident.timeline)
-            rollups = len(store.incident.samples)
+        # Counted once the app has closed its Recorder, which writes what is still queued.
+        entries = len(store.incident.timeline)
+        rollups = len(store.incident.samples)
         file_kb = store.path.stat().st_size / 1024 if store.path.exists() else 0.0
     return {
         "samples": samples,
