@@ -14,13 +14,15 @@ than everything else a second of the dashboard does); any other renderable takes
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
+from weakref import WeakKeyDictionary
 
 from rich.cells import cell_len
 from rich.console import Console, RenderableType
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual.app import App
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.visual import Visual, visualize
@@ -61,6 +63,30 @@ def changed_span(old: Strip, new: Strip) -> tuple[int, int] | None:
     return max(start - 1, 0), max(end_a, end_b) + 1
 
 
+# Widgets whose paint is due, by app: one callback paints them all at the end of the loop turn.
+# A callback per widget cost each of them a message and Textual's signature() of the callable,
+# four times a second for the dashboard's panes, more than some panes' paint itself.
+_DUE: WeakKeyDictionary[App[Any], list[Painted[Any]]] = WeakKeyDictionary()
+
+
+def _schedule_paint(widget: Painted[Any]) -> None:
+    app = widget.app
+    due = _DUE.setdefault(app, [])
+    if not due:
+        app.call_later(_paint_due, due)
+    due.append(widget)
+
+
+def _paint_due(due: list[Painted[Any]]) -> None:
+    widgets = due[:]
+    due.clear()  # a paint that sets a view again (a resize) schedules the next turn
+    for widget in widgets:
+        if widget.is_attached:
+            widget._paint()
+        else:  # removed before its turn, or not mounted yet (its resize paints it)
+            widget._scheduled = False
+
+
 class Painted(Widget, Generic[V]):
     """Shows one view (plain, comparable data); subclasses say how it looks at a given size."""
 
@@ -78,7 +104,7 @@ class Painted(Widget, Generic[V]):
         self.view = view
         if not self._scheduled:
             self._scheduled = True
-            self.call_later(self._paint)
+            _schedule_paint(self)
 
     def visible_now(self) -> bool:
         """On the top screen, or under one that lets it show through (a modal dialog)."""
