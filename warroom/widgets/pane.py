@@ -163,7 +163,9 @@ class Painted(Widget, Generic[V]):
 
     def _line_strips(self, lines: list[Text], width: int) -> list[Strip]:
         console = self.app.console
-        base = self.rich_style
+        # Textual keeps this one cached by the widget's styles; `rich_style` walks the
+        # ancestors' styles on every call (a quarter of a paint).
+        base = self.visual_style.rich_style
         strips = []
         # Most lines of a pane read as they did a second ago: their strips are kept, by what
         # the line holds, from one paint to the next.
@@ -191,7 +193,7 @@ class Painted(Widget, Generic[V]):
     def render_line(self, y: int) -> Strip:
         if y < len(self._strips):
             return self._strips[y]
-        return Strip.blank(self.content_size.width, self.rich_style)
+        return Strip.blank(self.content_size.width, self.visual_style.rich_style)
 
     def on_resize(self) -> None:
         if self.view is not None:
