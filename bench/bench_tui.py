@@ -12,8 +12,9 @@ tmux server (own socket, no user config) runs ``warroom watch --interval 1``,
 (bench/tui_floor.py: one line redrawn once a second) in 120x40 sessions, all at the same time:
 - first frame: spawn until ``capture-pane`` shows warroom's header clock ("T+") or
   pg_activity's header ("Ref.:"); each tool is started ``--starts`` times, one at a time, and
-  the last start of each is kept running for the window below. Note that with
-  PYTHONDONTWRITEBYTECODE=1 in the environment warroom's own modules are compiled at each start;
+  the last start of each is kept running for the window below. The warroom package that runs
+  is byte-compiled first, as installing it from a wheel does: with PYTHONDONTWRITEBYTECODE=1 in
+  the environment (this machine's) an editable copy would otherwise be compiled at each start;
 - CPU: utime+stime of the tool's own python process (/proc/PID/stat, all its threads; not
   tmux) over the ``--seconds`` window that starts once both have drawn and settled, and from
   spawn to the end of the window;
@@ -453,6 +454,9 @@ def main() -> None:
             raise SystemExit("pg_activity is missing: .venv/bin/pip install pg-activity")
         cluster.start()
         open_idle(cluster, args.idle, held)
+        package = (args.warroom_src or REPO).resolve() / "warroom"
+        subprocess.run([str(VENV_BIN / "python"), "-m", "compileall", "-q", str(package)],
+                       check=True)  # fmt: skip
         version = cluster.version_num
         tmux.run("start-server", ";", "set-option", "-g", "exit-empty", "off")
         tmux.run("set-option", "-g", "default-terminal", "tmux-256color")
