@@ -17,7 +17,7 @@ tmux server (own socket, no user config) runs ``warroom watch --interval 1``,
   the environment (this machine's) an editable copy would otherwise be compiled at each start;
 - CPU: utime+stime of the tool's own python process (/proc/PID/stat, all its threads; not
   tmux) over the ``--seconds`` window that starts once both have drawn and settled, and from
-  spawn to the end of the window;
+  spawn to the end of the window; warroom's also by thread (named by ``py-spy dump``);
 - terminal output: ``pipe-pane -o`` bytes over the same window, and for warroom which widget's
   screen rows they went to (cursor-addressed runs attributed by row and column);
 - then, optionally, ``py-spy record`` of warroom's steady state (``--profile SECONDS``);
@@ -61,9 +61,35 @@ TARGET_FIRST_FRAME_S = 1.0
 TARGET_RSS_MB = 120.0
 
 
-def proc_cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+def proc_cpu_s(pid: int, task: int | None = None) -> float:
+    where = f"/proc/{pid}/task/{task}/stat" if task is not None else f"/proc/{pid}/stat"
+    fields = Path(where).read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
+
+
+def threads_cpu_s(pid: int) -> dict[int, float]:
+    """CPU seconds of each thread of ``pid`` so far, by thread id."""
+    out: dict[int, float] = {}
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            out[int(task)] = proc_cpu_s(pid, int(task))
+        except OSError:  # the thread ended meanwhile
+            continue
+    return out
+
+
+def thread_names(pid: int) -> dict[int, str]:
+    """Python thread names by OS thread id (py-spy dump), or {} without py-spy."""
+    pyspy = VENV_BIN / "py-spy"
+    if not pyspy.exists():
+        return {}
+    proc = subprocess.run([str(pyspy), "dump", "--json", "-p", str(pid)],
+                          capture_output=True, text=True, check=False, timeout=30)  # fmt: skip
+    try:
+        dump = json.loads(proc.stdout)
+    except json.JSONDecodeError:
+        return {}
+    return {t["os_thread_id"]: t.get("thread_name") or "?" for t in dump if t.get("os_thread_id")}
 
 
 def open_idle(cluster: PgCluster, n: int, into: list[psycopg.Connection], threads: int = 4) -> None:
@@ -354,6 +380,7 @@ class Measured:
     since_spawn: dict[str, float]
     written: dict[str, int]
     where: Counter[str]
+    threads: dict[str, float]  # warroom's CPU seconds in the window, by thread name
 
 
 def measure(tmux: Tmux, tools: list[Tool], base: Path, seconds: int) -> Measured:
@@ -361,20 +388,26 @@ def measure(tmux: Tmux, tools: list[Tool], base: Path, seconds: int) -> Measured
     for tool in tools:
         tool.pipe = base / f"{tool.session}.out"
         tmux.run("pipe-pane", "-o", "-t", tool.session, f"cat >> {_quote(str(tool.pipe))}")
+    war = tools[0]
+    names = thread_names(war.pid)  # before the window: py-spy stops the process to read it
     cpu0 = {t.name: proc_cpu_s(t.pid) for t in tools}
+    threads0 = threads_cpu_s(war.pid)
     t0 = time.perf_counter()
     time.sleep(seconds)  # the measurement window itself
     elapsed = time.perf_counter() - t0
     cpu = {t.name: proc_cpu_s(t.pid) - cpu0[t.name] for t in tools}
+    threads: Counter[str] = Counter()
+    for tid, spent in threads_cpu_s(war.pid).items():
+        threads[names.get(tid, f"thread {tid}")] += spent - threads0.get(tid, 0.0)
     since_spawn = {t.name: proc_cpu_s(t.pid) for t in tools}
     written = {t.name: t.pipe.stat().st_size if t.pipe and t.pipe.exists() else 0 for t in tools}
     for tool in tools:
         if not _alive(tool.pid):
             raise RuntimeError(f"{tool.name} died during the window")
-    war = tools[0]
     screen = tmux.capture(war.session)
     data = war.pipe.read_bytes()[: written[war.name]] if war.pipe else b""
-    return Measured(elapsed, cpu, since_spawn, written, attribute(data, regions(screen)))
+    return Measured(elapsed, cpu, since_spawn, written, attribute(data, regions(screen)),
+                    dict(threads.most_common()))  # fmt: skip
 
 
 def report(tools: list[Tool], m: Measured, day: dict[str, object] | None) -> None:
@@ -409,6 +442,9 @@ def report(tools: list[Tool], m: Measured, day: dict[str, object] | None) -> Non
               f" {day['feed_cpu_us']} us CPU per sample incl. renders;"
               f" {day['timeline_entries']} alert entries, {day['rollups']} rollups,"
               f" session file {day['session_kb']} KB")
+    print("warroom CPU s in the window by thread: " + ", ".join(
+        f"{name} {spent:.2f}" for name, spent in m.threads.items()
+    ))
     total = sum(m.where.values())
     print("warroom terminal bytes by screen area (B/s): " + ", ".join(
         f"{name} {n / m.elapsed:.0f}" for name, n in m.where.most_common() if n
