@@ -48,3 +48,12 @@ def pg_factory() -> Iterator[PgFactory]:
     """
     with cluster_factory(_new_cluster) as make:
         yield make
+
+
+@pytest.fixture
+def tmux() -> Iterator[Any]:
+    """A private tmux server with one session, ``term`` (support/tmux.py)."""
+    from support.tmux import tmux_server
+
+    with tmux_server("term") as server:
+        yield server

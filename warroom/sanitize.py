@@ -7,7 +7,11 @@ the terminal through a widget. Plain Python: collectors, sessions and widgets al
 
 from __future__ import annotations
 
+import contextlib
 import re
+import sys
+from collections.abc import Iterable, Iterator
+from typing import Any, TextIO, cast
 
 _NEWLINES = re.compile(r"\r\n?|[\x85\u2028\u2029]")
 # Whole terminal escape sequences go, so "\x1b[31m" leaves no "[31m" litter behind.
@@ -35,3 +39,42 @@ def one_line(value: object, limit: int | None = None) -> str:
     if limit is not None and len(text) > limit:
         text = text[: max(limit - 1, 0)] + "…"
     return text
+
+
+class TerminalText:
+    """A text stream that passes on only what is safe to show on a terminal.
+
+    The CLI's standard output and error go through one of these, so a title, a host name, a
+    path or a server's message that carries an escape (``\\e]2;...\\a`` renames a tmux pane,
+    ``\\e[41m`` paints it) or a bidi override reaches the terminal as plain text, whichever
+    command prints it. Lines and tabs stay; an escape split across two writes loses its ESC
+    either way, so nothing it says is obeyed. JSON and Markdown that are clean already pass
+    unchanged.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(text_block(text))
+        return len(text)  # what print() and friends expect: all of it was taken
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name: str) -> Any:
+        # flush, fileno, isatty, encoding, buffer...: the real stream's.
+        return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def terminal_streams() -> Iterator[None]:
+    """stdout and stderr through ``TerminalText`` for the duration (one CLI command)."""
+    saved = sys.stdout, sys.stderr
+    sys.stdout = cast(TextIO, TerminalText(sys.stdout))
+    sys.stderr = cast(TextIO, TerminalText(sys.stderr))
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
