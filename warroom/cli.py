@@ -809,6 +809,15 @@ def _fail(message: str, code: int) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from warroom.sanitize import terminal_streams
+
+    # Everything any command prints (titles, host names, paths, servers' messages, errors)
+    # reaches the terminal through one filter: no escape or bidi character it carries is obeyed.
+    with terminal_streams():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     # Not the alerts module for its ConfigError (a UserError): importing the collectors costs
     # `warroom note` more than the note itself.
     from warroom.sessions.store import SessionError
