@@ -193,3 +193,47 @@ def test_a_malformed_dsn_never_echoes_the_password(collectors) -> None:
     assert sample.status == "down"
     assert sample.error is not None and sample.error.kind is FailureKind.OTHER
     assert "hunter2" not in sample.error.message
+
+
+# -- who waits, and the pooler finding ----------------------------------------------------------
+
+
+def test_waiting_clients_are_named_by_application_and_address(bouncer: PgBouncer,
+                                                              collectors) -> None:
+    collector = collectors(bouncer.admin_dsn())
+    with ExitStack() as stack:
+
+        def named(app: str) -> psycopg.Connection:
+            return stack.enter_context(psycopg.connect(
+                bouncer.dsn(application_name=app), autocommit=True, prepare_threshold=None))
+
+        # pool_size=2: two clients inside a transaction hold both server connections.
+        holders = [named("ledger") for _ in range(2)]
+        for holder in holders:
+            holder.execute("BEGIN")
+            holder.execute("SELECT 1")
+        threads = []
+        for _ in range(3):
+            waiter = named("checkout")
+            thread = threading.Thread(target=waiter.execute, args=("SELECT 1",), daemon=True)
+            thread.start()
+            threads.append(thread)
+        sample = poll(collector, lambda s: s.up and app_pool(s).cl_waiting == 3)
+        groups = {(g.application, g.address): g for g in app_pool(sample).clients}
+        checkout = groups[("checkout", "127.0.0.1")]
+        assert (checkout.clients, checkout.waiting) == (3, 3)
+        ledger = groups[("ledger", "127.0.0.1")]
+        assert (ledger.clients, ledger.waiting) == (2, 0)
+        assert next(iter(groups)) == ("checkout", "127.0.0.1")  # most waiting first
+        line = sample.to_json()["pools"][0]
+        assert [(c["application"], c["waiting"]) for c in line["clients_waiting"]] == [
+            ("checkout", 3)
+        ]
+        for holder in holders:
+            holder.execute("COMMIT")
+        for thread in threads:
+            thread.join(DEADLINE)
+            assert not thread.is_alive()
+        # Without a queue, SHOW CLIENTS is not read: no client list on a calm pool.
+        calm = poll(collector, lambda s: s.up and app_pool(s).cl_waiting == 0)
+    assert app_pool(calm).clients == ()

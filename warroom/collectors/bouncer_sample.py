@@ -4,8 +4,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from warroom.collectors.sample import Failure
+from warroom.sanitize import one_line
+
+
+@dataclass(frozen=True, slots=True)
+class ClientGroup:
+    """A pool's clients from one application at one address (``SHOW CLIENTS``)."""
+
+    application: str  # as the client gave it ("" when it set none); display code must sanitise
+    address: str  # the client's IP address, or "unix"
+    clients: int  # connected to this pool
+    waiting: int  # of which waiting for a server connection
+    longest_wait_s: float = 0.0  # how long the longest waiting one has waited
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "application": one_line(self.application, 64), "address": one_line(self.address, 64),
+            "clients": self.clients, "waiting": self.waiting,
+            "longest_wait_s": round(self.longest_wait_s, 3),
+        }  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,10 +39,23 @@ class PoolStats:
     maxwait_s: float  # how long the oldest waiting client has waited
     avg_query_ms: float | None = None  # SHOW STATS avg_query_time (per database)
     avg_wait_ms: float | None = None  # SHOW STATS avg_wait_time (per database)
+    # Who the clients are, most waiting first: read (SHOW CLIENTS) only while clients wait,
+    # so a calm pooler with thousands of clients costs no client list per sample.
+    clients: tuple[ClientGroup, ...] = ()
 
     @property
     def name(self) -> str:
         return f"{self.database}/{self.user}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "database": one_line(self.database, 64), "user": one_line(self.user, 64),
+            "cl_active": self.cl_active, "cl_waiting": self.cl_waiting,
+            "sv_active": self.sv_active, "sv_idle": self.sv_idle,
+            "maxwait_s": round(self.maxwait_s, 3),
+            "avg_query_ms": _ms(self.avg_query_ms), "avg_wait_ms": _ms(self.avg_wait_ms),
+            "clients_waiting": [c.to_json() for c in self.clients if c.waiting],
+        }  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +78,14 @@ class BouncerSample:
     def up(self) -> bool:
         return self.status == "up"
 
+    def to_json(self) -> dict[str, Any]:
+        """The ``pgbouncer`` object of a ``warroom sample --json`` line."""
+        return {
+            "status": self.status,
+            "error": None if self.error is None else self.error.to_json(),
+            "pools": [p.to_json() for p in self.pools],
+        }
+
     @property
     def totals(self) -> PoolTotals:
         return PoolTotals(
@@ -56,4 +97,8 @@ class BouncerSample:
         )
 
 
-__all__ = ["BouncerSample", "PoolStats", "PoolTotals"]
+def _ms(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+__all__ = ["BouncerSample", "ClientGroup", "PoolStats", "PoolTotals"]

@@ -13,22 +13,31 @@ and a missing one reads as 0 (or None for the averages).
 (over PgBouncer's ``stats_period``, 60 s by default). The console's own pseudo-pool
 (database ``pgbouncer``) is left out, like the PostgreSQL collector leaves out its own backend.
 Pools come sorted worst first: most clients waiting, then longest wait, then busiest.
+
+While a pool has clients waiting, ``SHOW CLIENTS`` says who they are: its clients grouped by
+application and address, most waiting first (the pool names the database and user; these
+name the services queueing behind it).
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import defaultdict
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from psycopg import pq
 from psycopg.conninfo import make_conninfo
 
 from warroom.collectors import pg_wire
-from warroom.collectors.bouncer_sample import BouncerSample, PoolStats
+from warroom.collectors.bouncer_sample import BouncerSample, ClientGroup, PoolStats
 from warroom.collectors.sample import Failure, FailureKind
+from warroom.dsn import DsnError
+from warroom.dsn import parse as parse_dsn
 
 ADMIN_DB = "pgbouncer"
+CLIENT_GROUPS = 10  # per pool: the applications/addresses with most waiting clients
 _BACKOFF_START = 0.5
 _BACKOFF_CAP = 5.0
 
@@ -61,12 +70,11 @@ class PgBouncerCollector:
         self._conninfo: str | None = None
         self._conninfo_error: Failure | None = None
         try:
+            # Read by warroom.dsn first: libpq's own parse message may quote the password.
+            parse_dsn(dsn, "the PgBouncer connection string")
             self._conninfo = make_conninfo(dsn, dbname=ADMIN_DB)
-        except Exception:
-            # libpq's parse message may quote the DSN, password included: never repeat it.
-            self._conninfo_error = Failure(
-                FailureKind.OTHER, "the PgBouncer DSN is not a valid libpq connection string"
-            )
+        except DsnError as exc:
+            self._conninfo_error = Failure(FailureKind.OTHER, str(exc))
         self._pgconn: pq.PGconn | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -114,6 +122,11 @@ class PgBouncerCollector:
         stats = {row.get("database", ""): row for row in stats_rows}
         found = [_pool(row, stats.get(row.get("database", ""), {})) for row in pools]
         found = [p for p in found if p.database != ADMIN_DB]
+        if any(p.cl_waiting for p in found):
+            # Who is queueing: one row per client, so read only while some pool has a queue.
+            groups = _client_groups(_rows(self._show(pgconn, b"SHOW CLIENTS", deadline)))
+            found = [replace(p, clients=groups.get((p.database, p.user), ())) if p.cl_waiting
+                     else p for p in found]  # fmt: skip
         found.sort(key=lambda p: (-p.cl_waiting, -p.maxwait_s, -(p.cl_active + p.sv_active),
                                   p.database, p.user))  # fmt: skip
         return tuple(found)
@@ -202,3 +215,27 @@ def _pool(row: dict[str, str], stats: dict[str, str]) -> PoolStats:
         avg_query_ms=_ms(stats, "avg_query_time", "avg_query"),
         avg_wait_ms=_ms(stats, "avg_wait_time"),
     )
+
+
+def _client_groups(rows: list[dict[str, str]]) -> dict[tuple[str, str], tuple[ClientGroup, ...]]:
+    """SHOW CLIENTS rows grouped per pool by (application, address), most waiting first."""
+    # [clients, waiting, longest wait] per (pool, application, address)
+    tally: dict[tuple[str, str], dict[tuple[str, str], list[float]]] = defaultdict(dict)
+    for row in rows:
+        pool = (row.get("database", ""), row.get("user", ""))
+        key = (row.get("application_name", ""), row.get("addr", ""))
+        figures = tally[pool].setdefault(key, [0, 0, 0.0])
+        figures[0] += 1
+        # 1.18 added "waiting_cancel_req"; a cancel request waits for a server as well.
+        if row.get("state", "").startswith("waiting"):
+            figures[1] += 1
+            wait = _int(row, "wait") + _int(row, "wait_us") / 1_000_000
+            figures[2] = max(figures[2], wait)
+    out: dict[tuple[str, str], tuple[ClientGroup, ...]] = {}
+    for pool, groups in tally.items():
+        ranked = sorted(groups.items(), key=lambda kv: (-kv[1][1], -kv[1][0], kv[0]))
+        out[pool] = tuple(
+            ClientGroup(app, addr, int(n), int(w), longest)
+            for (app, addr), (n, w, longest) in ranked[:CLIENT_GROUPS]
+        )
+    return out
