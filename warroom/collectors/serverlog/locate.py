@@ -1,0 +1,147 @@
+"""Where the server's log is, and which way warroom may read it: the probe behind the reader
+and behind `warroom doctor`'s server-log check.
+
+Asked of the server, never guessed: ``log_destination``, ``logging_collector``,
+``log_line_prefix``, ``data_directory`` and ``pg_current_logfile()``. The file is read directly
+only when this host holds that very server: its data directory's ``postmaster.pid`` names the
+same directory, port and start time (a remote server with the same paths is not mistaken for
+it). Otherwise the server reads it for us (``pg_ls_logdir()`` and ``pg_read_binary_file()``,
+when this role may call them).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from warroom.collectors.serverlog.parse import FORMATS
+
+PROBE_SQL = """
+SELECT current_user,
+       (SELECT setting FROM pg_settings WHERE name = 'logging_collector'),
+       current_setting('log_destination'),
+       current_setting('log_line_prefix'),
+       -- NULL without pg_read_all_settings (a part of pg_monitor)
+       (SELECT setting FROM pg_settings WHERE name = 'data_directory'),
+       current_setting('port')::int,
+       extract(epoch FROM pg_postmaster_start_time())::float8,
+       has_function_privilege('pg_current_logfile(text)', 'EXECUTE'),
+       has_function_privilege('pg_ls_logdir()', 'EXECUTE'),
+       has_function_privilege('pg_read_binary_file(text,bigint,bigint,boolean)', 'EXECUTE')
+"""
+READ_GRANT = "GRANT EXECUTE ON FUNCTION pg_read_binary_file(text, bigint, bigint, boolean) TO {};"
+Conn = psycopg.Connection[Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """A readable log (``source`` set) or what is missing (``source`` None, ``missing``)."""
+
+    source: str | None  # "file" or "pg_read_file"
+    format: str | None = None  # "stderr", "csvlog" or "jsonlog"
+    path: str | None = None  # as the server names it (relative to data_directory, or absolute)
+    local_path: Path | None = None  # the file on this host, for source "file"
+    data_dir: Path | None = None
+    line_prefix: str = ""
+    missing: str = ""
+    fix: str = ""
+
+
+def _ident(name: str) -> str:
+    return sql.Identifier(name).as_string(None)
+
+
+def same_server(data_dir: Path, port: int, started: float) -> bool:
+    """This host holds the server: its postmaster.pid names the directory, port, start time."""
+    try:
+        lines = (data_dir / "postmaster.pid").read_text().splitlines()
+    except (OSError, UnicodeDecodeError):
+        return False
+    try:
+        return (Path(lines[1]) == data_dir and int(lines[3]) == port
+                and abs(int(lines[2]) - started) <= 2)  # fmt: skip
+    except (IndexError, ValueError):
+        return False
+
+
+def current_logfile(conn: Conn, fmt: str) -> str | None:
+    row = conn.execute("SELECT pg_current_logfile(%s)", (fmt,)).fetchone()
+    return str(row[0]) if row and row[0] else None
+
+
+def local_current_logfile(data_dir: Path, fmt: str) -> str | None:
+    """The server's ``current_logfiles`` on this host, for ``fmt`` (no query needed)."""
+    try:
+        text = (data_dir / "current_logfiles").read_text(errors="replace")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        name, _, path = line.partition(" ")
+        if name == fmt and path:
+            return path
+    return None
+
+
+def resolve(data_dir: Path | None, path: str) -> Path | None:
+    if os.path.isabs(path):
+        return Path(path)
+    return data_dir / path if data_dir is not None else None
+
+
+def locate(conn: Conn, *, local_files: bool = True) -> Location:
+    """Find the log and the way to read it; one probe query and one per log format."""
+    row = conn.execute(PROBE_SQL).fetchone()
+    assert row is not None
+    user, collector, destination, prefix, data_dir_s, port, started, can_current, can_ls, \
+        can_read = row  # fmt: skip
+    destinations = [d.strip().lower() for d in str(destination).split(",")]
+    formats = [f for f in FORMATS if f in destinations]
+    data_dir = Path(data_dir_s) if data_dir_s else None
+    if collector != "on":
+        if not formats:
+            return Location(None, missing=f"log_destination is '{destination}': warroom reads "
+                            "only stderr, csvlog or jsonlog files",
+                            fix="ALTER SYSTEM SET log_destination = 'stderr'; ALTER SYSTEM SET "
+                            "logging_collector = on;  -- then restart the server")  # fmt: skip
+        return Location(None, missing=(
+            f"log_destination={destination} with logging_collector=off: the server writes no "
+            "log file of its own (its stderr goes wherever it was started)"),
+            fix="ALTER SYSTEM SET logging_collector = on;  -- then restart the server")  # fmt: skip
+    if not formats:
+        return Location(None, missing=f"log_destination is '{destination}': warroom reads only "
+                        "stderr, csvlog or jsonlog files",
+                        fix="ALTER SYSTEM SET log_destination = 'stderr';  -- then SELECT "
+                        "pg_reload_conf()")  # fmt: skip
+    if not can_current:
+        return Location(None, missing="this role may not ask the server for its log file "
+                        "(pg_current_logfile)", fix=f"GRANT pg_monitor TO {_ident(str(user))};")
+    path = fmt = None
+    for candidate in formats:
+        path = current_logfile(conn, candidate)
+        if path:
+            fmt = candidate
+            break
+    if path is None or fmt is None:
+        return Location(None, missing="the server names no current log file (logging_collector "
+                        "set but not in effect yet?)",
+                        fix="-- restart the server for logging_collector to take effect")
+    local = resolve(data_dir, path)
+    if (local_files and data_dir is not None and local is not None
+            and same_server(data_dir, int(port), float(started))
+            and os.access(local, os.R_OK)):  # fmt: skip
+        return Location("file", fmt, path, local, data_dir, str(prefix))
+    if can_ls and can_read:
+        return Location("pg_read_file", fmt, path, None, data_dir, str(prefix))
+    fixes = [READ_GRANT.format(_ident(str(user)))]
+    if not can_ls:
+        fixes.insert(0, f"GRANT pg_monitor TO {_ident(str(user))};")
+    where = ("local files are turned off" if not local_files else
+             f"{path} is not readable on this host")  # fmt: skip
+    return Location(None, fmt, path, missing=f"cannot read the server log: {where}, and this "
+                    "role may not read it through the server (pg_read_binary_file)",
+                    fix=" ".join(fixes))  # fmt: skip
