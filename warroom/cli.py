@@ -26,7 +26,7 @@ from warroom.sessions.model import (
     Status,
     TimelineEntry,
 )
-from warroom.sessions.times import TimeError, format_utc, parse_time, utcnow
+from warroom.sessions.times import TimeError, format_utc, parse_past_time, parse_time, utcnow
 
 if TYPE_CHECKING:
     import queue
@@ -100,6 +100,19 @@ def _time_arg(parser: argparse.ArgumentParser, meaning: str) -> None:
         metavar="TIME",
         help=f"{meaning}: ISO 8601 with a zone, or HH:MM[:SS] meaning UTC today (default: now)",
     )
+
+
+def _seconds(text: str) -> float:
+    """An interval in seconds: a finite number above 0 (``nan`` and ``inf`` are floats too)."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds above 0: {text!r}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -213,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "several servers side by side (named host:port)")
     _session_arg(p, "a new incident")
     p.add_argument("--title", help="title for a new incident")
-    p.add_argument("--interval", type=float, default=1.0, metavar="S",
+    p.add_argument("--interval", type=_seconds, default=1.0, metavar="S",
                    help="seconds between samples (default: 1)")
     p.add_argument("--pgbouncer", metavar="DSN", action="append", default=[],
                    help="PgBouncer admin console DSN; with several --dsn, one per server in the "
@@ -308,7 +321,7 @@ def cmd_new(args: argparse.Namespace) -> int:
     from warroom.sessions.share import client
     from warroom.sessions.store import Store
 
-    started = utcnow() if args.at is None else parse_time(args.at)
+    started = utcnow() if args.at is None else parse_past_time(args.at)
     incident = Incident.create(args.title, started, severity=args.severity)
     dsn = client.configured_dsn(args.share)
     if dsn:
@@ -405,7 +418,7 @@ def cmd_note(args: argparse.Namespace) -> int:
     text = " ".join(args.text).strip()
     if not text:
         raise UsageError("a note needs some text")
-    at = utcnow() if args.at is None else parse_time(args.at)
+    at = utcnow() if args.at is None else parse_past_time(args.at)
     path = _resolve_session(args.session)
     author = _shared_author(_author(args.author), path, args.share)
     store, outbox, dsn = _open_shared(path, args.share, author)
@@ -417,7 +430,7 @@ def cmd_note(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    at = utcnow() if args.at is None else parse_time(args.at)
+    at = utcnow() if args.at is None else parse_past_time(args.at)
     path = _resolve_session(args.session)
     author = _shared_author(_author(args.author), path, args.share)
     store, outbox, dsn = _open_shared(path, args.share, author)

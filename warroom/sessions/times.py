@@ -60,7 +60,28 @@ def parse_time(text: str, now: datetime | None = None) -> datetime:
         raise TimeError(
             f"time {text!r} has no zone: add Z or +HH:MM, or give HH:MM for UTC today"
         )
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59-14:00 is past the last datetime Python has
+        raise TimeError(f"time {text!r} is out of range") from None
+
+
+# How far ahead of this host's clock a typed time may be: another responder's clock, or a
+# note typed a minute before the moment it names. Further ahead is a typo (a wrong day, zone or
+# year), and a record cannot take back a resolution dated in 9999.
+FUTURE_SLACK = timedelta(minutes=5)
+
+
+def parse_past_time(text: str, now: datetime | None = None) -> datetime:
+    """A TIME that says when something happened: ``parse_time``, and not in the future."""
+    now = now or utcnow()
+    value = parse_time(text, now)
+    if value > now + FUTURE_SLACK:
+        raise TimeError(
+            f"time {text.strip()!r} is in the future ({format_utc(value)}; it is "
+            f"{format_utc(now)} now): give the time it happened"
+        )
+    return value
 
 
 def format_duration(delta: timedelta) -> str:

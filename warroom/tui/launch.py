@@ -41,16 +41,26 @@ class WatchOptions:
 
 def open_store(options: WatchOptions) -> Store:
     if options.session is not None and options.session.exists():
-        return Store.open(options.session)
+        store = Store.open(options.session)
+        if store.incident.target == Target() and (options.dsn or options.servers):
+            # Made by `warroom new`, watched now: the record learns what it watches, so a
+            # resume without --dsn watches the same server, not libpq's default socket.
+            target = _target(options)
+            store.update(lambda incident: setattr(incident, "target", target))
+        return store
+    title = options.title or default_title(options.dsn)
+    incident = Incident.create(title, utcnow(), target=_target(options))
+    path = options.session or new_session_path(incident.id)
+    return Store.create(path, incident)
+
+
+def _target(options: WatchOptions) -> Target:
+    """What the command line watches, as the record keeps it (no password)."""
     servers = tuple(
         Server(s.name, redact(s.dsn), redact(s.pgbouncer)) for s in options.servers
     ) if len(options.servers) > 1 else ()
-    target = Target(dsn=redact(options.dsn), pgbouncer=redact(options.pgbouncer or ""),
-                    servers=servers)  # fmt: skip
-    title = options.title or default_title(options.dsn)
-    incident = Incident.create(title, utcnow(), target=target)
-    path = options.session or new_session_path(incident.id)
-    return Store.create(path, incident)
+    return Target(dsn=redact(options.dsn), pgbouncer=redact(options.pgbouncer or ""),
+                  servers=servers)  # fmt: skip
 
 
 def build_app(
