@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
     from warroom.collectors.findings.config import FindingsConfig
     from warroom.collectors.host import HostCollector
+    from warroom.collectors.pgbouncer import PgBouncerCollector
     from warroom.collectors.postgres import PostgresCollector
     from warroom.sessions.share.outbox import Outbox
     from warroom.sessions.store import Store
@@ -245,10 +246,14 @@ def build_parser() -> argparse.ArgumentParser:
              '"server" (host:port, -2, -3 ... added when two are alike). Each server is polled\n'
              "on its own, so one that stops answering never delays the others' lines.\n"
              '"role" and "replication" say where it stands: a primary\'s standbys and slots,\n'
-             "a replica's lag, replay pause and upstream.")
+             "a replica's lag, replay pause and upstream. With --pgbouncer the line has a\n"
+             '"pgbouncer" object: its pools, and who waits in them.')
     p.add_argument("--dsn", action="append", metavar="DSN",
                    help="libpq connection string or URI (default: PG* env); repeat it to "
                         "sample several servers side by side")
+    p.add_argument("--pgbouncer", metavar="DSN", action="append", default=[],
+                   help="PgBouncer admin console DSN; with several --dsn, one per server in the "
+                        "same order ('' for none)")
     p.add_argument("--count", type=int, metavar="N",
                    help="stop after N samples of each server (default: forever)")
     p.add_argument("--interval", type=float, default=1.0, metavar="S",
@@ -534,11 +539,6 @@ def _list_shared(dsn: str) -> int:
 
     with opsdb.connect(dsn) as conn:
         opsdb.require_schema(conn, dsn)
-        # Connected anyway: what this host's sessions queued while the ops database was down
-        # goes now (bounded; what cannot go stays pending with a warning), then the list
-        # shows it.
-        for problem in client.publish_sessions(conn, dsn):
-            _warn(problem)
         found = opsdb.list_incidents(conn)
     if not found:
         print(f"no shared incidents on {opsdb.where(dsn)}")
@@ -611,8 +611,9 @@ def cmd_sample(args: argparse.Namespace) -> int:
     import threading
 
     from warroom.collectors.alerts import load_config
+    from warroom.collectors.pgbouncer import PgBouncerCollector
     from warroom.collectors.postgres import PostgresCollector
-    from warroom.targets import names_of
+    from warroom.targets import names_of, paired
 
     if args.interval <= 0:
         raise UsageError("--interval must be more than 0 seconds")
@@ -620,17 +621,20 @@ def cmd_sample(args: argparse.Namespace) -> int:
         raise UsageError("--count must be at least 1")
     findings_config = load_config().findings  # a broken config fails here, before any thread
     dsns: list[str] = args.dsn or [""]
+    bouncer_dsns = paired(args.dsn or [], args.pgbouncer)
     # The name only appears with several servers: one server's lines keep the original keys.
     names: list[str | None] = list(names_of(dsns)) if len(dsns) > 1 else [None]
     collectors = [PostgresCollector(d, interval=args.interval) for d in dsns]
+    bouncers = [PgBouncerCollector(b, budget=args.interval * 0.8) if b else None
+                for b in bouncer_dsns]  # fmt: skip
     lines: queue.Queue[str | BaseException | None] = queue.Queue()
     stop = threading.Event()
     threads = [
         threading.Thread(
-            target=_sample_server, args=(c, name, findings_config, args, lines, stop),
+            target=_sample_server, args=(c, b, name, findings_config, args, lines, stop),
             name=f"warroom-sample-{i}", daemon=True,
         )
-        for i, (c, name) in enumerate(zip(collectors, names, strict=True))
+        for i, (c, b, name) in enumerate(zip(collectors, bouncers, names, strict=True))
     ]  # fmt: skip
     try:
         for thread in threads:
@@ -649,7 +653,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
                 sys.stdout.flush()
     finally:
         stop.set()
-        for collector in collectors:
+        for collector in [*collectors, *(b for b in bouncers if b is not None)]:
             collector.close()  # also wakes a sample() waiting on a stalled server
         for thread in threads:
             thread.join(timeout=2.0)
@@ -658,6 +662,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 def _sample_server(
     collector: PostgresCollector,
+    bouncer: PgBouncerCollector | None,
     name: str | None,
     findings_config: FindingsConfig,
     args: argparse.Namespace,
@@ -667,12 +672,16 @@ def _sample_server(
     """One server's poll loop, on its own thread: sample, queue the line, re-arm.
 
     The next sample is due ``--interval`` after this one started (the cadence one server has
-    always had), or at once when a sample took longer, so polls never pile up.
+    always had), or at once when a sample took longer, so polls never pile up. Its PgBouncer
+    is sampled at the same time on a second thread, so a stalled one never adds its budget to
+    the server's.
     """
     import json
+    from concurrent.futures import ThreadPoolExecutor
 
     from warroom.collectors.findings import FindingsEngine
 
+    side = ThreadPoolExecutor(1, thread_name_prefix="warroom-bouncer") if bouncer else None
     try:
         engine = FindingsEngine(findings_config)
         # Made here: psutil measures CPU per calling thread, from that thread's first call.
@@ -680,15 +689,21 @@ def _sample_server(
         taken = 0
         while not stop.is_set() and (args.count is None or taken < args.count):
             started = time.monotonic()
+            pooled = side.submit(bouncer.sample) if side and bouncer else None
             sample = collector.sample()
+            pools = pooled.result() if pooled is not None else None
             if stop.is_set():
                 break
             if host is not None:
                 engine.feed_host(host.sample())
+            if pools is not None:
+                engine.feed_bouncer(pools)
             engine.feed(sample)
             findings = [f.to_json() for f in engine.active()]
             body = sample.to_json(findings)
             out = body if name is None else {"server": name, **body}
+            if pools is not None:
+                out["pgbouncer"] = pools.to_json()
             lines.put(json.dumps(out, separators=(",", ":")))
             taken += 1
             if args.count is not None and taken >= args.count:
@@ -697,6 +712,8 @@ def _sample_server(
     except BaseException as exc:  # the writer reports it: one line, never a thread traceback
         lines.put(exc)
     finally:
+        if side is not None:
+            side.shutdown(wait=False)
         lines.put(None)
 
 

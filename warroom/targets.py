@@ -91,13 +91,19 @@ def names_of(dsns: Sequence[str]) -> list[str]:
     return names
 
 
-def from_dsns(dsns: Sequence[str], pgbouncers: Sequence[str]) -> list[Server]:
+def paired(dsns: Sequence[str], pgbouncers: Sequence[str]) -> list[str]:
+    """Each server's PgBouncer DSN, by position (``""`` for none); more than servers is an error."""
     if len(pgbouncers) > max(len(dsns), 1):
         raise TargetError(f"{len(pgbouncers)} --pgbouncer for {len(dsns)} --dsn: each "
                           "--pgbouncer pairs with the --dsn at its position")  # fmt: skip
+    return [pgbouncers[i] if i < len(pgbouncers) else "" for i in range(max(len(dsns), 1))]
+
+
+def from_dsns(dsns: Sequence[str], pgbouncers: Sequence[str]) -> list[Server]:
+    bouncers = paired(dsns, pgbouncers)
     dsns = list(dsns) or [""]
-    servers = [Server(name, dsn, pgbouncers[i] if i < len(pgbouncers) else "")
-               for i, (name, dsn) in enumerate(zip(names_of(dsns), dsns, strict=True))]  # fmt: skip
+    named = zip(names_of(dsns), dsns, bouncers, strict=True)
+    servers = [Server(name, dsn, bouncer) for name, dsn, bouncer in named]
     if len(servers) > MAX_SERVERS:
         raise TargetError(f"at most {MAX_SERVERS} servers (the strip's keys 1-9)")
     return servers

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import AbstractContextManager, ExitStack
+from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
+from cli_helpers import run_warroom
 from support.pgbouncer import PLAIN_USER, POOL_DB, PgBouncer
-from support.pgcluster import free_port
+from support.pgcluster import MONITOR_ROLE, PgCluster, free_port
 
 from warroom.collectors.pgbouncer import BouncerSample, PgBouncerCollector, PoolStats
 from warroom.collectors.sample import FailureKind
@@ -237,3 +244,96 @@ def test_waiting_clients_are_named_by_application_and_address(bouncer: PgBouncer
         # Without a queue, SHOW CLIENTS is not read: no client list on a calm pool.
         calm = poll(collector, lambda s: s.up and app_pool(s).cl_waiting == 0)
     assert app_pool(calm).clients == ()
+
+
+def sample_lines(pg: PgCluster, bouncer: PgBouncer, home: Path,
+                 until: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
+    """`warroom sample --pgbouncer ... --json` lines until one satisfies ``until``."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "warroom", "sample", "--dsn", pg.dsn(user=MONITOR_ROLE),
+         "--pgbouncer", bouncer.admin_dsn(), "--interval", "0.5", "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "WARROOM_HOME": str(home),
+             "XDG_CONFIG_HOME": str(home / "config")},  # default thresholds
+    )  # fmt: skip
+    lines: list[dict[str, Any]] = []
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline:
+            lines.append(json.loads(proc.stdout.readline()))
+            if until(lines[-1]):
+                return lines
+        raise AssertionError(f"not seen within 40 s; last line: {lines[-1]}")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def pooled(bouncer: PgBouncer, clients: int,
+           sleep_s: float) -> AbstractContextManager[subprocess.Popen[bytes]]:
+    if not (bouncer.cluster.bin_dir / "pgbench").exists():
+        pytest.skip(f"no pgbench beside {bouncer.cluster.bin_dir}")
+    return bouncer.pgbench(clients, sleep_s, application="checkout")
+
+
+def pooler_findings(line: dict[str, Any]) -> list[dict[str, Any]]:
+    return [f for f in line["findings"] if f["rule"] == "pooler"]
+
+
+def test_sample_names_the_pool_and_the_clients_queueing_behind_it(
+    pg: PgCluster, bouncer_factory, tmp_path: Path
+) -> None:
+    bouncer = bouncer_factory(pool_size=2)
+    # pgbench with 8 clients through a pool of 2 server connections: 6 wait in PgBouncer,
+    # each about 3 s a turn, while the database has 2 busy sessions, far from full.
+    with pooled(bouncer, 8, 1.0):
+        lines = sample_lines(pg, bouncer, tmp_path, lambda d: bool(pooler_findings(d)))
+    last = lines[-1]
+    assert last["status"] == "up" and last["pgbouncer"]["status"] == "up"
+    (pool,) = [p for p in last["pgbouncer"]["pools"] if p["database"] == POOL_DB]
+    assert pool["user"] == "postgres" and pool["cl_waiting"] >= 1
+    assert (pool["sv_active"], pool["sv_idle"]) == (2, 0)
+    assert pool["maxwait_s"] >= 1
+    waiting = pool["clients_waiting"]
+    assert [(c["application"], c["address"]) for c in waiting] == [("checkout", "127.0.0.1")]
+    assert waiting[0]["waiting"] == pool["cl_waiting"] and waiting[0]["clients"] == 8
+    (finding,) = pooler_findings(last)
+    assert finding["subject"] == f"pool {POOL_DB}/postgres"
+    assert finding["text"].startswith(f"PgBouncer pool {POOL_DB}/postgres: ")
+    assert "all 2 server connections busy" in finding["text"]
+    assert "checkout at 127.0.0.1" in finding["text"]
+    evidence = finding["evidence"]
+    assert (evidence["database"], evidence["user"]) == (POOL_DB, "postgres")
+    # The database itself is nowhere near full: no saturation alert would have said a word.
+    assert evidence["database_saturation"] < 50
+    assert last["connections"]["saturation"] < 0.5
+
+
+def test_a_healthy_pooler_gives_no_finding(pg: PgCluster, bouncer_factory, collectors,
+                                           tmp_path: Path) -> None:
+    bouncer = bouncer_factory(pool_size=4)
+    collector = collectors(bouncer.admin_dsn())
+    # Two busy clients, four server connections: nobody waits once both have a server.
+    with pooled(bouncer, 2, 0.05):
+        poll(collector, lambda s: s.up and bool(s.pools)
+             and app_pool(s).sv_active + app_pool(s).sv_idle >= 2)  # fmt: skip
+        result = run_warroom("sample", "--dsn", pg.dsn(user=MONITOR_ROLE), "--pgbouncer",
+                             bouncer.admin_dsn(), "--count", "8", "--interval", "0.3", "--json",
+                             home=tmp_path, env={"XDG_CONFIG_HOME": str(tmp_path / "config")})
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(lines) == 8
+    for line in lines:
+        (pool,) = [p for p in line["pgbouncer"]["pools"] if p["database"] == POOL_DB]
+        assert pool["cl_active"] == 2 and pool["cl_waiting"] == 0
+        assert pool["clients_waiting"] == []
+        assert pooler_findings(line) == []
+
+
+def test_more_pgbouncers_than_servers_is_one_line_error(tmp_path: Path) -> None:
+    result = run_warroom("sample", "--pgbouncer", "host=a", "--pgbouncer", "host=b", "--json",
+                         "--count", "1", home=tmp_path)  # fmt: skip
+    assert result.returncode != 0 and result.stdout == ""
+    assert result.stderr.startswith("warroom: error: 2 --pgbouncer for 0 --dsn: ")
+    assert len(result.stderr.splitlines()) == 1

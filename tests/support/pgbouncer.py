@@ -8,6 +8,7 @@ secrets: with ``auth_type = trust`` nothing is checked, and nothing secret is ev
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
@@ -16,11 +17,13 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from psycopg.conninfo import make_conninfo
 
 from support.pgcluster import PgCluster, free_port
+from warroom.drill.sandbox import clean_env
 
 ADMIN_USER = "postgres"  # in admin_users: may run SHOW on the console
 PLAIN_USER = "app"  # known to PgBouncer but neither admin nor stats user
@@ -148,6 +151,33 @@ logfile = {self.log_file}
 
     def admin_dsn(self, user: str = ADMIN_USER) -> str:
         return self.dsn(user=user, dbname="pgbouncer")
+
+    @contextlib.contextmanager
+    def pgbench(
+        self, clients: int, sleep_s: float, application: str
+    ) -> Iterator[subprocess.Popen[bytes]]:
+        """pgbench through this PgBouncer: ``clients`` sessions, each transaction a sleep.
+
+        pgbench (a client nobody here wrote) keeps every client busy; with more clients than
+        the pool has server connections, the rest queue in PgBouncer. ``PGAPPNAME`` names
+        them, as a service sets its application_name.
+        """
+        exe = self.cluster.bin_dir / "pgbench"
+        if not exe.exists():
+            raise BouncerUnavailable(f"no pgbench beside {self.cluster.bin_dir}")
+        script = self.base / f"sleep-{clients}.sql"
+        script.write_text(f"SELECT pg_sleep({sleep_s});\n")
+        proc = subprocess.Popen(
+            [str(exe), "-h", "127.0.0.1", "-p", str(self.port), "-U", ADMIN_USER, "-n",
+             "-c", str(clients), "-T", "600", "-f", str(script), POOL_DB],
+            env={**clean_env(), "PGAPPNAME": application},
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            yield proc
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
 
     def log_tail(self, lines: int = 20) -> str:
         try:

@@ -24,6 +24,8 @@ DEFAULTS: dict[str, dict[str, float]] = {
     "churn": {"min_per_s": 10.0, "factor": 3.0, "samples": 3.0},
     "network_fine": {"max_ms": 10.0},
     "waiting": {"cpu_idle": 30.0, "latency_ms": 100.0, "min_query_s": 5.0, "min_waiting": 3.0},
+    # A PgBouncer queue: clients waiting this long while every server connection is busy.
+    "pooler": {"min_waiting": 1.0, "min_wait_s": 1.0, "critical_wait_s": 10.0},
 }
 
 

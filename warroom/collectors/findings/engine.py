@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from warroom.collectors.bouncer_sample import BouncerSample
 from warroom.collectors.findings.churn import Churn
 from warroom.collectors.findings.config import FindingsConfig
 from warroom.collectors.findings.lock_root import LockRoot
@@ -26,6 +27,7 @@ from warroom.collectors.findings.model import (
 )
 from warroom.collectors.findings.network_fine import NetworkFine
 from warroom.collectors.findings.pool import PoolHolder
+from warroom.collectors.findings.pooler import Pooler
 from warroom.collectors.findings.statement import DominantStatement
 from warroom.collectors.findings.waiting import WaitingNotWorking
 from warroom.collectors.host import HostSample
@@ -36,7 +38,7 @@ HISTORY = 300  # samples of baseline: five minutes at the default interval
 
 def default_rules() -> list[Rule]:
     return [PoolHolder(), LockRoot(), DominantStatement(), Churn(), NetworkFine(),
-            WaitingNotWorking()]  # fmt: skip
+            WaitingNotWorking(), Pooler()]  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -55,10 +57,14 @@ class FindingsEngine:
         self.rules = list(rules) if rules is not None else default_rules()
         self._history: deque[PgSample] = deque(maxlen=HISTORY)
         self._host: HostSample | None = None
+        self._bouncer: BouncerSample | None = None
         self._tracks: dict[tuple[str, str], _Track] = {}
 
     def feed_host(self, host: HostSample) -> None:
         self._host = host
+
+    def feed_bouncer(self, bouncer: BouncerSample) -> None:
+        self._bouncer = bouncer
 
     def feed(self, sample: PgSample) -> list[FindingEvent]:
         if not sample.up:
@@ -68,7 +74,7 @@ class FindingsEngine:
             settings = self.config.rule(rule.name)
             if not settings.get("enabled", 1.0):
                 continue
-            ctx = Context(sample, tuple(self._history), self._host, settings)
+            ctx = Context(sample, tuple(self._history), self._host, settings, self._bouncer)
             for finding in rule.evaluate(ctx):
                 proposed[finding.key] = finding
         self._history.append(sample)

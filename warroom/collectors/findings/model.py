@@ -9,6 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+from warroom.collectors.bouncer_sample import BouncerSample
 from warroom.collectors.host import HostSample
 from warroom.collectors.sample import PgSample
 
@@ -78,6 +79,7 @@ class Context:
     history: Sequence[PgSample]  # earlier up samples, oldest first, bounded
     host: HostSample | None
     settings: Mapping[str, float]
+    bouncer: BouncerSample | None = None  # the server's PgBouncer, when one is watched
 
     def query_p95(self, seconds: float = 30.0) -> float | None:
         values = [
