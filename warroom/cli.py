@@ -539,6 +539,11 @@ def _list_shared(dsn: str) -> int:
 
     with opsdb.connect(dsn) as conn:
         opsdb.require_schema(conn, dsn)
+        # Connected anyway: what this host's sessions queued while the ops database was down
+        # goes now (bounded; what cannot go stays pending with a warning), then the list
+        # shows it.
+        for problem in client.publish_sessions(conn, dsn):
+            _warn(problem)
         found = opsdb.list_incidents(conn)
     if not found:
         print(f"no shared incidents on {opsdb.where(dsn)}")

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from warroom import dsn as dsn_text
 from warroom.sessions.paths import list_sessions, new_session_path, sessions_dir
 from warroom.sessions.share import events as ev
 from warroom.sessions.share import opsdb
@@ -21,6 +23,7 @@ from warroom.sessions.share.merge import fold
 from warroom.sessions.share.outbox import (
     DERIVED,
     REMOTE,
+    Journal,
     Line,
     Outbox,
     derived_event,
@@ -37,6 +40,10 @@ if TYPE_CHECKING:
 
 ENV_DSN = "WARROOM_SHARE"
 ENV_HOST = "WARROOM_HOST"
+# `warroom sessions` publishes what this host's sessions have pending within this many seconds
+# (each round trip is bounded by opsdb's deadlines too); the rest waits for the next command.
+PUBLISH_BUDGET_S = 10.0
+PUBLISH_LOCK_WAIT_S = 0.5  # another warroom of this host publishing it: it sends ours too
 
 
 def host_name() -> str:
@@ -50,17 +57,9 @@ def qualified(author: str) -> str:
 
 
 def without_password(dsn: str) -> str:
-    """The DSN as the session file keeps it (libpq finds the password in ~/.pgpass etc.)."""
-    from psycopg import Error, conninfo
-
-    from warroom.sessions.toml_codec import scrub_dsn
-
-    try:
-        params = conninfo.conninfo_to_dict(dsn)
-    except Error:
-        return scrub_dsn(dsn)
-    params.pop("password", None)
-    return conninfo.make_conninfo(**{k: str(v) for k, v in params.items()})
+    """The DSN as the session file keeps it (libpq finds the password in ~/.pgpass etc.);
+    DsnError, before anything is written, if libpq cannot read it."""
+    return dsn_text.without_password(dsn, opsdb.SHARE_DSN)
 
 
 def configured_dsn(given: str | None) -> str | None:
@@ -110,6 +109,57 @@ def try_publish(outbox: Outbox, dsn: str, author: str) -> Published:
         return Published(True, "another warroom on this host is publishing it")
     except (opsdb.OpsError, OSError) as exc:
         return Published(False, " ".join(str(exc).split()))
+
+
+def same_database(shared: str, dsn: str) -> bool:
+    """Whether a session's stored share DSN (no password) names the ops database ``dsn`` does."""
+    from psycopg import Error, conninfo
+
+    if shared == without_password(dsn):
+        return True
+    try:
+        a, b = conninfo.conninfo_to_dict(shared), conninfo.conninfo_to_dict(dsn)
+    except Error:
+        return False
+    return opsdb.where(shared) == opsdb.where(dsn) and a.get("dbname") == b.get("dbname")
+
+
+def publish_sessions(
+    conn: psycopg.Connection[Any],
+    dsn: str,
+    directory: Path | None = None,
+    budget: float = PUBLISH_BUDGET_S,
+) -> list[str]:
+    """Publish what this host's sessions shared through ``dsn``'s database have pending.
+
+    For a command that is connected anyway (`warroom sessions`): each session's journal is sent
+    in order, once (``publish_pending``), without opening the session itself, so a dashboard
+    holding its lock delays nothing. Bounded by ``budget`` seconds overall. Returns one warning
+    per incident left with events pending; an empty list when everything went.
+    """
+    end = time.monotonic() + budget
+    problems: list[str] = []
+    for item in list_sessions(directory):
+        incident = item.incident
+        if incident is None or not incident.share or not same_database(incident.share, dsn):
+            continue
+        journal = Journal(item.path, incident.id)
+        left = len(journal.pending())
+        if not left:
+            continue
+        if conn.closed or time.monotonic() >= end:
+            problems.append(pending_warning(f"{left} events of {incident.id} are", dsn,
+                                            "not reached in this run"))  # fmt: skip
+            continue
+        try:
+            publish_pending(journal, conn, wait=PUBLISH_LOCK_WAIT_S)
+        except Busy:
+            continue  # another warroom of this host is sending them right now
+        except (opsdb.OpsError, OSError) as exc:
+            left = len(journal.pending())
+            problems.append(pending_warning(f"{left} events of {incident.id} are", dsn,
+                                            " ".join(str(exc).split())))  # fmt: skip
+    return problems
 
 
 def pending_warning(what: str, dsn: str, why: str) -> str:
@@ -240,6 +290,6 @@ def _catch_up(conn: psycopg.Connection[Any], outbox: Outbox) -> None:
 
 __all__ = [
     "Published", "SessionError", "configured_dsn", "host_name", "join", "local_copy",
-    "pending_warning", "refuse_if_taken", "start_sharing", "try_publish",
-    "without_password",
+    "pending_warning", "publish_sessions", "refuse_if_taken", "same_database", "start_sharing",
+    "try_publish", "without_password",
 ]  # fmt: skip

@@ -76,19 +76,73 @@ class Line:
         return (json.dumps(row, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
 
 
-class Outbox:
+class Journal:
+    """The journal and its markers beside one session, read without opening the session.
+
+    Publishing needs no more than this (``publish_pending`` serialises publishers on its own
+    lock, and journal lines are whole once fsynced), so a command that only lists sessions can
+    publish what they have pending without taking, or waiting for, the session's lock.
+    """
+
+    def __init__(self, session: Path, incident_id: str) -> None:
+        self.journal = side_path(session, "jsonl")
+        self.pub_path = side_path(session, "pub")
+        self.seq_path = side_path(session, "seq")
+        self.lock_path = side_path(session, "lock")
+        self._incident_id = incident_id
+
+    @property
+    def incident_id(self) -> str:
+        return self._incident_id
+
+    def read_from(self, offset: int) -> list[Line]:
+        try:
+            with open(self.journal, "rb") as handle:
+                handle.seek(offset)
+                data = handle.read()
+        except FileNotFoundError:
+            return []
+        out: list[Line] = []
+        pos = offset
+        for raw in data.splitlines(keepends=True):
+            if not raw.endswith(b"\n"):
+                break  # a torn last line: the next append cuts it off
+            pos += len(raw)
+            try:
+                row = json.loads(raw)
+                out.append(Line(row["o"], row.get("seq"), bool(row.get("skip")), row["e"], pos))
+            except (ValueError, KeyError, TypeError):
+                warn(f"{self.journal}: skipping an unreadable line ending at byte {pos}")
+        return out
+
+    def published_to(self) -> int:
+        return _read_int(self.pub_path)
+
+    def set_published_to(self, offset: int) -> None:
+        _write_int(self.pub_path, offset)
+
+    def applied_seq(self) -> int:
+        return _read_int(self.seq_path)
+
+    def set_applied_seq(self, seq: int) -> None:
+        if seq > self.applied_seq():
+            _write_int(self.seq_path, seq)
+
+    def pending(self) -> list[Line]:
+        """Our own events not yet published, in journal order."""
+        return [line for line in self.read_from(self.published_to()) if line.origin == LOCAL]
+
+
+class Outbox(Journal):
     """Keeps the journal in step with one Store; knows which events the record reflects."""
 
     def __init__(
         self, store: Store, host: str, author: str, on_local: Callable[[], None] | None
     ) -> None:
+        super().__init__(store.path, "")
         self.store = store
         self.host = host
         self.author = author
-        self.journal = side_path(store.path, "jsonl")
-        self.pub_path = side_path(store.path, "pub")
-        self.seq_path = side_path(store.path, "seq")
-        self.lock_path = side_path(store.path, "lock")
         self.merger = Merger()
         self.known: set[str] = set()  # event ids in the journal
         self.items: set[str] = set()  # entry and action item ids the journal has added
@@ -125,26 +179,6 @@ class Outbox:
                 self._learn(line)
                 self._read_to = line.end
             return lines
-
-    def read_from(self, offset: int) -> list[Line]:
-        try:
-            with open(self.journal, "rb") as handle:
-                handle.seek(offset)
-                data = handle.read()
-        except FileNotFoundError:
-            return []
-        out: list[Line] = []
-        pos = offset
-        for raw in data.splitlines(keepends=True):
-            if not raw.endswith(b"\n"):
-                break  # a torn last line: the next append cuts it off
-            pos += len(raw)
-            try:
-                row = json.loads(raw)
-                out.append(Line(row["o"], row.get("seq"), bool(row.get("skip")), row["e"], pos))
-            except (ValueError, KeyError, TypeError):
-                warn(f"{self.journal}: skipping an unreadable line ending at byte {pos}")
-        return out
 
     def _learn(self, line: Line) -> None:
         # Journal lines were validated before they were written (or made here), so only what
@@ -281,25 +315,6 @@ class Outbox:
             if item.id not in self.items:
                 made += ev.appended(incident.id, (item,), self.host, self.author)
         return made
-
-    # -- markers -----------------------------------------------------------------------------
-
-    def published_to(self) -> int:
-        return _read_int(self.pub_path)
-
-    def set_published_to(self, offset: int) -> None:
-        _write_int(self.pub_path, offset)
-
-    def applied_seq(self) -> int:
-        return _read_int(self.seq_path)
-
-    def set_applied_seq(self, seq: int) -> None:
-        if seq > self.applied_seq():
-            _write_int(self.seq_path, seq)
-
-    def pending(self) -> list[Line]:
-        """Our own events not yet published, in journal order."""
-        return [line for line in self.read_from(self.published_to()) if line.origin == LOCAL]
 
     # -- others' events ----------------------------------------------------------------------
 

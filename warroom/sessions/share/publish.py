@@ -14,7 +14,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from warroom.sessions.share import opsdb
-from warroom.sessions.share.outbox import LOCAL, Outbox
+from warroom.sessions.share.outbox import LOCAL, Journal
 
 if TYPE_CHECKING:
     import psycopg
@@ -27,7 +27,7 @@ class Busy(Exception):
 
 
 def publish_pending(
-    outbox: Outbox, conn: psycopg.Connection[Any], wait: float = 2.0
+    outbox: Journal, conn: psycopg.Connection[Any], wait: float = 2.0
 ) -> tuple[int, int]:
     """Publish what is pending; returns (events sent, incident's last sequence on the server)."""
     fd = os.open(outbox.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
