@@ -382,6 +382,10 @@ def _open_shared(
     """The session, and its outbox when it is shared (or ``--share`` starts sharing it)."""
     from warroom.sessions.store import Store
 
+    if share:  # one libpq cannot read fails here, before anything is written
+        from warroom.sessions.share import client
+
+        client.without_password(share)
     # Nothing here reads the rollups: left undecoded, they cost a long session's note little.
     store = Store.open(path, lazy=True)
     dsn = share or store.incident.share
@@ -734,8 +738,10 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     from psycopg.conninfo import make_conninfo
 
     from warroom.collectors.doctor import report, run_checks
+    from warroom.dsn import parse
     from warroom.sanitize import one_line
 
+    parse(args.dsn)  # a DSN libpq cannot read is worded here: libpq's message may quote it
     try:
         conninfo = make_conninfo(args.dsn, application_name="warroom-doctor")
         with psycopg.connect(conninfo, connect_timeout=10, autocommit=True) as conn:

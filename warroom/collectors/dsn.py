@@ -6,23 +6,14 @@ import os
 
 from psycopg import conninfo
 
-from warroom.errors import UserError
+from warroom.dsn import DsnError, without_password
 
-
-class DsnError(UserError):
-    """A connection string libpq cannot read; one line for the user."""
+__all__ = ["DsnError", "db_port", "default_title", "redact", "server_name"]
 
 
 def redact(dsn: str) -> str:
     """The DSN without its password, in libpq's keyword form (URIs included)."""
-    if not dsn:
-        return ""
-    try:
-        params = conninfo.conninfo_to_dict(dsn)
-    except Exception as exc:  # psycopg raises ProgrammingError for a malformed DSN
-        raise DsnError(f"cannot read the connection string: {_first_line(exc)}") from None
-    params.pop("password", None)
-    return conninfo.make_conninfo(**{k: str(v) for k, v in params.items()})
+    return without_password(dsn)
 
 
 def db_port(dsn: str) -> int:
@@ -60,8 +51,3 @@ def server_name(dsn: str) -> str:
     if host.startswith("/"):
         host = host.rstrip("/").rsplit("/", 1)[-1] or "socket"
     return f"{host}:{db_port(dsn)}"
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else exc.__class__.__name__

@@ -37,6 +37,8 @@ from warroom.collectors.sample import (
     Replication,
 )
 from warroom.collectors.server_changes import ServerWatch, Settings
+from warroom.dsn import DsnError
+from warroom.dsn import parse as parse_dsn
 
 APPLICATION = "warroom"
 STATEMENTS_EVERY_S = 5.0  # pg_stat_statements snapshots: enough for "the last minute"
@@ -175,12 +177,14 @@ class PostgresCollector:
         self._dsn_failure: Failure | None = None
         try:
             # libpq parses (keyword DSN or URI); env, .pgpass and services apply at connect.
+            # Read by warroom.dsn first: libpq's own parse message may quote the password.
+            parse_dsn(dsn)
             self._conninfo = make_conninfo(dsn, application_name=APPLICATION)
             self._probe_conninfo = make_conninfo(
                 dsn, application_name=pg_queries.PROBE_APPLICATION
             )
-        except Exception as exc:
-            self._dsn_failure = Failure(FailureKind.OTHER, f"invalid connection string: {exc}")
+        except DsnError as exc:
+            self._dsn_failure = Failure(FailureKind.OTHER, str(exc))
 
         self._lock = threading.Lock()
         self._stop = threading.Event()

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from warroom.dsn import DsnError, parse
 from warroom.errors import UserError
 
 if TYPE_CHECKING:
@@ -133,13 +134,14 @@ def _pg() -> Any:
     return psycopg
 
 
+SHARE_DSN = "the --share connection string"  # what a DsnError calls it
+
+
 def where(dsn: str) -> str:
     """host:port of a DSN for messages (libpq's defaults where it says nothing)."""
-    from psycopg import conninfo
-
     try:
-        params = conninfo.conninfo_to_dict(dsn)
-    except _pg().Error:
+        params = parse(dsn, SHARE_DSN)
+    except DsnError:
         return "the ops database"
     host = str(params.get("host") or os.environ.get("PGHOST") or "localhost")
     if host.startswith("/"):
@@ -158,9 +160,9 @@ def connect(dsn: str, *, autocommit: bool = True) -> psycopg.Connection[Any]:
     from psycopg import conninfo
 
     try:
-        params = conninfo.conninfo_to_dict(dsn)
-    except psycopg.Error as exc:
-        raise OpsError(f"cannot read the --share connection string: {_first_line(exc)}") from None
+        params: dict[str, Any] = parse(dsn, SHARE_DSN)  # worded without any of the DSN
+    except DsnError as exc:
+        raise OpsError(str(exc)) from None
     params.setdefault("connect_timeout", CONNECT_TIMEOUT)
     params.setdefault("application_name", "warroom-share")
     try:
