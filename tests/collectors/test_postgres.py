@@ -17,7 +17,8 @@ from warroom.collectors.sample import Count, FailureKind
 # added beside it.
 JSON_KEYS = {"at", "status", "error", "connections", "latency_ms", "tps", "findings", "signals",
              "role", "replication"}
-CONN_KEYS = {"total", "max", "saturation", "by_state", "waiting", "by_application", "source"}
+CONN_KEYS = {"total", "max", "saturation", "by_state", "waiting", "by_application", "source",
+             "by_user", "by_client", "by_group"}  # issue 19: who holds the slots, any source
 
 
 def monitor(cluster: PgCluster, **kwargs) -> PostgresCollector:

@@ -17,6 +17,7 @@ from warroom.collectors.sample import (
     BlockedBackend,
     Connections,
     Count,
+    Group,
     IdleTxApp,
     LockRoot,
     LongQuery,
@@ -25,6 +26,7 @@ from warroom.collectors.sample import (
 
 PROBE_APPLICATION = "warroom-probe"
 QUERY_CHARS = 200
+GROUP_CLIENTS = 3  # client addresses kept per group: where a service runs, not every host
 MAX_BLOCKED = 20  # pg_blocking_pids takes every lock-manager partition lock: call it sparingly
 
 PING = "warroom_ping"
@@ -68,6 +70,12 @@ def sample_sql(server_version: int) -> str:
         " FROM (SELECT {col} AS k, count(*) AS n FROM a {where} GROUP BY 1"
         " ORDER BY 2 DESC, 1 LIMIT $1) t)"
     )
+    # The same from g (a few rows per service), not one more pass over every backend.
+    top_g = (
+        "(SELECT coalesce(json_agg(json_build_array(k, n) ORDER BY n DESC, k), '[]')"
+        " FROM (SELECT {col} AS k, sum(n) AS n FROM g GROUP BY 1"
+        " ORDER BY 2 DESC, 1 LIMIT $1) t)"
+    )
     # Session counters arrived in 14; before that only backend_start of the survivors tells.
     sessions = (
         "(SELECT json_build_array(sum(sessions), sum(sessions_abandoned), sum(sessions_fatal),"
@@ -95,6 +103,13 @@ WITH a AS {materialized}(
            left(query, {QUERY_CHARS}) AS q
     FROM a WHERE wait_event_type = 'Lock'
     ORDER BY query_start LIMIT {MAX_BLOCKED}
+), g AS {materialized}(
+    -- Application, user and client address together: every "who" figure below is read
+    -- from these few rows instead of from every backend again.
+    SELECT application_name AS app, usename AS usr, client, count(*) AS n,
+           count(*) FILTER (WHERE state LIKE 'idle in transaction%') AS itx,
+           min(state_change) FILTER (WHERE state LIKE 'idle in transaction%') AS o
+    FROM a GROUP BY 1, 2, 3
 ), s AS (
     -- The scalar figures in one pass over the snapshot, not one scan each.
     SELECT count(*) AS total,
@@ -110,9 +125,22 @@ SELECT json_build_object(
   'by_state', (SELECT coalesce(json_object_agg(state, n), '{{}}')
                FROM (SELECT state, count(*) AS n FROM a GROUP BY state) s),
   'waiting', (SELECT waiting FROM s),
-  'apps', {top.format(col="application_name", where="")},
-  'users', {top.format(col="usename", where="")},
-  'clients', {top.format(col="client", where="")},
+  'apps', {top_g.format(col="app")},
+  'users', {top_g.format(col="usr")},
+  'clients', {top_g.format(col="client")},
+  -- Who holds the slots: application and user together (a blank name is most drivers'
+  -- default, and two services without one are still two users), with each group's busiest
+  -- client addresses.
+  'groups', (SELECT coalesce(json_agg(json_build_array(app, usr, n, nc, itx, o, cl)
+                                      ORDER BY n DESC, app, usr), '[]')
+             FROM (SELECT app, usr, sum(n) AS n, count(*) AS nc, sum(itx) AS itx,
+                          greatest(extract(epoch FROM now() - min(o)), 0) AS o,
+                          json_agg(json_build_array(client, n) ORDER BY n DESC, client)
+                            FILTER (WHERE r <= {GROUP_CLIENTS}) AS cl
+                   FROM (SELECT *, row_number() OVER (PARTITION BY app, usr
+                                                      ORDER BY n DESC, client) AS r
+                         FROM g) c
+                   GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT $1) t),
   'oldest_xact', (SELECT oldest_xact FROM s),
   'oldest_idle_xact', (SELECT oldest_idle_xact FROM s),
   'longest', (SELECT json_build_array(pid, greatest(extract(epoch FROM now() - query_start), 0),
@@ -138,9 +166,9 @@ SELECT json_build_object(
                   WHERE state = 'active' AND wait_event_type IS NOT NULL
                   GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT $1) w),
   'idle_tx_apps', (SELECT coalesce(json_agg(json_build_array(k, n, o) ORDER BY n DESC, k), '[]')
-                   FROM (SELECT application_name AS k, count(*) AS n,
-                                greatest(extract(epoch FROM now() - min(state_change)), 0) AS o
-                         FROM a WHERE state LIKE 'idle in transaction%'
+                   FROM (SELECT app AS k, sum(itx) AS n,
+                                greatest(extract(epoch FROM now() - min(o)), 0) AS o
+                         FROM g WHERE itx > 0
                          GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT $1) t),
   'new_apps', CASE WHEN (SELECT new_total FROM s) > 0 THEN
               {top.format(col="application_name",
@@ -243,6 +271,11 @@ def parse_sample(text: str, limits: Limits) -> Aggregate:
         by_application=_counts(d["apps"]),
         by_user=_counts(d["users"]),
         by_client=_counts(d["clients"]),
+        by_group=tuple(
+            Group(str(app), str(user), int(n), _counts(clients or []), int(nc), int(itx),
+                  _float(o) if itx else None)
+            for app, user, n, nc, itx, o, clients in d.get("groups") or ()
+        ),
     )
     longest = None
     if d["longest"]:

@@ -497,9 +497,10 @@ class PostgresCollector:
         limits = self._limits
         return proctitles.count(
             found,
-            max_connections=0 if limits is None else limits.max_connections,
+            max_connections=None if limits is None else limits.max_connections,
             reserved=0 if limits is None else limits.reserved,
             top=self.top,
+            clients_each=pg_queries.GROUP_CLIENTS,
         )
 
     def _up(

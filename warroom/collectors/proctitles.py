@@ -19,7 +19,7 @@ from pathlib import Path
 import psutil
 from psycopg.conninfo import conninfo_to_dict
 
-from warroom.collectors.sample import Connections, Count
+from warroom.collectors.sample import Connections, Count, Group
 
 # "postgres: " then an optional "cluster_name: ", then user, database, client, state. The client
 # is "[local]" or "host(port)": that is what tells a client backend from the background ones.
@@ -143,7 +143,29 @@ def _top(counter: Counter[str], n: int) -> tuple[Count, ...]:
     return tuple(Count(k, v) for k, v in ranked[:n])
 
 
-def count(found: list[Backend], *, max_connections: int, reserved: int, top: int) -> Connections:
+def _groups(settled: list[Backend], top: int, clients_each: int) -> tuple[Group, ...]:
+    """User and database together, as the server's grouping takes application and user: a
+    title carries no application name, and two users are never one service."""
+    members: dict[tuple[str, str], list[Backend]] = {}
+    for b in settled:
+        members.setdefault((b.user, b.database), []).append(b)
+    ranked = sorted(members.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:top]
+    return tuple(
+        Group(
+            application="", user=user, count=len(bs), database=db,
+            clients=_top(Counter(b.client for b in bs), clients_each),
+            client_count=len({b.client for b in bs}),
+            idle_in_transaction=sum(1 for b in bs if b.state.startswith("idle in transaction")),
+        )
+        for (user, db), bs in ranked
+    )  # fmt: skip
+
+
+def count(
+    found: list[Backend], *, max_connections: int | None, reserved: int, top: int,
+    clients_each: int = 3,
+) -> Connections:
+    """``max_connections`` None: never learned (no slot since warroom started), so unknown."""
     # Starting backends have no slot yet, and ours never reached one.
     settled = [b for b in found if b.state not in ("authentication", "startup")]
     return Connections(
@@ -156,4 +178,5 @@ def count(found: list[Backend], *, max_connections: int, reserved: int, top: int
         by_user=_top(Counter(b.user for b in settled), top),
         by_client=_top(Counter(b.client for b in settled), top),
         by_database=_top(Counter(b.database for b in settled), top),
+        by_group=_groups(settled, top, clients_each),
     )

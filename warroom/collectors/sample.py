@@ -44,6 +44,43 @@ class Count:
 
 
 @dataclass(frozen=True, slots=True)
+class Group:
+    """Connections that share an application and a user: one service, whatever it calls itself.
+
+    Most drivers leave application_name blank, so the name alone would merge unrelated services
+    (and never say whose they are): the user is part of the key, and the client addresses are
+    the evidence of where they come from. Counted from process titles there is no application
+    name, but the database is known.
+    """
+
+    application: str
+    user: str
+    count: int
+    clients: tuple[Count, ...] = ()  # its busiest client addresses, most first
+    client_count: int = 0  # how many distinct addresses in all
+    idle_in_transaction: int = 0
+    oldest_idle_s: float | None = None  # of those idle in a transaction (unknown from titles)
+    database: str | None = None  # only counted from process titles
+
+    @property
+    def name(self) -> str:
+        """Its application, else ``user X``: two users are never one name."""
+        return self.application if self.application else f"user {self.user}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": one_line(self.name, 64),
+            "application": one_line(self.application, 64),
+            "user": one_line(self.user, 64),
+            "database": None if self.database is None else one_line(self.database, 64),
+            "count": self.count,
+            "idle_in_transaction": self.idle_in_transaction,
+            "clients": _counts(self.clients),
+            "client_count": self.client_count,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class LongQuery:
     pid: int
     age_s: float
@@ -65,7 +102,9 @@ class BlockedBackend:
 @dataclass(frozen=True, slots=True)
 class Connections:
     total: int  # client backends, not counting warroom's own monitoring connection
-    max: int  # max_connections
+    # max_connections; None when unknown (counted from process titles before warroom ever
+    # had a slot to read it with)
+    max: int | None
     reserved: int  # superuser_reserved_connections (+ reserved_connections on 16+)
     by_state: dict[str, int]
     waiting: int  # wait_event_type = 'Lock'
@@ -73,15 +112,21 @@ class Connections:
     by_user: tuple[Count, ...] = ()
     by_client: tuple[Count, ...] = ()
     by_database: tuple[Count, ...] = ()  # only counted from process titles
+    by_group: tuple[Group, ...] = ()  # application and user together, most connections first
 
     @property
-    def usable(self) -> int:
+    def usable(self) -> int | None:
+        """Slots applications may use; None while max_connections is unknown."""
+        if self.max is None:
+            return None
         return max(self.max - self.reserved, 1)
 
     @property
-    def saturation(self) -> float:
-        """Fraction (0..1, may exceed 1 when superusers use reserved slots) of usable slots."""
-        return self.total / self.usable
+    def saturation(self) -> float | None:
+        """Fraction (0..1, may exceed 1 when superusers use reserved slots) of usable slots;
+        None while the limit is unknown (a made-up limit would make a made-up percentage)."""
+        usable = self.usable
+        return None if usable is None else self.total / usable
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,21 +404,21 @@ class PgSample:
             if conns is None
             else {
                 "total": conns.total,
+                # Both null when counted from process titles before we ever saw the limits.
                 "max": conns.max,
-                # Unknown when counted from process titles before we ever saw the limits.
-                "saturation": round(conns.saturation, 4) if conns.max else None,
+                "saturation": None if conns.saturation is None else round(conns.saturation, 4),
                 "by_state": dict(conns.by_state),
                 "waiting": conns.waiting,
                 "by_application": [
                     {"name": c.name, "count": c.count} for c in conns.by_application
                 ],
                 "source": self.connections_source,
+                "by_user": _counts(conns.by_user),
+                "by_client": _counts(conns.by_client),
+                "by_group": [g.to_json() for g in conns.by_group],
+                # pg_stat_activity's grouping does not split by database; the titles' does.
                 **(
-                    {
-                        "by_user": _counts(conns.by_user),
-                        "by_client": _counts(conns.by_client),
-                        "by_database": _counts(conns.by_database),
-                    }
+                    {"by_database": _counts(conns.by_database)}
                     if self.connections_source == "process_titles"
                     else {}
                 ),

@@ -36,18 +36,24 @@ class ConnectionsPane(Pane[ConnectionsView]):
     def render_view(self, view: ConnectionsView, width: int, height: int) -> list[Text]:
         style = LEVEL_STYLE.get(view.level, "")
         lines: list[Text] = []
-        if view.total is None or view.usable is None:
+        if view.total is None:
             lines.append(Text("no data yet" if not view.banner else "", style="dim"))
         else:
-            fraction = view.total / view.usable if view.usable else 0.0
             head = Text()
             head.append(f"{view.total}", style=style or "bold")
-            head.append(f"/{view.usable} usable ", style="")
-            # The level in words too: colour alone fails under NO_COLOR and for colour-blind eyes.
-            word = LEVEL_WORD.get(view.level, "")
-            gauge_width = max(width - len(head) - 6 - len(word), 4)
-            head.append(bar(fraction, gauge_width), style=style)
-            head.append(f" {fraction * 100:3.0f}%{word}", style=style)
+            if view.usable is None:
+                # Counted from process titles before warroom ever read max_connections: the
+                # count is real, a share of an unknown limit would not be.
+                head.append(" connections, limit unknown", style="dim")
+            else:
+                fraction = view.total / view.usable if view.usable else 0.0
+                head.append(f"/{view.usable} usable ", style="")
+                # The level in words too: colour alone fails under NO_COLOR and for
+                # colour-blind eyes.
+                word = LEVEL_WORD.get(view.level, "")
+                gauge_width = max(width - len(head) - 6 - len(word), 4)
+                head.append(bar(fraction, gauge_width), style=style)
+                head.append(f" {fraction * 100:3.0f}%{word}", style=style)
             lines.append(head)
             states = Text(no_wrap=True, overflow="ellipsis")
             for name, count in view.by_state:
