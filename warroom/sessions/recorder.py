@@ -7,6 +7,14 @@ disk) delays writes and never drops them: the writer waits a moment, retries, an
 loses nothing (the next writer adds it; see ``pending``). Each write returns a Future: a typed
 note is acknowledged when its Future says the entry is fsynced.
 
+Rollups whose write fails on the disk itself (full: ENOSPC, EDQUOT, EFBIG; failing: EIO,
+EROFS) are not dropped: they wait in memory, in order, and the writer tries again every
+``HELD_RETRY_S`` until they land (later rollups wait behind them, so the file keeps their
+order); other writes go on meanwhile (a typed note fails and stays in its box). At most
+``HELD_MAX`` rollups wait: past it the oldest are dropped, ``error`` says how many, and once the
+disk is back a timeline note says which windows the record lacks. Their Future's result is
+None once written, False if dropped. At close they join the pending file like any write.
+
 The same thread also picks up other writers' appends (``Store.refresh`` never blocks), so the
 UI thread touches neither the disk nor the lock. ``on_change`` is called on the writer thread
 whenever the record changed; the UI turns that into a message.
@@ -14,6 +22,7 @@ whenever the record changed; the UI turns that into a message.
 
 from __future__ import annotations
 
+import errno
 import threading
 import time
 from collections import deque
@@ -24,13 +33,41 @@ from pathlib import Path
 from typing import Any
 
 from warroom.sessions import pending
-from warroom.sessions.model import ActionItem, ModelError, SampleRollup, TimelineEntry
+from warroom.sessions.model import (
+    ActionItem,
+    Kind,
+    ModelError,
+    SampleRollup,
+    Source,
+    TimelineEntry,
+)
 from warroom.sessions.mutations import Mutation
 from warroom.sessions.store import SessionError, SessionLocked, Store
+from warroom.sessions.times import utcnow
 
 STALL_S = 1.0  # waiting this long for the lock: keep the queue in the pending file
 LOCK_WAIT_S = 0.25  # one attempt's wait for the lock; short, so close() is never held up
 REFRESH_S = 0.5  # how often other writers' appends are looked for (a stat when none)
+# Rollups kept in memory while the disk refuses them: 4,000 windows of 10 s are 11 hours of one
+# server, an hour of ten, a few MB. Past it the oldest go (see the module's docstring).
+HELD_MAX = 4000
+HELD_RETRY_S = 1.0  # how often held rollups are tried again (one failed append, cheap)
+HELD_BATCH = 200  # rollups per append when they are written: a disk just freed may fit few
+DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS})
+
+
+def disk_failure(exc: BaseException) -> OSError | None:
+    """The full or failing disk behind ``exc``, if that is what it is.
+
+    The Store words OS errors as one-line SessionErrors (raised from the OSError's handler, so
+    the OSError is their context); the errno says whether waiting can help.
+    """
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in DISK_ERRNOS:
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 @dataclass(slots=True)
@@ -39,6 +76,7 @@ class _Op:
     run: Callable[[Store], Any]
     keep: pending.Pending  # the write as data, for the pending file
     future: Future[Any] = field(default_factory=Future)
+    rows: list[SampleRollup] | None = None  # a rollups write: held, not dropped, on a bad disk
 
 
 class Recorder:
@@ -60,7 +98,13 @@ class Recorder:
         self._stalled_since: float | None = None
         self._spilled = False
         self._respill = False  # the pending file no longer matches the queue
-        self.error: str | None = None  # the last failure to open or refresh, for the UI
+        self._error: str | None = None  # the last failure to open or refresh
+        self._held: deque[_Op] = deque()  # rollups the disk refused, oldest first
+        self._held_rows = 0
+        self._held_why = ""  # the disk's error, e.g. "No space left on device"
+        self._retry_at = 0.0
+        self._dropped: list[SampleRollup] = []  # past HELD_MAX: the first and last dropped
+        self._dropped_n = 0
         self.kept_in: Path | None = None  # where unwritten writes were left at close
         self._thread = threading.Thread(target=self._run, name="warroom-recorder", daemon=True)
         self._thread.start()
@@ -75,8 +119,29 @@ class Recorder:
 
     @property
     def pending(self) -> int:
-        """Writes queued and not yet on disk (the one in progress included)."""
-        return len(self._queue)
+        """Writes queued and not yet on disk (the one in progress and held rollups included)."""
+        return len(self._queue) + len(self._held)
+
+    @property
+    def held(self) -> int:
+        """Rollups waiting in memory for the disk."""
+        return self._held_rows
+
+    @property
+    def error(self) -> str | None:
+        """What the UI should say about the record: rollups waiting for the disk, else the last
+        failure to open or refresh."""
+        if self._held_rows:
+            # Short first: the header shows about 60 characters of it.
+            text = f"{self._held_rows} rollups wait for the disk ({self._held_why})"
+            if self._dropped_n:
+                text = f"{self._dropped_n} oldest rollups dropped, {text}"
+            return text
+        return self._error
+
+    @error.setter
+    def error(self, value: str | None) -> None:
+        self._error = value
 
     @property
     def stalled_for(self) -> float:
@@ -94,7 +159,7 @@ class Recorder:
     def append_samples(self, rollups: Sequence[SampleRollup]) -> Future[Any]:
         rows = list(rollups)
         return self._submit("rollups", lambda s: s.append_samples(rows),
-                            pending.Pending(samples=rows))  # fmt: skip
+                            pending.Pending(samples=rows), rows)  # fmt: skip
 
     def append_action_item(self, item: ActionItem) -> Future[Any]:
         return self._submit("action item", lambda s: s.append_action_item(item),
@@ -105,9 +170,13 @@ class Recorder:
                             pending.Pending(changes=[change]))  # fmt: skip
 
     def _submit(
-        self, label: str, run: Callable[[Store], Any], keep: pending.Pending
+        self,
+        label: str,
+        run: Callable[[Store], Any],
+        keep: pending.Pending,
+        rows: list[SampleRollup] | None = None,
     ) -> Future[Any]:
-        op = _Op(label, run, keep)
+        op = _Op(label, run, keep, rows=rows)
         with self._cond:
             if self._stopping:
                 op.future.set_exception(SessionError("the recorder is closed"))
@@ -125,7 +194,7 @@ class Recorder:
         """Wait until everything queued is written (for callers that may block); True if so."""
         deadline = time.monotonic() + timeout
         with self._cond:
-            while self._queue:
+            while self._queue or self._held:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
@@ -144,7 +213,7 @@ class Recorder:
                 self._deadline = time.monotonic() + timeout
             self._cond.notify_all()
         self._thread.join(timeout + 2.0)
-        return len(self._queue)
+        return len(self._queue) + len(self._held)
 
     # -- the writer thread -------------------------------------------------------------------
 
@@ -157,16 +226,26 @@ class Recorder:
         while True:
             with self._cond:
                 while not self._queue and not self._stopping:
-                    left = next_refresh - time.monotonic()
+                    wake = next_refresh
+                    if self._held or self._dropped_n:
+                        wake = min(wake, self._retry_at)
+                    left = wake - time.monotonic()
                     if left <= 0:
                         break
                     self._cond.wait(left)
                 if not self._queue and self._stopping:
+                    self._close_held(store)
                     return
                 op = self._queue[0] if self._queue else None
+            if (self._held or self._dropped_n) and time.monotonic() >= self._retry_at:
+                self._write_held(store)
+                continue
             if op is None:
                 next_refresh = time.monotonic() + self.refresh_every
                 self._refresh(store)
+                continue
+            if op.rows is not None and self._held:
+                self._hold(op)  # behind those waiting: the file keeps the rollups' order
                 continue
             if self._write(store, op):
                 continue
@@ -190,6 +269,12 @@ class Recorder:
                 self._stalled_since = time.monotonic()
             return False
         except (SessionError, ModelError, OSError, ValueError) as exc:
+            bad_disk = disk_failure(exc)
+            if op.rows is not None and bad_disk is not None:
+                self._held_why = bad_disk.strerror or str(bad_disk)
+                self._retry_at = time.monotonic() + HELD_RETRY_S
+                self._hold(op)
+                return True
             self._done(op)
             op.future.set_exception(exc)
         else:
@@ -207,6 +292,104 @@ class Recorder:
         if self._spilled:
             self._spill()  # what is still queued, or nothing: the file goes away
 
+    # -- rollups the disk refused -------------------------------------------------------------
+
+    def _hold(self, op: _Op) -> None:
+        """Move the rollups write at the head of the queue to the held ones (bounded)."""
+        assert op.rows is not None
+        dropped: list[_Op] = []
+        with self._cond:
+            self._queue.popleft()
+            self._stalled_since = None
+            self._held.append(op)
+            self._held_rows += len(op.rows)
+            while self._held_rows > HELD_MAX and len(self._held) > 1:
+                old = self._held.popleft()
+                self._held_rows -= len(old.rows or ())
+                dropped.append(old)
+            self._cond.notify_all()
+        for old in dropped:
+            rows = old.rows or []
+            if rows:
+                first = self._dropped[0] if self._dropped else rows[0]
+                self._dropped = [first, rows[-1]]
+                self._dropped_n += len(rows)
+            old.future.set_result(False)
+
+    def _write_held(self, store: Store) -> None:
+        """Try the held rollups again, oldest first, a batch per append; then the gap note."""
+        while self._held:
+            batch: list[_Op] = []
+            rows: list[SampleRollup] = []
+            for op in self._held:
+                if batch and len(rows) + len(op.rows or ()) > HELD_BATCH:
+                    break
+                batch.append(op)
+                rows.extend(op.rows or ())
+            try:
+                store.append_samples(rows)
+            except SessionLocked:
+                self._retry_at = time.monotonic() + LOCK_WAIT_S
+                return
+            except (SessionError, ModelError, OSError, ValueError) as exc:
+                bad_disk = disk_failure(exc)
+                if bad_disk is not None:
+                    self._held_why = bad_disk.strerror or str(bad_disk)
+                    self._retry_at = time.monotonic() + HELD_RETRY_S
+                    return
+                # Not the disk (the file went away, say): these fail as any refused write.
+                self._release(batch, exc)
+                continue
+            self._release(batch, None)
+            self._changed()
+        if self._dropped_n:
+            self._note_dropped(store)
+
+    def _release(self, batch: list[_Op], exc: BaseException | None) -> None:
+        with self._cond:
+            for _ in batch:
+                old = self._held.popleft()
+                self._held_rows -= len(old.rows or ())
+            self._cond.notify_all()
+        for op in batch:
+            if exc is None:
+                op.future.set_result(None)
+            else:
+                op.future.set_exception(exc)
+        if self._spilled:
+            self._spill()
+
+    def _note_dropped(self, store: Store) -> None:
+        """Say on the timeline which windows the record lacks (once the disk takes it)."""
+        first, last = self._dropped[0].at, self._dropped[-1].at
+        text = (
+            f"{self._dropped_n} sample rollups from {first:%Y-%m-%d %H:%M:%S}Z to "
+            f"{last:%H:%M:%S}Z were not saved: the disk refused writes ({self._held_why}) for "
+            f"longer than {HELD_MAX} rollups could wait in memory"
+        )
+        entry = TimelineEntry(at=utcnow(), text=text, kind=Kind.NOTE, author="warroom",
+                              source=Source.AUTO)  # fmt: skip
+        try:
+            store.append_entry(entry)
+        except (SessionError, ModelError, OSError, ValueError):
+            self._retry_at = time.monotonic() + HELD_RETRY_S
+            return
+        self._dropped, self._dropped_n = [], 0
+        self._changed()
+
+    def _close_held(self, store: Store) -> None:
+        """At close: the held rollups get until the deadline, then go to the pending file."""
+        while (self._held or self._dropped_n) and time.monotonic() < self._deadline:
+            if time.monotonic() >= self._retry_at:
+                self._write_held(store)
+            else:
+                with self._cond:
+                    self._cond.wait(min(0.05, max(self._retry_at - time.monotonic(), 0.0)))
+        if self._held:
+            self._spill()
+            if self._spilled:
+                self.kept_in = pending.pending_path(store.path)
+
     def _spill(self) -> None:
         """Keep the queue in the pending file. Writer thread only, and without the condition
         held: the file is written and fsynced while the UI may be queueing more."""
@@ -215,7 +398,7 @@ class Recorder:
         kept = pending.Pending()
         with self._cond:
             self._respill = False
-            for op in self._queue:
+            for op in (*self._held, *self._queue):  # held rollups are older than the queue's
                 kept.add(op.keep)
         try:
             pending.write(self._store.path, kept)
