@@ -26,6 +26,7 @@ SELECT current_user,
        (SELECT setting FROM pg_settings WHERE name = 'logging_collector'),
        current_setting('log_destination'),
        current_setting('log_line_prefix'),
+       current_setting('log_directory'),
        -- NULL without pg_read_all_settings (a part of pg_monitor)
        (SELECT setting FROM pg_settings WHERE name = 'data_directory'),
        current_setting('port')::int,
@@ -48,6 +49,7 @@ class Location:
     local_path: Path | None = None  # the file on this host, for source "file"
     data_dir: Path | None = None
     line_prefix: str = ""
+    listed_in: str | None = None  # log_directory, when the current file comes from pg_ls_logdir
     missing: str = ""
     fix: str = ""
 
@@ -69,9 +71,23 @@ def same_server(data_dir: Path, port: int, started: float) -> bool:
         return False
 
 
-def current_logfile(conn: Conn, fmt: str) -> str | None:
-    row = conn.execute("SELECT pg_current_logfile(%s)", (fmt,)).fetchone()
-    return str(row[0]) if row and row[0] else None
+# pg_current_logfile() is the superuser's by default: a pg_monitor role takes the newest file
+# of the format's suffix in pg_ls_logdir() instead (the server's own naming: .csv, .json).
+_NEWEST_SQL = """
+SELECT name FROM pg_ls_logdir() WHERE (name ~ '[.](csv|json)$') = %s AND name ~ %s
+ORDER BY modification DESC, name DESC LIMIT 1
+"""
+_SUFFIX = {"csvlog": r"[.]csv$", "jsonlog": r"[.]json$", "stderr": ""}
+
+
+def current_logfile(conn: Conn, fmt: str, log_directory: str | None = None) -> str | None:
+    """The file the server writes ``fmt`` to now: from pg_current_logfile(), or when
+    ``log_directory`` is given (no EXECUTE on it), the newest such file in pg_ls_logdir()."""
+    if log_directory is None:
+        row = conn.execute("SELECT pg_current_logfile(%s)", (fmt,)).fetchone()
+        return str(row[0]) if row and row[0] else None
+    row = conn.execute(_NEWEST_SQL, (fmt != "stderr", _SUFFIX[fmt])).fetchone()
+    return f"{log_directory.rstrip('/')}/{row[0]}" if row else None
 
 
 def local_current_logfile(data_dir: Path, fmt: str) -> str | None:
@@ -97,8 +113,8 @@ def locate(conn: Conn, *, local_files: bool = True) -> Location:
     """Find the log and the way to read it; one probe query and one per log format."""
     row = conn.execute(PROBE_SQL).fetchone()
     assert row is not None
-    user, collector, destination, prefix, data_dir_s, port, started, can_current, can_ls, \
-        can_read = row  # fmt: skip
+    user, collector, destination, prefix, log_dir, data_dir_s, port, started, can_current, \
+        can_ls, can_read = row  # fmt: skip
     destinations = [d.strip().lower() for d in str(destination).split(",")]
     formats = [f for f in FORMATS if f in destinations]
     data_dir = Path(data_dir_s) if data_dir_s else None
@@ -117,12 +133,13 @@ def locate(conn: Conn, *, local_files: bool = True) -> Location:
                         "stderr, csvlog or jsonlog files",
                         fix="ALTER SYSTEM SET log_destination = 'stderr';  -- then SELECT "
                         "pg_reload_conf()")  # fmt: skip
-    if not can_current:
-        return Location(None, missing="this role may not ask the server for its log file "
-                        "(pg_current_logfile)", fix=f"GRANT pg_monitor TO {_ident(str(user))};")
+    if not can_current and not can_ls:
+        return Location(None, missing="this role may not ask the server for its log files "
+                        "(pg_ls_logdir)", fix=f"GRANT pg_monitor TO {_ident(str(user))};")
+    listed = None if can_current else str(log_dir)
     path = fmt = None
     for candidate in formats:
-        path = current_logfile(conn, candidate)
+        path = current_logfile(conn, candidate, listed)
         if path:
             fmt = candidate
             break
@@ -134,9 +151,9 @@ def locate(conn: Conn, *, local_files: bool = True) -> Location:
     if (local_files and data_dir is not None and local is not None
             and same_server(data_dir, int(port), float(started))
             and os.access(local, os.R_OK)):  # fmt: skip
-        return Location("file", fmt, path, local, data_dir, str(prefix))
+        return Location("file", fmt, path, local, data_dir, str(prefix), listed)
     if can_ls and can_read:
-        return Location("pg_read_file", fmt, path, None, data_dir, str(prefix))
+        return Location("pg_read_file", fmt, path, None, data_dir, str(prefix), listed)
     fixes = [READ_GRANT.format(_ident(str(user)))]
     if not can_ls:
         fixes.insert(0, f"GRANT pg_monitor TO {_ident(str(user))};")

@@ -45,10 +45,11 @@ class Event:
     client: str  # host or address, without the port; "[local]" for a Unix socket
 
 
-def complete_end(fmt: str, data: bytes) -> int:
-    """How many leading bytes of ``data`` are whole records (0: none yet)."""
+def complete_end(fmt: str, data: bytes, *, first: bool = False) -> int:
+    """How many leading bytes of ``data`` are whole records (0: none yet); with ``first``, the
+    end of the first whole record only."""
     if fmt != "csvlog":
-        return data.rfind(b"\n") + 1
+        return (data.find(b"\n") if first else data.rfind(b"\n")) + 1
     # A newline ends a CSV record only outside quotes; "" inside a field keeps the parity.
     end = 0
     quotes = 0
@@ -60,6 +61,8 @@ def complete_end(fmt: str, data: bytes) -> int:
         quotes += data.count(b'"', start, nl)
         if quotes % 2 == 0:
             end = nl + 1
+            if first:
+                return end
         start = nl + 1
 
 

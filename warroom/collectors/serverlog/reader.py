@@ -172,7 +172,7 @@ class ServerLogReader:
             path = local_current_logfile(where.data_dir, where.format)
             if path:
                 return path
-        return current_logfile(self._conn, where.format)
+        return current_logfile(self._conn, where.format, where.listed_in)
 
     def _open(self, where: Location, path: str) -> _Tail:
         if where.source == "file":
@@ -219,6 +219,12 @@ class ServerLogReader:
             if not data:
                 return budget, True
             end = complete_end(fmt, data)
+            if end == 0 and len(data) == want < CHUNK:
+                # A budget smaller than the record: take the whole record all the same (the
+                # overshoot is below one chunk), or a small budget would never move on.
+                want = CHUNK
+                data = tail.read_at(tail.offset, want)
+                end = complete_end(fmt, data, first=True)
             if end == 0:
                 if len(data) < want:
                     return budget, True  # a record still being written: next time
