@@ -317,3 +317,15 @@ def test_a_named_config_file_must_exist(tmp_path: Path, monkeypatch: pytest.Monk
         load_config()
     with pytest.raises(ConfigError, match="no such config file"):
         load_config(tmp_path / "other.toml")
+
+
+def test_pooler_wait_thresholds_come_from_the_config(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WARROOM_CONFIG", str(write(tmp_path, """
+[alerts.pooler_wait]
+warning = 5
+critical = false
+""")))
+    rule = load_config().rule("pooler_wait")
+    assert (rule.warning, rule.critical, rule.margin) == (5.0, None, 0.5)
+    assert AlertConfig().rule("pooler_wait").critical == 10.0

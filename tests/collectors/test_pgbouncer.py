@@ -337,3 +337,42 @@ def test_more_pgbouncers_than_servers_is_one_line_error(tmp_path: Path) -> None:
     assert result.returncode != 0 and result.stdout == ""
     assert result.stderr.startswith("warroom: error: 2 --pgbouncer for 0 --dsn: ")
     assert len(result.stderr.splitlines()) == 1
+
+
+def test_a_queue_in_pgbouncer_raises_pooler_wait_and_clears_when_it_drains(
+    pg: PgCluster, bouncer: PgBouncer, collectors
+) -> None:
+    from warroom.collectors.alerts import AlertEngine, Level, State
+    from warroom.collectors.postgres import PostgresCollector
+
+    collector = collectors(bouncer.admin_dsn())
+    server = PostgresCollector(pg.dsn(user=MONITOR_ROLE))
+    engine = AlertEngine()
+    try:
+        with ExitStack() as stack:
+            holders = [client(stack, bouncer) for _ in range(2)]  # pool_size=2: both servers
+            for holder in holders:
+                holder.execute("BEGIN")
+                holder.execute("SELECT 1")
+            waiter = client(stack, bouncer)
+            thread = threading.Thread(target=waiter.execute, args=("SELECT 1",), daemon=True)
+            thread.start()
+            # Quiet until the wait reaches the warning threshold (1 s by default)...
+            young = poll(collector, lambda s: s.up and app_pool(s).cl_waiting == 1)
+            if young.totals.maxwait_s < 1.0:
+                assert engine.evaluate(server.sample(), bouncer=young) == []
+            old = poll(collector, lambda s: app_pool(s).maxwait_s >= 1.0)
+            (event,) = engine.evaluate(server.sample(), bouncer=old)
+            assert (event.rule, event.state, event.level) == (
+                "pooler_wait", State.RAISED, Level.WARNING)
+            assert event.message.startswith("raised WARNING PgBouncer clients waiting ")
+            assert f"({POOL_DB}/postgres: 1 waiting, 2 server connections busy)" in event.message
+            for holder in holders:
+                holder.execute("COMMIT")
+            thread.join(DEADLINE)
+            drained = poll(collector, lambda s: app_pool(s).cl_waiting == 0)
+        # ...and cleared after three samples without a queue (the default clear_after).
+        events = [e for _ in range(3) for e in engine.evaluate(server.sample(), bouncer=drained)]
+        assert [(e.rule, e.state) for e in events] == [("pooler_wait", State.CLEARED)]
+    finally:
+        server.close()

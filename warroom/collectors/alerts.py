@@ -32,6 +32,10 @@ warroom and are left alone here::
     [alerts.inactive_slot]     # MiB of WAL retained by inactive replication slots
     warning = 1024
 
+    [alerts.pooler_wait]       # seconds a PgBouncer client has waited for a server connection
+    warning = 1
+    critical = 10
+
     [alerts.unreachable]       # yes/no rules have a level instead of thresholds
     level = "critical"
     enabled = true
@@ -49,6 +53,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from warroom.collectors.bouncer_sample import BouncerSample
 from warroom.collectors.findings.config import FindingsConfig, parse_findings
 from warroom.collectors.sample import Failure, FailureKind, PgSample, Replication
 from warroom.errors import UserError
@@ -130,6 +135,11 @@ _SPECS: dict[str, _RuleSpec] = {
     # MiB of WAL kept by replication slots nobody reads: the primary's disk fills behind them.
     "inactive_slot": _RuleSpec(
         "inactive replication slot retaining WAL", False, RuleConfig(warning=1024.0, margin=16.0)
+    ),
+    # Seconds the longest-waiting PgBouncer client has waited for a server connection (maxwait):
+    # a pool too small for its clients, while the database itself may be far from full.
+    "pooler_wait": _RuleSpec(
+        "PgBouncer clients waiting", False, RuleConfig(warning=1.0, critical=10.0, margin=0.5)
     ),
 }
 
@@ -319,16 +329,28 @@ class AlertEngine:
         self._states: dict[str, _RuleState] = {name: _RuleState() for name in _SPECS}
 
     def evaluate(
-        self, sample: PgSample, *, query_p95_ms: float | None = None
+        self,
+        sample: PgSample,
+        *,
+        query_p95_ms: float | None = None,
+        bouncer: BouncerSample | None = None,
     ) -> list[AlertEvent]:
-        """Transitions caused by this sample, at most one per rule."""
+        """Transitions caused by this sample, at most one per rule.
+
+        ``bouncer``: the latest sample of this server's PgBouncer, when one is watched (the
+        PgBouncer rules keep their state without one).
+        """
         events: list[AlertEvent] = []
         for name in _SPECS:
             rule = self.config.rule(name)
             if not rule.enabled:
                 continue
-            value = _value(name, sample, query_p95_ms)
-            event = self._step(name, rule, sample, value)
+            if name in _BOUNCER_RULES:
+                value = _bouncer_value(bouncer)
+                event = self._step(name, rule, sample, value, _bouncer_detail(bouncer))
+            else:
+                value = _value(name, sample, query_p95_ms)
+                event = self._step(name, rule, sample, value)
             if event is not None:
                 events.append(event)
         return events
@@ -344,7 +366,12 @@ class AlertEngine:
         return found
 
     def _step(
-        self, name: str, rule: RuleConfig, sample: PgSample, value: float | None
+        self,
+        name: str,
+        rule: RuleConfig,
+        sample: PgSample,
+        value: float | None,
+        detail: str | None = None,
     ) -> AlertEvent | None:
         state = self._states[name]
         if value is None:
@@ -356,7 +383,7 @@ class AlertEngine:
         if _RANK[raw] > _RANK[current]:
             assert raw is not None
             state.streak, state.pending = 0, None
-            return self._move(name, rule, state, sample, raw, value)
+            return self._move(name, rule, state, sample, raw, value, detail)
         # Hysteresis: the levels we are at or above only drop once below threshold - margin.
         held = _level_at(rule, value, margin=rule.margin, ceiling=current)
         if _RANK[held] >= _RANK[current]:
@@ -369,7 +396,7 @@ class AlertEngine:
             return None
         target = state.pending
         state.streak, state.pending = 0, None
-        return self._move(name, rule, state, sample, target, value)
+        return self._move(name, rule, state, sample, target, value, detail)
 
     def _move(
         self,
@@ -379,10 +406,12 @@ class AlertEngine:
         sample: PgSample,
         target: Level | None,
         value: float,
+        detail: str | None = None,
     ) -> AlertEvent:
         previous = state.level
         spec = _SPECS[name]
-        detail = _detail(name, sample)
+        if detail is None:
+            detail = _detail(name, sample)
         if target is None:
             assert previous is not None
             limit = _threshold(rule, previous) - rule.margin
@@ -465,6 +494,24 @@ def _value(name: str, sample: PgSample, query_p95_ms: float | None) -> float | N
     raise KeyError(name)
 
 
+_BOUNCER_RULES = frozenset({"pooler_wait"})
+
+
+def _bouncer_value(bouncer: BouncerSample | None) -> float | None:
+    """The longest wait of any pool; None (no evidence, no change) without an answer."""
+    if bouncer is None or not bouncer.up:
+        return None
+    return bouncer.totals.maxwait_s
+
+
+def _bouncer_detail(bouncer: BouncerSample | None) -> str:
+    if bouncer is None or not bouncer.up or not bouncer.pools:
+        return ""
+    worst = bouncer.pools[0]  # the collector sorts pools worst first
+    return (f"({_one_line(worst.name, 80)}: {worst.cl_waiting} waiting, "
+            f"{worst.sv_active} server connections busy)")  # fmt: skip
+
+
 def _detail(name: str, sample: PgSample) -> str:
     conns = sample.connections
     if name == "saturation" and conns is not None:
@@ -532,6 +579,8 @@ def _fmt(name: str, value: float) -> str:
         return f"{math.floor(value)} ms" if value >= 10 else f"{math.floor(value * 10) / 10} ms"
     if name in ("idle_in_transaction", "replication_lag"):
         return f"{math.floor(value)} s"
+    if name == "pooler_wait":
+        return f"{math.floor(value * 10) / 10} s"
     if name == "inactive_slot":
         return f"{math.floor(value)} MB"
     return _num(value)

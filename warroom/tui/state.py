@@ -118,7 +118,7 @@ class LiveState:
         refused = sample.probe_error is not None
         self.refusals.append(sample.at, 1.0 if refused else 0.0)
         p95 = self.query_ms.window(self.engine_window_s, sample.at).p95
-        events = self.engine.evaluate(sample, query_p95_ms=p95)
+        events = self.engine.evaluate(sample, query_p95_ms=p95, bouncer=self.bouncer)
         rollups = [] if history else [to_record(r) for r in self.rollups.add(sample)]
         findings = self.findings.feed(sample) if self.findings is not None else []
         changes = [*sample.changes, *self.standbys.feed(sample)]
@@ -162,7 +162,9 @@ class LiveState:
         )
 
     def feed_bouncer(self, sample: BouncerSample) -> None:
-        self.bouncer = sample
+        self.bouncer = sample  # the alerts read it with the next PostgreSQL sample
+        if self.findings is not None:
+            self.findings.feed_bouncer(sample)
         extra = self.rollups.extra
         totals = sample.totals
         busiest = sorted(sample.pools, key=lambda p: (-p.cl_waiting, -p.cl_active, -p.maxwait_s))
