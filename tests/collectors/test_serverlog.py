@@ -131,8 +131,11 @@ def test_refused_connections_are_counted_by_user_database_and_client(provoked: P
     # did, then 2 app connects against the full server.
     assert seen.totals["refused"] == 4
     assert _by_user(seen, "refused") == {APP_ROLE: 3, "postgres": 1}
-    for (user, database, _app, client), _n in seen.groups["refused"].items():
+    for (user, database, app, client), _n in seen.groups["refused"].items():
         assert database == "postgres" and client == "127.0.0.1", (user, database, client)
+        # The server refuses before it applies the startup options: on 15 and 18, in every
+        # format, a refused line has no application_name (user and client name who it was).
+        assert app == "", app
 
 
 def test_failed_passwords_name_the_role(provoked: Provoked) -> None:
@@ -148,7 +151,7 @@ def test_kill_timeouts_and_deadlock_name_the_application(provoked: Provoked) -> 
                 "statement_timeout": "slow-report"}  # fmt: skip
     for kind, app in expected.items():
         assert seen.totals[kind] == 1, kind
-        [(key, n)] = seen.groups[kind].items()
+        [(key, _n)] = seen.groups[kind].items()
         assert key == (APP_ROLE, "postgres", app, "127.0.0.1"), (kind, key)
     assert seen.totals["out_of_memory"] == 0
 
@@ -247,3 +250,27 @@ def test_no_log_file_is_one_line_with_its_fix(pg: PgCluster) -> None:
     assert "logging_collector=off" in counts.missing and "\n" not in counts.missing
     assert counts.fix.startswith("ALTER SYSTEM SET logging_collector = on;")
     assert counts.to_json() == {"source": None, "missing": counts.missing, "fix": counts.fix}
+
+
+def test_an_unusual_prefix_with_padding_and_sqlstate(pg_bin: Path) -> None:
+    """Another server's prefix: %t without milliseconds, %r (host and port), a padded
+    application name that holds spaces, the SQLSTATE, session id, line, xids."""
+    conf = {**log_conf("stderr"), "log_line_prefix": "%t:%r:%-24a:%e:%c:%l:%v:%x:%u@%d: "}
+    cluster = cluster_or_skip(max_connections=10, extra_conf=conf, bin_dir=pg_bin)
+    try:
+        cluster.start()
+        with cluster.connect() as conn:
+            reader = ServerLogReader(conn)
+            try:
+                reader.read()
+                wrong_password(cluster)
+                statement_timeout(cluster, app="nightly report job")
+                seen = read_until(reader, Seen(), lambda s: s.totals["statement_timeout"] >= 1)
+            finally:
+                reader.close()
+    finally:
+        cluster.cleanup()
+    assert seen.totals["auth_failed"] == 1
+    assert list(seen.groups["statement_timeout"]) == [
+        (APP_ROLE, "postgres", "nightly report job", "127.0.0.1")]
+    assert next(iter(seen.groups["auth_failed"]))[0] == PASSWORD_ROLE

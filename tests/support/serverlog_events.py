@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator
 
 import psycopg
+
 from support.pgcluster import APP_ROLE, PASSWORD_ROLE, PgCluster
 
 REFUSED_APP = "orders-svc"
