@@ -23,6 +23,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.css.query import NoMatches
+from textual.driver import Driver
 from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
@@ -282,6 +283,18 @@ class WarroomApp(App[None]):
         self.kept_pending = 0  # writes left in the pending file at exit
         # Set by `watch --share`: a warroom.sessions.share.Sharer (threads; polled, never awaited).
         self.sharer: Any = None
+
+    # -- running -----------------------------------------------------------------------------
+
+    def get_driver_class(self) -> type[Driver]:
+        driver = super().get_driver_class()
+        # Ours only where Textual would pick its own LinuxDriver (not on Windows, nor with
+        # TEXTUAL_DRIVER set): a terminal that goes away ends the app (see terminal.py).
+        if driver.__name__ != "LinuxDriver":
+            return driver
+        from warroom.tui.terminal import DashboardDriver
+
+        return DashboardDriver
 
     # -- the record --------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from warroom.sessions.recorder import Recorder
 from warroom.sessions.store import Store
 from warroom.sessions.times import utcnow
 from warroom.tui.signals import ExitGuard
+from warroom.tui.terminal import silence_output
 
 if TYPE_CHECKING:
     from warroom.tui.app import Drill, WarroomApp, Watched
@@ -148,9 +149,15 @@ def run_watch(options: WatchOptions) -> int:
         finally:
             app.shutdown()  # idempotent: after q it has run already
             if sharer is not None:
-                sharer.stop()  # one last publish attempt, bounded
-    report_pending(app)
-    print(store.path)
+                # One last publish attempt, bounded; after a signal, within its grace time
+                # (what is not published stays in the outbox for the next command).
+                sharer.stop(timeout=1.0 if guard.signum else 5.0)
+    try:
+        report_pending(app)
+        print(store.path, flush=True)
+    except OSError:
+        # The terminal is gone (an SSH drop): no one to tell, and the exit status says why.
+        silence_output()
     return 128 + guard.signum if guard.signum else 0
 
 

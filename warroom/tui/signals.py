@@ -17,20 +17,27 @@ if TYPE_CHECKING:
 class ExitGuard:
     """SIGTERM, SIGHUP (an SSH drop) and SIGINT end the dashboard the way `q` does.
 
-    The first signal asks the dashboard to exit (so the terminal is restored and the partial
-    rollup written); before the dashboard runs, it interrupts the start-up. If the dashboard
-    has not let go within a few seconds (a dead terminal can wedge output), ``cleanup`` (the
-    demo's teardown) runs from here and the process leaves.
+    Before ``app`` is set, a signal interrupts the start-up (DemoInterrupted unwinds it through
+    the cleanups). Once it is set, the handler never raises: an exception raised from a handler
+    lands wherever the main thread is, and inside Textual's start or stop it skips the code that
+    stops its input thread, which is not a daemon, so the interpreter then waits for it forever.
+    Instead the first signal starts a watchdog thread that asks the app to exit through its event
+    loop (``call_soon_threadsafe``: never waiting for the loop, which may be stuck), asking again
+    until the loop exists if the app is still starting, and that ends the process
+    ``GRACE_S`` after the signal if it is still here, however far its exit got (a terminal that
+    wedges output, a stalled server, a lock held elsewhere): ``cleanup`` (the demo's teardown)
+    runs, then the process leaves with 128 + signal.
     """
 
     SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
-    GRACE_S = 5.0
+    GRACE_S = 5.0  # README: a dashboard ends within 5 s of SIGHUP or SIGTERM
 
     def __init__(self, cleanup: Callable[[], None] | None = None) -> None:
         self.cleanup = cleanup
         self.app: App[Any] | None = None
         self.signum = 0
         self._previous: dict[int, Any] = {}
+        self._watchdog: threading.Thread | None = None
 
     def __enter__(self) -> ExitGuard:
         for signum in self.SIGNALS:
@@ -42,25 +49,44 @@ class ExitGuard:
             signal.signal(signum, previous)
 
     def _handle(self, signum: int, frame: object) -> None:
-        first = not self.signum
         self.signum = self.signum or signum
         app = self.app
-        if app is None or not app.is_running:
+        if app is None:
             raise DemoInterrupted(signum)
-        if first:
-            threading.Thread(target=self._exit_app, args=(app,), daemon=True).start()
+        if self._watchdog is None:
+            # A thread, not work here: a handler runs between two bytecodes of whatever the
+            # main thread was doing, and must neither block nor touch the app's state.
+            self._watchdog = threading.Thread(
+                target=self._end, args=(app, time.monotonic() + self.GRACE_S),
+                name="warroom-exit", daemon=True,
+            )  # fmt: skip
+            self._watchdog.start()
 
-    def _exit_app(self, app: App[Any]) -> None:
-        with contextlib.suppress(Exception):
-            app.call_from_thread(app.exit)
-        deadline = time.monotonic() + self.GRACE_S
-        while time.monotonic() < deadline and app.is_running:
-            time.sleep(0.1)
-        if app.is_running:
-            # The UI is stuck (e.g. writing to a terminal that hung up): clean up, then leave.
-            if self.cleanup is not None:
+    def _end(self, app: App[Any], deadline: float) -> None:
+        asked = False
+        while time.monotonic() < deadline:
+            if not asked:
+                asked = _ask_exit(app)
+            time.sleep(0.05)
+        # Still here: the exit is stuck (or the process waits on a thread that never ends).
+        # Daemon threads still run while the interpreter waits for the others, so this does too.
+        if self.cleanup is not None:
+            with contextlib.suppress(Exception):
                 self.cleanup()
-            os._exit(128 + self.signum)
+        os._exit(128 + self.signum)
+
+
+def _ask_exit(app: App[Any]) -> bool:
+    """Schedule ``app.exit()`` on the app's loop without waiting for it; False while the app
+    has no loop yet (it is starting: ask again)."""
+    loop = app._loop
+    if loop is None:
+        return False
+    try:
+        loop.call_soon_threadsafe(app.exit)
+    except RuntimeError:  # the loop closed: the app has finished, the process is leaving
+        pass
+    return True
 
 
 class DemoInterrupted(KeyboardInterrupt):
@@ -69,5 +95,3 @@ class DemoInterrupted(KeyboardInterrupt):
     def __init__(self, signum: int) -> None:
         super().__init__(signum)
         self.signum = signum
-
-
