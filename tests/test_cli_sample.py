@@ -14,7 +14,8 @@ from support.pgcluster import free_port
 # added beside it.
 KEYS = {"at", "status", "error", "connections", "latency_ms", "tps", "findings", "signals",
         "role", "replication"}
-CONN_KEYS = {"total", "max", "saturation", "by_state", "waiting", "by_application", "source"}
+CONN_KEYS = {"total", "max", "saturation", "by_state", "waiting", "by_application", "source",
+             "by_user", "by_client", "by_group"}  # issue 19: who holds the slots, any source
 
 
 def test_samples_a_live_server_as_json_lines(pg, tmp_path: Path) -> None:

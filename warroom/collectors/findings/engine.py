@@ -67,21 +67,31 @@ class FindingsEngine:
         self._bouncer = bouncer
 
     def feed(self, sample: PgSample) -> list[FindingEvent]:
-        if not sample.up:
+        # A full server refuses warroom too: on its host the process titles still say who
+        # holds it, and the rules that need only that run on them. Any other down sample is
+        # no evidence, and the others' findings stay as they were.
+        titles = (
+            not sample.up
+            and sample.connections_source == "process_titles"
+            and sample.connections is not None
+        )
+        if not sample.up and not titles:
             return []
+        rules = [r for r in self.rules if not titles or getattr(r, "process_titles", False)]
         proposed: dict[tuple[str, str], Finding] = {}
-        for rule in self.rules:
+        for rule in rules:
             settings = self.config.rule(rule.name)
             if not settings.get("enabled", 1.0):
                 continue
             ctx = Context(sample, tuple(self._history), self._host, settings, self._bouncer)
             for finding in rule.evaluate(ctx):
                 proposed[finding.key] = finding
-        self._history.append(sample)
-        return self._step(sample, proposed)
+        if not titles:
+            self._history.append(sample)  # the baselines are the server's own figures
+        return self._step(sample, proposed, {r.name for r in rules})
 
     def _step(
-        self, sample: PgSample, proposed: dict[tuple[str, str], Finding]
+        self, sample: PgSample, proposed: dict[tuple[str, str], Finding], judged: set[str]
     ) -> list[FindingEvent]:
         events: list[FindingEvent] = []
         for key, finding in proposed.items():
@@ -91,7 +101,8 @@ class FindingsEngine:
             if not track.raised and track.seen >= self._setting(finding.rule, "raise_after"):
                 track.raised = True
                 events.append(FindingEvent(sample.at, Transition.RAISED, finding))
-        for key in [k for k in self._tracks if k not in proposed]:
+        # Only the rules that judged this sample can count it against their findings.
+        for key in [k for k in self._tracks if k not in proposed and k[0] in judged]:
             track = self._tracks[key]
             track.seen = 0
             if not track.raised:

@@ -37,6 +37,9 @@ class Finding:
     text: str
     evidence: Mapping[str, Any] = field(default_factory=dict)
     score: float = 0.0  # within a severity, larger first
+    # "server" (its own views) or "process_titles" (counted on its host while it had no slot
+    # for warroom: fewer facts, said in the text too)
+    source: str = "server"
 
     @property
     def key(self) -> tuple[str, str]:
@@ -49,6 +52,7 @@ class Finding:
             "severity": self.severity.value,
             "text": self.text,
             "evidence": dict(self.evidence),
+            "source": self.source,
         }
 
 
@@ -75,7 +79,7 @@ class FindingEvent:
 class Context:
     """What a rule may look at: the sample, the recent ones before it, the host, its settings."""
 
-    sample: PgSample
+    sample: PgSample  # up, or down with connections counted from process titles
     history: Sequence[PgSample]  # earlier up samples, oldest first, bounded
     host: HostSample | None
     settings: Mapping[str, float]
@@ -94,6 +98,9 @@ class Context:
 
 
 class Rule(Protocol):
+    """A rule may also set ``process_titles = True``: it can judge a down sample whose
+    connections were counted from process titles (the engine runs only those on one)."""
+
     name: str
 
     def evaluate(self, ctx: Context) -> list[Finding]:
