@@ -17,7 +17,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -25,7 +25,15 @@ import psutil
 from psycopg import pq
 from psycopg.conninfo import make_conninfo
 
-from warroom.collectors import backends, pg_queries, pg_wire, proctitles, replication, statements
+from warroom.collectors import (
+    backends,
+    lock_detail,
+    pg_queries,
+    pg_wire,
+    proctitles,
+    replication,
+    statements,
+)
 from warroom.collectors.downtime import DownTracker, DownWindow
 from warroom.collectors.pg_wire import Stopped, WireError
 from warroom.collectors.sample import (
@@ -387,6 +395,12 @@ class PostgresCollector:
             if text is None:
                 raise ValueError("empty answer to the sample query")
             agg = pg_queries.parse_sample(text, session.limits)
+            if agg.roots and deadline - time.monotonic() > self.budget / 4:
+                # Which locks the roots hold: pg_locks is read only while sessions wait.
+                held = self._optional(session, lock_detail.SQL,
+                                      lock_detail.params(agg.roots, agg.blocked), deadline,
+                                      note=False)  # fmt: skip
+                agg = replace(agg, roots=lock_detail.attach(agg.roots, held))
             repl = self._read_replication(session, deadline, time.perf_counter() - t0)
             settings = None
             if self.watch.wants_settings(agg.started, agg.conf_loaded):

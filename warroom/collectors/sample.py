@@ -158,7 +158,18 @@ class LockRoot:
     xact_s: float | None  # age of its transaction
     state_s: float | None  # time in its current state
     blocks: int  # sessions waiting on it, directly or further down the chain
-    query: str
+    query: str  # its last statement, which may not be the one that took the lock
+    holds: tuple[HeldLock, ...] = ()  # the locks its waiters queue for (read only when any)
+
+
+@dataclass(frozen=True, slots=True)
+class HeldLock:
+    """A lock a chain's root holds that sessions wait for, from pg_locks."""
+
+    locktype: str  # relation, tuple, transactionid, advisory, ...
+    mode: str  # e.g. RowExclusiveLock
+    relation: str  # the relation's name: locked, or (transactionid) the rows waited for
+    target: str  # what else names it: the transaction id, (page,tuple), the object id
 
 
 @dataclass(frozen=True, slots=True)
