@@ -3,6 +3,7 @@ role exits 0; an unreachable server is one error line."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from cli_helpers import run_warroom
@@ -51,3 +52,22 @@ def test_an_unreachable_server_is_one_error_line(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stderr.startswith("warroom: error: cannot check the role: ")
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_the_server_log_check_prints_the_setting_that_gives_a_log(pg: PgCluster,
+                                                                  tmp_path: Path) -> None:
+    # The suite's cluster logs to stderr with logging_collector off: no file to read anywhere.
+    _role(pg, "doc_log", "pg_monitor")
+    result = run_warroom("doctor", "--dsn", pg.dsn(user="doc_log"), home=tmp_path)
+    out = result.stdout
+    assert "warn  server log: log_destination=stderr with logging_collector=off" in out, out
+    assert "fix: ALTER SYSTEM SET logging_collector = on;  -- then restart the server" in out
+
+
+def test_the_server_log_check_on_the_database_host(
+    pg_factory: Callable[..., PgCluster], tmp_path: Path
+) -> None:
+    cluster = pg_factory(extra_conf={"logging_collector": "on", "log_destination": "csvlog"})
+    _role(cluster, "doc_log", "pg_monitor")
+    result = run_warroom("doctor", "--dsn", cluster.dsn(user="doc_log"), home=tmp_path)
+    assert "ok    server log: read on this host (csvlog, " in result.stdout, result.stdout

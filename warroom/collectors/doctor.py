@@ -6,16 +6,22 @@ Checked on the server itself (``pg_has_role``, settings, ``pg_extension``), neve
 - pg_use_reserved_connections (required on 16+) and ``reserved_connections`` > 0: a way in when
   every ordinary slot is taken;
 - pg_stat_statements (recommended): the statement findings.
+- the server log (recommended): read on this host, or through ``pg_read_binary_file()``; else
+  the setting or GRANT that gives it (refusals, auth failures and kills are only there).
 What the server's version cannot offer (reserved connections before 16) is a warning.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
 import psycopg
 from psycopg import sql
+
+from warroom.collectors.serverlog import locate
+from warroom.sanitize import one_line
 
 
 class Level(StrEnum):
@@ -111,7 +117,25 @@ def run_checks(conn: psycopg.Connection[tuple[object, ...]]) -> list[Check]:
             + ": no statement findings",
             "\n".join(fixes),
         ))  # fmt: skip
+    checks.append(_server_log(conn))
     return checks
+
+
+_STATEMENTS = re.compile(r"; (?=GRANT |ALTER )")  # one statement a fix line
+
+
+def _server_log(conn: psycopg.Connection[tuple[object, ...]]) -> Check:
+    where = locate(conn)
+    if where.source == "file":
+        return Check("server log", Level.OK, f"server log: read on this host "
+                     f"({where.format}, {one_line(where.local_path, 200)})")  # fmt: skip
+    if where.source == "pg_read_file":
+        return Check("server log", Level.OK, f"server log: read through the server "
+                     f"({where.format}, pg_read_binary_file)")  # fmt: skip
+    return Check("server log", Level.WARN,
+                 f"server log: {one_line(where.missing, 300)}; refused connections, "
+                 "authentication failures and killed sessions go uncounted",
+                 _STATEMENTS.sub(";\n", where.fix))  # fmt: skip
 
 
 def report(checks: list[Check]) -> tuple[str, int]:

@@ -23,11 +23,11 @@ from warroom.collectors.serverlog.parse import FORMATS
 
 PROBE_SQL = """
 SELECT current_user,
+       -- each NULL where this role may not see it (pg_read_all_settings, a part of pg_monitor)
        (SELECT setting FROM pg_settings WHERE name = 'logging_collector'),
-       current_setting('log_destination'),
-       current_setting('log_line_prefix'),
-       current_setting('log_directory'),
-       -- NULL without pg_read_all_settings (a part of pg_monitor)
+       (SELECT setting FROM pg_settings WHERE name = 'log_destination'),
+       (SELECT setting FROM pg_settings WHERE name = 'log_line_prefix'),
+       (SELECT setting FROM pg_settings WHERE name = 'log_directory'),
        (SELECT setting FROM pg_settings WHERE name = 'data_directory'),
        current_setting('port')::int,
        extract(epoch FROM pg_postmaster_start_time())::float8,
@@ -115,6 +115,9 @@ def locate(conn: Conn, *, local_files: bool = True) -> Location:
     assert row is not None
     user, collector, destination, prefix, log_dir, data_dir_s, port, started, can_current, \
         can_ls, can_read = row  # fmt: skip
+    if destination is None or collector is None or prefix is None or log_dir is None:
+        return Location(None, missing="this role may not read the logging settings",
+                        fix=f"GRANT pg_monitor TO {_ident(str(user))};")
     destinations = [d.strip().lower() for d in str(destination).split(",")]
     formats = [f for f in FORMATS if f in destinations]
     data_dir = Path(data_dir_s) if data_dir_s else None
