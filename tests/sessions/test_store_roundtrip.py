@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -31,7 +32,7 @@ from warroom.sessions.model import (
     Target,
     TimelineEntry,
 )
-from warroom.sessions.store import Store, load, load_header
+from warroom.sessions.store import SessionError, Store, load, load_header
 
 # Text TOML can carry: any Unicode scalar value (not lone surrogates), including control
 # characters, quotes, backslashes, newlines, and lines that look like TOML headers.
@@ -159,7 +160,12 @@ def apply(store: Store, op: tuple[Any, ...]) -> None:
     elif kind == "samples":
         store.append_samples(op[1])
     elif kind == "action":
-        store.append_action_item(op[1])
+        if any(item.id == op[1].id for item in store.incident.action_items):
+            # An id the record holds already is refused: a reader would show it once.
+            with pytest.raises(SessionError, match="already has an action item"):
+                store.append_action_item(op[1])
+        else:
+            store.append_action_item(op[1])
     elif kind == "status":
         store.update(lambda inc: inc.status_change(op[1], op[2], op[3]))
     elif kind == "text":
@@ -197,7 +203,8 @@ def apply_in_memory(incident: Incident, op: tuple[Any, ...], store: Store) -> No
     elif kind == "samples":
         incident.samples.extend(op[1])
     elif kind == "action":
-        incident.action_items.append(op[1])
+        if all(item.id != op[1].id for item in incident.action_items):
+            incident.action_items.append(op[1])
     elif kind == "status":
         made = incident.status_change(op[1], op[2], op[3])
         # The entry's id is random: take the store's, after checking all else matches.
@@ -237,7 +244,7 @@ def plain_toml(path: Path) -> dict[str, Any]:
 @given(
     header=headers(),
     initial=st.lists(entries(ids), max_size=4, unique_by=lambda e: e.id),
-    items=st.lists(action_items, max_size=2),
+    items=st.lists(action_items, max_size=2, unique_by=lambda a: a.id),
     samples=st.lists(rollups, max_size=3),
     ops=operations,
 )

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from warroom.sessions import fileio
 from warroom.sessions.model import Incident
-from warroom.sessions.store import SessionError, load, read_appended
+from warroom.sessions.store import SessionError, load, read_appended, repeats_ids
 
 StatKey = tuple[int, int, int, int, int]
 
@@ -76,6 +76,8 @@ class Follower:
         if found is None:
             return None
         blocks, st = found
+        if repeats_ids(self._incident, blocks):
+            return None  # the whole read keeps the first and names the repeat's line
         incident = self._incident.copy()
         incident.timeline.extend(blocks["timeline"])
         incident.action_items.extend(blocks["action_items"])

@@ -93,10 +93,47 @@ _ORDER: tuple[tuple[str, str], ...] = (
     ("mitigated_at", "resolved_at"),
 )
 
+# What a person may type into one field. A note holds what a responder pastes (a plan, a log
+# excerpt): 64 KiB is some 800 lines, far more than anyone reads on a timeline, and bounds what
+# every frame, rewrite and reader pays for one entry; longer output belongs in a file the note
+# names. A title is one line in lists, headers and pane titles. Enforced where text is typed
+# (new entries, edits, the form, `new`), never on reading: an older record or another host's
+# entry over a limit is read and shown (the timeline folds long entries).
+NOTE_MAX_BYTES = 64 * 1024
+TITLE_MAX_CHARS = 200
+
 TEXT_FIELDS: tuple[str, ...] = ("summary", "impact", "trigger", "root_cause", "resolution")
 ROLE_NAMES: tuple[str, ...] = ("commander", "scribe", "comms")
 # What the incident form may change, and so what ``apply_changes`` accepts.
 FORM_FIELDS: frozenset[str] = frozenset({"title", *KEY_TIMES, *TEXT_FIELDS, *ROLE_NAMES})
+
+
+def check_note_text(text: str, what: str = "a note") -> str:
+    """Refuse text over ``NOTE_MAX_BYTES`` (UTF-8), with a message fit for one error line."""
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > NOTE_MAX_BYTES:
+        raise ModelError(
+            f"{what} is {size:,} bytes; the limit is {NOTE_MAX_BYTES // 1024} KiB "
+            f"({NOTE_MAX_BYTES:,} bytes): put long output in a file and note where it is"
+        )
+    return text
+
+
+def check_title(title: str) -> str:
+    """Refuse a title over ``TITLE_MAX_CHARS`` characters."""
+    if len(title) > TITLE_MAX_CHARS:
+        raise ModelError(
+            f"the title is {len(title):,} characters; the limit is {TITLE_MAX_CHARS}"
+        )
+    return title
+
+
+def check_typed(entry: TimelineEntry) -> TimelineEntry:
+    """A new entry as a person typed it; warroom's own (source auto) are not limited, so what
+    the dashboard records for itself is never lost to a limit."""
+    if entry.source is not Source.AUTO:
+        check_note_text(entry.text)
+    return entry
 
 
 def new_id() -> str:
@@ -299,7 +336,7 @@ class Incident:
         severity: str = DEFAULT_SEVERITY,
         target: Target | None = None,
     ) -> Incident:
-        title = title.strip()
+        title = check_title(title.strip())
         if not title:
             raise ModelError("an incident needs a title")
         started_at = as_utc(started_at)
@@ -436,6 +473,12 @@ class Incident:
             raise ModelError("impact start cannot be empty")
         if "title" in changes and not str(changes["title"] or "").strip():
             raise ModelError("the incident needs a title")
+        # Only what changes is typed text: a field an older record holds over a limit stays.
+        if "title" in changes and changes["title"] != self.title:
+            check_title(str(changes["title"]).strip())
+        for name in TEXT_FIELDS:
+            if name in changes and changes[name] != getattr(self, name):
+                check_note_text(str(changes[name] or ""), name)
         times = self.key_times() | {k: v for k, v in changes.items() if k in KEY_TIMES}
         self.check_key_times(times)  # type: ignore[arg-type]
 
@@ -486,6 +529,8 @@ class Incident:
 
     def replace_entry(self, entry_id: str, **changes: object) -> TimelineEntry:
         old = self.entry(entry_id)
+        if "text" in changes and changes["text"] != old.text:
+            check_note_text(str(changes["text"]))  # an edit is typed text; unchanged is kept
         new = replace(old, **changes)  # type: ignore[arg-type]
         self.timeline[self.timeline.index(old)] = new
         return new

@@ -22,6 +22,7 @@ import contextlib
 import dataclasses
 import os
 import re
+import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ from warroom.sessions.model import (
     SampleRollup,
     Source,
     TimelineEntry,
+    check_typed,
 )
 from warroom.sessions.mutations import Mutation
 from warroom.sessions.rollups import LazyRollups, render_session
@@ -46,6 +48,7 @@ from warroom.sessions.toml_codec import (
     BLOCK_KEYS,
     BLOCKS,
     SCHEMA,
+    Duplicate,
     FieldError,
     action_item_table,
     decode_blocks,
@@ -57,6 +60,7 @@ from warroom.sessions.toml_codec import (
     render_blocks,
     render_document,
     rollup_table,
+    set_duplicates_aside,
 )
 
 try:
@@ -84,6 +88,9 @@ class Loaded:
     incident: Incident
     torn: bytes | None  # the cut-off last block, ignored in ``incident``; None when whole
     schema: int = SCHEMA  # the file's schema (older ones are read as they are)
+    # What readers show otherwise than the file says (an id used twice: the first is shown),
+    # each "PATH: line N: ..."; ``warroom check`` fails on them, readers warn once.
+    problems: tuple[str, ...] = ()
 
 
 # -- parsing a whole file ---------------------------------------------------------------------
@@ -95,6 +102,7 @@ class _Parsed:
     whole: int  # bytes of the file that hold whole blocks; len(data) unless torn
     torn: bytes | None
     schema: int = SCHEMA
+    duplicates: tuple[Duplicate, ...] = ()  # set aside from ``incident`` (the first is kept)
 
 
 _BLOCK_HEADERS: tuple[bytes, ...] = tuple(f"[[{name}]]".encode() for name in BLOCKS)
@@ -208,12 +216,68 @@ def _schema_of(data: bytes) -> int:
 
 
 def _parse(path: Path, data: bytes) -> _Parsed:
-    """Validate ``data`` fully, telling a torn last block apart from corruption."""
+    """Validate ``data`` fully, telling a torn last block apart from corruption.
+
+    Entries and action items whose id came earlier are set aside (``duplicates``).
+    """
     parsed = _parse_blocks(path, data)
-    parsed_schema = _schema_of(data)
-    if parsed_schema == parsed.schema:
-        return parsed
-    return _Parsed(parsed.incident, parsed.whole, parsed.torn, parsed_schema)
+    duplicates = set_duplicates_aside(parsed.incident)
+    return _Parsed(parsed.incident, parsed.whole, parsed.torn, _schema_of(data), duplicates)
+
+
+_NAMES = {"timeline": "timeline entry", "action_items": "action item"}
+
+
+def _problems(path: Path, data: bytes, duplicates: Sequence[Duplicate]) -> tuple[str, ...]:
+    """One line for each duplicate, with its line in ``data`` (the whole file) and the first's.
+
+    Indexes count a section's blocks in file order, which a lazy parse (rollups set aside)
+    keeps, so the lines are the file's whatever parse found them.
+    """
+    out = []
+    for dup in duplicates:
+        line = _line_of(data, FieldError("", section=dup.section, index=dup.index, key="id"))
+        first = _line_of(data, FieldError("", section=dup.section, index=dup.first, key="id"))
+        where = f"line {line}: " if line else ""
+        out.append(
+            f"{path}: {where}{_NAMES[dup.section]} id {dup.item.id!r} is used again (first on "
+            f"line {first}): every reader shows only the first; give one of them a new id"
+        )
+    return tuple(out)
+
+
+def summary(problems: Sequence[str]) -> str:
+    """``problems`` as one line: the first, and how many more there are."""
+    more = problems[1:]
+    if not more:
+        return problems[0]
+    lines = [m[1] for p in more if (m := _PROBLEM_LINE.search(p))]
+    where = f", on line{'s' if len(lines) > 1 else ''} {', '.join(lines)}" if lines else ""
+    return f"{problems[0]} (and {len(more)} more like it{where})"
+
+
+_PROBLEM_LINE = re.compile(r": line (\d+): ")
+
+
+_warned: set[str] = set()
+_warned_lock = threading.Lock()
+
+
+def warn_once(problems: Sequence[str]) -> None:
+    """One warning line on standard error for what a reader shows otherwise than the file says.
+
+    Once per process and problem: a dashboard or a page follower reads the file again and
+    again. ``sys.stderr`` is looked up here: while a Textual app runs, it captures it, so the
+    screen is never written over (the line was printed already when the record was opened).
+    """
+    if not problems:
+        return
+    line = summary(problems)
+    with _warned_lock:
+        if line in _warned:
+            return
+        _warned.add(line)
+    print(f"warroom: warning: {line}", file=sys.stderr)
 
 
 def _parse_blocks(path: Path, data: bytes) -> _Parsed:
@@ -355,7 +419,7 @@ def _parse_lazily(path: Path, data: bytes) -> _Parsed:
     incident.samples = LazyRollups.of_blocks(blocks, _decode_failure(path))
     # The torn bytes are the file's last block in both texts.
     whole = len(data) - (len(parsed.torn) if parsed.torn is not None else 0)
-    return _Parsed(incident, whole, parsed.torn, parsed.schema)
+    return _Parsed(incident, whole, parsed.torn, parsed.schema, parsed.duplicates)
 
 
 def _os_error(path: Path, exc: OSError, doing: str = "cannot read") -> SessionError:
@@ -383,13 +447,15 @@ def _read(path: Path) -> tuple[bytes, os.stat_result]:
 # -- public read-only API ---------------------------------------------------------------------
 
 
-def load(path: Path, *, lazy: bool = False) -> Loaded:
+def load(path: Path, *, lazy: bool = False, warn: bool = True) -> Loaded:
     """Read and fully validate a session file without writing anything (not even a lock file).
 
     A torn last block is left out of the incident and returned in ``torn``; any other problem
     raises SessionError. Waits briefly for a writer in progress so as not to mistake its
     half-finished append for a torn one. ``lazy`` leaves the rollups undecoded and unchecked
     until read, as ``Store.open`` does (replay decodes the few its cursor needs).
+    ``problems`` says what readers show otherwise than the file says; with ``warn`` a warning
+    line names it (once per process).
     """
     path = Path(path)
     try:
@@ -398,7 +464,10 @@ def load(path: Path, *, lazy: bool = False) -> Loaded:
     except fileio.LockTimeout as exc:
         raise _os_error(path, exc) from None
     parsed = _parse_lazily(path, data) if lazy else _parse(path, data)
-    return Loaded(parsed.incident, parsed.torn, parsed.schema)
+    problems = _problems(path, data, parsed.duplicates)
+    if warn:
+        warn_once(problems)
+    return Loaded(parsed.incident, parsed.torn, parsed.schema, problems)
 
 
 def load_header(path: Path) -> Incident:
@@ -524,6 +593,16 @@ class Store:
         self.changes = 0
         self.pending_added = 0  # writes taken from pending files of writers that were gone
         self._observers: list[Callable[[Written], None]] = []
+        # Entries and action items whose id came earlier in the file: left out of ``incident``
+        # (readers show the first) and written back after the rest by a rewrite, so a writer
+        # never loses or changes them; ``problems`` names them.
+        self.duplicates: tuple[Duplicate, ...] = ()
+        self.problems: tuple[str, ...] = ()
+
+    def _set_aside(self, path: Path, data: bytes, parsed: _Parsed) -> None:
+        self.duplicates = parsed.duplicates
+        self.problems = _problems(path, data, parsed.duplicates)
+        warn_once(self.problems)
 
     def observe(self, observer: Callable[[Written], None]) -> None:
         """Call ``observer`` after each successful write of this Store (not others' writes)."""
@@ -577,6 +656,7 @@ class Store:
                 parsed = _parse_lazily(path, data) if lazy else _parse(path, data)
                 store = cls(path, parsed.incident, _Seen.of(st), parsed.whole, parsed.schema,
                             lazy)  # fmt: skip
+                store._set_aside(path, data, parsed)
                 if parsed.torn is not None:
                     store._recover(parsed)
                 fileio.sweep_dead_temps(path)
@@ -593,6 +673,7 @@ class Store:
         An entry that changes the header (a first detection sets detected_at; ``detects``
         makes any entry count as one) rewrites instead.
         """
+        check_typed(entry)  # ModelError: a note over the limit is refused before the lock
         with self._mutex, self._writing():
             if entry.id in self._ids:
                 raise SessionError(f"{self.path}: timeline already has an entry with id {entry.id}")
@@ -662,6 +743,8 @@ class Store:
 
     def append_action_item(self, item: ActionItem) -> None:
         with self._mutex, self._writing():
+            if any(have.id == item.id for have in self.incident.action_items):
+                raise SessionError(f"{self.path}: already has an action item with id {item.id}")
             block = _render(self.path, render_block, "action_items", action_item_table(item))
             self._append(block)
             self.incident.action_items.append(item)
@@ -758,6 +841,7 @@ class Store:
         parsed = _parse_lazily(self.path, data) if self.lazy else _parse(self.path, data)
         new = [entry for entry in parsed.incident.timeline if entry.id not in self._ids]
         _assign(self.incident, parsed.incident)
+        self._set_aside(self.path, data, parsed)
         self._ids = {entry.id for entry in self.incident.timeline}
         self._seen = _Seen.of(st)
         self._whole = parsed.whole
@@ -774,6 +858,8 @@ class Store:
         if found is None:
             return None
         blocks, st = found
+        if repeats_ids(self.incident, blocks):
+            return None  # the whole read sets them aside and names their lines
         new = [entry for entry in blocks["timeline"] if entry.id not in self._ids]
         self.incident.timeline.extend(blocks["timeline"])
         self.incident.action_items.extend(blocks["action_items"])
@@ -879,7 +965,7 @@ class Store:
             raise SessionError(f"{self.path}: refusing to write: {exc}") from None
 
     def _rewrite(self, incident: Incident) -> None:
-        data = _render(self.path, render_session, incident)
+        data = _render(self.path, render_session, incident) + _render_aside(self.duplicates)
         try:
             fileio.replace_atomically(self.path, data)
         except OSError as exc:
@@ -923,6 +1009,28 @@ def read_appended(
         kept = split.rollups + ([split.last_rollup] if split.last_rollup is not None else [])
         blocks["samples"] = LazyRollups.of_blocks(kept, _decode_failure(path))
     return blocks, st
+
+
+def repeats_ids(incident: Incident, blocks: dict[str, list[Any]]) -> bool:
+    """Do appended ``blocks`` hold an entry or action item id that ``incident`` or they hold
+    already? (Then the whole file is read again, which sets them aside.)"""
+    for section in ("timeline", "action_items"):
+        added = [item.id for item in blocks[section]]
+        if not added:
+            continue
+        have = {item.id for item in getattr(incident, section)}
+        if len(set(added)) != len(added) or not have.isdisjoint(added):
+            return True
+    return False
+
+
+def _render_aside(duplicates: Sequence[Duplicate]) -> bytes:
+    """The set-aside duplicates as blocks, after the rest of a rewrite (order kept)."""
+    tables = {"timeline": entry_table, "action_items": action_item_table}
+    return b"".join(
+        render_block(dup.section, tables[dup.section](dup.item))  # type: ignore[operator]
+        for dup in duplicates
+    )
 
 
 def _render(path: Path, render: Callable[..., T], *args: Any) -> T:

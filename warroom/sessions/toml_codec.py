@@ -679,6 +679,39 @@ def decode_blocks(doc: Mapping[str, Any]) -> dict[str, list[Any]]:
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class Duplicate:
+    """A timeline entry or action item whose id an earlier one of its list has."""
+
+    section: str  # "timeline" or "action_items"
+    index: int  # its place among the section's blocks, in file order
+    first: int  # the place of the earlier one, which readers keep
+    item: TimelineEntry | ActionItem
+
+
+def set_duplicates_aside(incident: Incident) -> tuple[Duplicate, ...]:
+    """Take out of ``incident`` every entry and action item whose id came earlier in its list.
+
+    A hand edit or a merge can leave an id twice; every reader shows an id once (the table
+    keys rows by it, edits and deletes name it), so all of them keep the first, and writers
+    write the others back as they were (``Store``) rather than lose them.
+    """
+    found: list[Duplicate] = []
+    for section in ("timeline", "action_items"):
+        items: list[Any] = getattr(incident, section)
+        first: dict[str, int] = {}
+        kept: list[Any] = []
+        for index, item in enumerate(items):
+            if item.id in first:
+                found.append(Duplicate(section, index, first[item.id], item))
+            else:
+                first[item.id] = index
+                kept.append(item)
+        if len(kept) != len(items):
+            setattr(incident, section, kept)
+    return tuple(found)
+
+
 def decode_document(doc: Mapping[str, Any]) -> Incident:
     """A whole parsed file as an Incident; FieldError names the first bad field."""
     check_schema(doc)
