@@ -50,13 +50,15 @@ def run(source: Source, bind: Bind, access: Access, out: TextIO = sys.stdout) ->
 async def _serve(source: Source, bind: Bind, access: Access, out: TextIO) -> int:
     from aiohttp import web
 
-    from warroom.web.server import make_app
+    from warroom.web.server import answer_errors_bare, make_app
 
     incident = await asyncio.to_thread(source.first)
     feed = Feed(incident)
     # No access log: it would write request URLs, and a first visit's URL holds the token.
+    # For the same reason a request aiohttp cannot parse gets a bare status, and no log line.
     runner = web.AppRunner(make_app(feed, access), access_log=None, shutdown_timeout=2.0)
     await runner.setup()
+    answer_errors_bare(runner)
     site = web.TCPSite(runner, bind.host, bind.port)
     try:
         await site.start()
@@ -74,6 +76,7 @@ async def _serve(source: Source, bind: Bind, access: Access, out: TextIO) -> int
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    loop.set_exception_handler(_one_line)
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         loop.add_signal_handler(signum, stop.set)
     follower = asyncio.create_task(source.run(feed))
@@ -89,6 +92,14 @@ async def _serve(source: Source, bind: Bind, access: Access, out: TextIO) -> int
         await runner.cleanup()
     # Stopping on a signal is how a server is meant to end (Ctrl+C, systemd): a clean exit.
     return 0
+
+
+def _one_line(loop: asyncio.AbstractEventLoop, context: dict[str, object]) -> None:
+    # asyncio's default prints a traceback and the failing callback's arguments, which for a
+    # connection may be the bytes a client sent: the exception's type says enough.
+    exc = context.get("exception")
+    what = type(exc).__name__ if exc is not None else "no exception"
+    print(f"warroom serve: warning: an asyncio callback failed ({what})", file=sys.stderr)
 
 
 def _port(runner: object, asked: int) -> int:

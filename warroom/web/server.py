@@ -12,8 +12,12 @@ import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from importlib import resources
+from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_request import BaseRequest
 
 from warroom.sessions.times import utcnow
 from warroom.web import page, view
@@ -240,3 +244,56 @@ def make_app(feed: Feed, access: Access) -> web.Application:
     app.router.add_get("/favicon.ico", _no_icon)
     app[SITE] = site
     return app
+
+
+# -- requests aiohttp cannot parse ---------------------------------------------------------------
+# aiohttp answers a malformed request (a header or URL over its size limit, a bad request line)
+# with its parser's message as the body, and logs a traceback with the same message: both quote
+# the offending bytes, which carry the token when it is in a Cookie header or a ?token= URL, and
+# any client could make the server write tracebacks at will. aiohttp has no setting for either
+# (aio-libs/aiohttp#3287), so each connection's handler is a subclass changing only that.
+
+
+class BareErrorHandler(RequestHandler):
+    """aiohttp's connection handler, answering errors with a status and no body."""
+
+    __slots__ = ()  # RequestHandler's layout: BareErrorServer swaps the class of each one
+
+    def handle_error(
+        self,
+        request: BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        # A client's malformed request is its own business, not a line in our output; a 500 is
+        # ours: one line naming the exception's type, never its text (it may quote the input).
+        if exc is not None and not isinstance(exc, HttpProcessingError):
+            self.log_exception("", exc_info=exc)
+        if request.writer.output_size > 0:
+            raise ConnectionError("the response had started; the connection is closed")
+        response = web.Response(status=status, headers={"Cache-Control": "no-store"})
+        response.force_close()
+        return response
+
+    def log_exception(self, *args: Any, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info")
+        name = type(exc).__name__ if isinstance(exc, BaseException) else "an error"
+        self.logger.error("warroom serve: a request failed (%s)", name)
+
+
+class BareErrorServer(web.Server):
+    """aiohttp's low-level server, making BareErrorHandler connections."""
+
+    def __call__(self) -> RequestHandler:
+        handler = super().__call__()
+        handler.__class__ = BareErrorHandler
+        return handler
+
+
+def answer_errors_bare(runner: web.BaseRunner) -> None:
+    """After ``runner.setup()``: every connection made from now on answers errors bare."""
+    server = runner.server
+    if server is None:
+        raise RuntimeError("answer_errors_bare needs a runner that has been set up")
+    server.__class__ = BareErrorServer
