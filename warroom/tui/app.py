@@ -281,6 +281,8 @@ class WarroomApp(App[None]):
         self._panes_behind = False  # host or PgBouncer figures not drawn yet
         self._seen_changes = -1
         self.kept_pending = 0  # writes left in the pending file at exit
+        # The first unhandled exception (a bug): run() raises it once the app has stopped.
+        self.failure: Exception | None = None
         # Set by `watch --share`: a warroom.sessions.share.Sharer (threads; polled, never awaited).
         self.sharer: Any = None
 
@@ -295,6 +297,31 @@ class WarroomApp(App[None]):
         from warroom.tui.terminal import DashboardDriver
 
         return DashboardDriver
+
+    def run(self, *args: Any, **kwargs: Any) -> None:
+        """Run the dashboard; an unhandled exception in it is raised from here once it has
+        stopped (Textual would print its traceback and return as if all went well), so the
+        command ends with one line and exit status 1."""
+        super().run(*args, **kwargs)
+        if self.failure is not None:
+            raise self.failure
+
+    def _handle_exception(self, error: Exception) -> None:
+        # Textual's one door for an exception from a handler, a timer, compose or mount.
+        if self.failure is None:
+            self.failure = error
+            # Before anything else: no sample, rollup or automatic entry is written after a
+            # failure (what was queued before it still reaches the disk on the way out).
+            self._flushed = True
+            for poller in self._pollers:
+                poller.stop()
+        super()._handle_exception(error)
+
+    def _print_error_renderables(self) -> None:
+        # The traceback Textual prints is the CLI's to show (one line; WARROOM_DEBUG=1 for more).
+        if self.failure is not None:
+            self._exit_renderables.clear()
+        super()._print_error_renderables()
 
     # -- the record --------------------------------------------------------------------------
 
@@ -623,6 +650,8 @@ class WarroomApp(App[None]):
         if self.recorder is None:
             self.notify("replay is read-only: n adds a review note", severity="warning")
             return False
+        if self.failure is not None:
+            return False  # the app is ending on a bug: samples still queued record nothing
         future = write(self.recorder)
 
         def finished(f: Future[Any]) -> None:
