@@ -26,6 +26,9 @@ def _who(group: ClientGroup) -> str:
 
 class Pooler:
     name = "pooler"
+    # It reads PgBouncer's figures, not the server's: a server full enough that warroom counts
+    # its process titles still has a pooler to judge.
+    process_titles = True
 
     def evaluate(self, ctx: Context) -> list[Finding]:
         bouncer = ctx.bouncer
