@@ -503,9 +503,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from warroom.sessions.store import load
+    from warroom.sessions.store import load, summary
 
-    loaded = load(args.path)
+    loaded = load(args.path, warn=False)
     incident = loaded.incident
     if loaded.torn is not None:
         raise CliError(
@@ -513,6 +513,9 @@ def cmd_check(args: argparse.Namespace) -> int:
             "it is valid, and the next `warroom note` or `watch` on it cuts it off and keeps it "
             "beside the file"
         )
+    if loaded.problems:
+        # What every reader shows otherwise than the file says (they warn and go on): not ok.
+        raise CliError(summary(loaded.problems))
     print(
         f"{args.path}: ok: {incident.id}, {incident.severity}, {incident.status.value}, "
         f"{len(incident.timeline)} timeline entries, {len(incident.action_items)} action items, "
