@@ -274,3 +274,36 @@ def test_an_unusual_prefix_with_padding_and_sqlstate(pg_bin: Path) -> None:
     assert list(seen.groups["statement_timeout"]) == [
         (APP_ROLE, "postgres", "nightly report job", "127.0.0.1")]
     assert next(iter(seen.groups["auth_failed"]))[0] == PASSWORD_ROLE
+
+
+def test_a_file_renamed_or_truncated_under_the_reader(logged: PgCluster) -> None:
+    """What logrotate does to a file: renamed away (the server writes on into it), copied and
+    truncated in place; then the server's own rotation to a new file."""
+    with logged.connect() as conn:
+        reader = ServerLogReader(conn)
+        try:
+            reader.read()
+            where = reader.location
+            assert where is not None and where.local_path is not None
+            wrong_password(logged)
+            seen = read_until(reader, Seen(), lambda s: s.totals["auth_failed"] >= 1)
+            # copytruncate: the file is emptied in place, then fills again past our offset.
+            where.local_path.write_bytes(b"")
+            for _ in range(6):
+                wrong_password(logged)
+            statement_timeout(logged)
+            read_until(reader, seen, lambda s: s.totals["statement_timeout"] >= 1)
+            assert seen.totals["auth_failed"] == 1 + 6
+            # Renamed away: the server keeps writing into it, and so the reader keeps reading.
+            where.local_path.rename(where.local_path.with_name("moved-away.log"))
+            wrong_password(logged)
+            statement_timeout(logged)
+            read_until(reader, seen, lambda s: s.totals["statement_timeout"] >= 2)
+            assert seen.totals["auth_failed"] == 1 + 6 + 1
+            conn.execute("SELECT pg_rotate_logfile()")
+            wrong_password(logged)
+            statement_timeout(logged)
+            read_until(reader, seen, lambda s: s.totals["statement_timeout"] >= 3)
+            assert seen.totals["auth_failed"] == 1 + 6 + 1 + 1
+        finally:
+            reader.close()

@@ -2,13 +2,16 @@
 
 It starts at the end of the file current when the first read finds it: history from before
 warroom started is not counted, so the first window's rate is not inflated by the past and a
-count always means "while warroom watched". Each later read takes what was written since,
-follows rotation (``current_logfiles`` / ``pg_current_logfile()`` names a new file: the old one
-is read to its end first, the new one from its start; the same name on a new inode, i.e. a file
-renamed away, is treated alike; a file shorter than what was read was truncated and is read from
-its start), never reads a byte twice, and reads at most ``max_bytes`` per call (the rest is
-reported as ``behind_bytes`` and read next time). Two rotations between two reads lose the file
-between them: a read every few seconds makes that a non-issue for size or age rotation.
+count always means "while warroom watched". Each later read takes what was written since, never
+a byte twice, at most ``max_bytes`` per call (the rest is ``behind_bytes``, read next time).
+
+Rotation: when ``current_logfiles`` / ``pg_current_logfile()`` names a new file, or a new file
+takes the old one's name, the old one is read to its end (through the descriptor held open)
+and the new one from its start. A file shorter than what was read, or whose bytes before our
+offset changed (``copytruncate``), is read again from its start. A file renamed away with
+nothing in its place is still read through the open descriptor: the server still writes to it.
+Two rotations between two reads lose the file between them: a read every few seconds makes
+that a non-issue for size or age rotation.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ from warroom.collectors.serverlog.parse import Parser, complete_end
 from warroom.sanitize import one_line
 
 CHUNK = 1 << 20  # one read (file) or one pg_read_binary_file call
+MARK = 64  # bytes kept from before the offset (a log line's time and pid differ line to line)
+MAX_OLD = 8  # rotated files still to be read; more (rotation far faster than reads) are dropped
 SIZE_SQL = """
 SELECT size FROM pg_ls_logdir() WHERE name = regexp_replace(%s, '^.*/', '')
 """
@@ -43,6 +48,7 @@ class _Tail:
 
     path: str
     offset: int
+    mark: bytes = b""  # the bytes just before ``offset``: tells a file rewritten in place
 
     def size(self) -> int | None:
         raise NotImplementedError
@@ -75,7 +81,9 @@ class _FileTail(_Tail):
         try:
             st = os.stat(self._local)
         except OSError:
-            return True
+            # Renamed away with nothing in its place: the server still writes to this file,
+            # through the descriptor it holds, as we read it through ours.
+            return False
         own = os.fstat(self._fd)
         return (st.st_ino, st.st_dev) != (own.st_ino, own.st_dev)
 
@@ -187,15 +195,17 @@ class ServerLogReader:
         assert path is not None
         if self._tail is None:
             self._tail = self._open(where, path)
-            self._tail.offset = self._tail.size() or 0  # start at the end: see the docstring
+            size = self._tail.size() or 0  # start at the end: see the docstring
+            self._tail.offset = size
+            self._tail.mark = self._tail.read_at(max(size - MARK, 0), min(size, MARK))
             return 0
         if path != self._tail.path or self._tail.replaced():
             self._old.append(self._tail)
+            while len(self._old) > MAX_OLD:
+                self._old.pop(0).close()
             self._tail = self._open(where, path)
-        else:
-            size = self._tail.size()
-            if size is not None and size < self._tail.offset:
-                self._tail.offset = 0  # truncated in place: what is there now is new
+        elif self._rewritten(self._tail):
+            self._tail.offset, self._tail.mark = 0, b""  # truncated in place: all of it is new
         budget = self._max_bytes
         while self._old and budget > 0:
             budget, done = self._pump(self._old[0], budget)
@@ -208,6 +218,17 @@ class ServerLogReader:
         for tail in [*self._old, self._tail]:
             behind += max((tail.size() or 0) - tail.offset, 0)
         return behind
+
+    @staticmethod
+    def _rewritten(tail: _Tail) -> bool:
+        """Truncated (shorter than what was read) or truncated and grown again (the bytes
+        before our offset are not the ones we read), as ``copytruncate`` leaves a file."""
+        size = tail.size()
+        if size is not None and size < tail.offset:
+            return True
+        if not tail.mark:
+            return False
+        return tail.read_at(tail.offset - len(tail.mark), len(tail.mark)) != tail.mark
 
     def _pump(self, tail: _Tail, budget: int) -> tuple[int, bool]:
         """Read whole records from ``tail`` within ``budget`` bytes; (budget left, at its end)."""
@@ -233,5 +254,6 @@ class ServerLogReader:
                 for event in self._parser.events(data[:end]):
                     self._tally.add(event)
             tail.offset += end
+            tail.mark = data[max(end - MARK, 0) : end]
             budget -= end
         return budget, False
