@@ -40,8 +40,12 @@ for the pg_read_file source or when the local ``current_logfiles`` cannot be rea
 bounded (groups per kind and seconds per window are capped; records longer than a chunk are
 skipped) and so is the work per read (``max_bytes``).
 
-Limits: the message texts are matched in English, so a stderr log without ``%e`` in its prefix
-needs English ``lc_messages`` (csvlog and jsonlog carry the SQLSTATE).
+Limits: message texts are matched in English, so a stderr log without ``%e`` in its prefix
+needs English ``lc_messages`` (csvlog and jsonlog carry the SQLSTATE), and so does telling a
+timeout from a user's cancel (57014) or a NOWAIT (55P03) in any format. A refused connection's
+line has no application name on 15 or 18 (the server refuses before it applies the startup
+options): its user and client say who. 57P01 is also what every session gets at a fast
+shutdown.
 """
 
 from warroom.collectors.serverlog.counts import Group, LogCounts
