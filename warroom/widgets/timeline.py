@@ -1,4 +1,15 @@
-"""The incident timeline: newest at the bottom, one row per entry, the cursor selects for edits."""
+"""The incident timeline: newest at the bottom, one row per entry, the cursor selects for edits.
+
+A long entry is folded to ``FOLD_LINES`` lines with a note of its size; Enter on it (DataTable's
+"row selected") unfolds it. The table renders every visible cell again after each update (its
+cell cache is keyed on an update counter), so a 1 MB note shown whole made every key cost
+seconds: the folded cell is built from a prefix of the text, so what each frame costs does not
+grow with the note's length. An unfolded entry shows up to ``UNFOLDED_CHARS`` (the longest note
+warroom accepts, ``NOTE_MAX_BYTES``); an older record's longer note says how much is left out.
+
+Rows with an id already shown are left out (the first is kept): the table refuses a second row
+with one key, and a record may hold one twice (hand-edited or merged; ``warroom check`` names it).
+"""
 
 from __future__ import annotations
 
@@ -10,9 +21,12 @@ from rich.text import Text
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
+from warroom.sessions.model import NOTE_MAX_BYTES
 from warroom.widgets.text import clean
 
 TEXT_MIN = 20
+FOLD_LINES = 4  # a longer entry shows its first lines until Enter unfolds it
+UNFOLDED_CHARS = NOTE_MAX_BYTES
 
 
 class Cell(Text):
@@ -31,6 +45,26 @@ class Cell(Text):
 def wrapped(value: str, style: str = "") -> Cell:
     """Entry text as data (no markup, no controls), allowed to wrap over a few lines."""
     return Cell(clean(value), style=style, overflow="fold")
+
+
+def size_label(chars: int) -> str:
+    """1.3 MB, 70 kB, 900 chars: how long a folded entry is, for its marker."""
+    if chars >= 1_000_000:
+        return f"{chars / 1_000_000:.1f} MB"
+    if chars >= 10_000:
+        return f"{chars // 1000} kB"
+    return f"{chars:,} chars"
+
+
+def unique_rows(rows: Sequence[TimelineRow]) -> list[TimelineRow]:
+    """``rows`` without those whose id came earlier (the table's row keys must be unique)."""
+    seen: set[str] = set()
+    out: list[TimelineRow] = []
+    for row in rows:
+        if row.id not in seen:
+            seen.add(row.id)
+            out.append(row)
+    return out
 
 
 def cell(value: str, style: str = "") -> Cell:
@@ -79,6 +113,7 @@ class TimelineTable(DataTable[Text]):
         self._rows: list[TimelineRow] = []
         self._unsized: list[TimelineRow] | None = None
         self._wanted: str | None = None
+        self._unfolded: set[str] = set()  # ids of long entries Enter unfolded
 
     def on_mount(self) -> None:
         self.add_column("time", key="time", width=8)
@@ -126,8 +161,11 @@ class TimelineTable(DataTable[Text]):
         return self._rows[self.cursor_row].id
 
     def set_rows(self, rows: Sequence[TimelineRow]) -> None:
-        """Show ``rows`` (already in time order); appends cost one row, anything else a rebuild."""
-        rows = list(rows)
+        """Show ``rows`` (already in time order); appends cost one row, anything else a rebuild.
+
+        A row whose id came earlier is left out: the first is shown, whatever the caller sent.
+        """
+        rows = unique_rows(rows)
         if self.size.width == 0 or self._unsized is not None:
             self._unsized = rows  # built when the first resize gives the text column its width
             return
@@ -155,6 +193,20 @@ class TimelineTable(DataTable[Text]):
             if selected in ids:
                 self.move_cursor(row=ids.index(selected))
 
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter folds or unfolds a long entry (the event goes on to the app as well)."""
+        entry_id = event.row_key.value
+        row = next((r for r in self._rows if r.id == entry_id), None)
+        if row is None or (entry_id not in self._unfolded and not self._folds(row)):
+            return
+        self._unfolded ^= {entry_id}
+        rows = self._rows
+        at = self.cursor_row
+        self._rows = []
+        self.clear()
+        self.set_rows(rows)
+        self.move_cursor(row=at)
+
     def select(self, entry_id: str | None) -> None:
         """Put the cursor on ``entry_id`` (replay marks the entry at its cursor)."""
         if self._unsized is not None:
@@ -172,19 +224,58 @@ class TimelineTable(DataTable[Text]):
             self.move_cursor(row=len(self._rows) - 1)
             self.scroll_end(animate=False)
 
-    def _height(self, text: Text) -> int:
-        """Lines the text column needs. Measured here, once per row: left to the table
-        (``height=None``) it renders every cell of every row to measure them, seconds for a
-        long incident's timeline, and again after each resize."""
+    def _text_width(self) -> int:
         column = self.columns.get(ColumnKey("text"))
-        width = max(column.width if column is not None else TEXT_MIN, 1)
-        if cell_len(text.plain) <= width:
-            return 1  # most notes are short: no need to wrap them to know
-        return max(1, len(text.wrap(self.app.console, width)))
+        return max(column.width if column is not None else TEXT_MIN, 1)
+
+    def _folds(self, row: TimelineRow) -> bool:
+        """Does ``row`` show folded? (Cheap: its prefix only, wrapped.)"""
+        return self._text(row, unfold=False)[2]
+
+    def _text(self, row: TimelineRow, unfold: bool) -> tuple[Cell, int, bool]:
+        """The text cell, the lines it takes, and whether part of the text is left out.
+
+        Lines are measured here, once per row: left to the table (``height=None``) it renders
+        every cell of every row to measure them, seconds for a long incident's timeline, and
+        again after each resize. Only a prefix of the text is cleaned and wrapped, so a row
+        costs the same for a 1 MB note as for a page.
+        """
+        style = "italic" if row.kind == "misleading" else ""
+        width = self._text_width()
+        raw = row.text
+        if len(raw) <= width:
+            text = wrapped(raw, style)
+            if cell_len(text.plain) <= width:
+                return text, 1, False  # most notes are short: no need to wrap them to know
+        budget = UNFOLDED_CHARS if unfold else (FOLD_LINES + 1) * width
+        cut = len(raw) > budget
+        text = wrapped(raw[:budget] if cut else raw, style)
+        lines = text.wrap(self.app.console, width)
+        if unfold:
+            if cut:
+                text.append(f" … {size_label(len(raw) - budget)} more not shown here "
+                            "(warroom postmortem prints it all)", style="dim")
+                lines = text.wrap(self.app.console, width)
+            return text, max(1, len(lines)), False
+        if not cut and len(lines) <= FOLD_LINES:
+            return text, max(1, len(lines)), False
+        marker = f" … {size_label(len(raw))}, Enter unfolds"
+        kept = lines[:FOLD_LINES]
+        last = kept[-1]
+        room = max(width - cell_len(marker), 0)
+        last.truncate(room)
+        last.rstrip()
+        folded = Cell(style=style, overflow="fold")  # a Cell, as Text.join would not give
+        for number, line in enumerate(kept):
+            if number:
+                folded.append("\n")
+            folded.append_text(line)
+        folded.append(marker, style="dim")
+        return folded, len(kept), True
 
     def _add(self, row: TimelineRow) -> None:
         mark, style = KIND_MARK.get(row.kind, ("·", ""))
-        text = wrapped(row.text, style="italic" if row.kind == "misleading" else "")
+        text, height, _ = self._text(row, unfold=row.id in self._unfolded)
         self.add_row(
             cell(row.time),
             cell(row.offset, style="dim"),
@@ -192,5 +283,5 @@ class TimelineTable(DataTable[Text]):
             cell(clean(row.author), style="dim"),
             text,
             key=row.id,
-            height=self._height(text),
+            height=height,
         )
