@@ -26,6 +26,8 @@ DEFAULTS: dict[str, dict[str, float]] = {
     "waiting": {"cpu_idle": 30.0, "latency_ms": 100.0, "min_query_s": 5.0, "min_waiting": 3.0},
     # A PgBouncer queue: clients waiting this long while every server connection is busy.
     "pooler": {"min_waiting": 1.0, "min_wait_s": 1.0, "critical_wait_s": 10.0},
+    # Connections the server refused (its log: 53300), per second over the log's last window.
+    "retry_storm": {"min_per_s": 1.0, "critical_per_s": 20.0},
 }
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from warroom.collectors.bouncer_sample import BouncerSample
 from warroom.collectors.findings.churn import Churn
@@ -28,17 +29,21 @@ from warroom.collectors.findings.model import (
 from warroom.collectors.findings.network_fine import NetworkFine
 from warroom.collectors.findings.pool import PoolHolder
 from warroom.collectors.findings.pooler import Pooler
+from warroom.collectors.findings.retry_storm import RetryStorm
 from warroom.collectors.findings.statement import DominantStatement
 from warroom.collectors.findings.waiting import WaitingNotWorking
 from warroom.collectors.host import HostSample
 from warroom.collectors.sample import PgSample
+
+if TYPE_CHECKING:
+    from warroom.collectors.serverlog.counts import LogCounts
 
 HISTORY = 300  # samples of baseline: five minutes at the default interval
 
 
 def default_rules() -> list[Rule]:
     return [PoolHolder(), LockRoot(), DominantStatement(), Churn(), NetworkFine(),
-            WaitingNotWorking(), Pooler()]  # fmt: skip
+            WaitingNotWorking(), Pooler(), RetryStorm()]  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -58,6 +63,7 @@ class FindingsEngine:
         self._history: deque[PgSample] = deque(maxlen=HISTORY)
         self._host: HostSample | None = None
         self._bouncer: BouncerSample | None = None
+        self._server_log: LogCounts | None = None
         self._tracks: dict[tuple[str, str], _Track] = {}
 
     def feed_host(self, host: HostSample) -> None:
@@ -65,6 +71,10 @@ class FindingsEngine:
 
     def feed_bouncer(self, bouncer: BouncerSample) -> None:
         self._bouncer = bouncer
+
+    def feed_server_log(self, counts: LogCounts) -> None:
+        """The server log's latest window; rules see it with the next sample."""
+        self._server_log = counts
 
     def feed(self, sample: PgSample) -> list[FindingEvent]:
         # A full server refuses warroom too: on its host the process titles still say who
@@ -83,7 +93,8 @@ class FindingsEngine:
             settings = self.config.rule(rule.name)
             if not settings.get("enabled", 1.0):
                 continue
-            ctx = Context(sample, tuple(self._history), self._host, settings, self._bouncer)
+            ctx = Context(sample, tuple(self._history), self._host, settings, self._bouncer,
+                          self._server_log)  # fmt: skip
             for finding in rule.evaluate(ctx):
                 proposed[finding.key] = finding
         if not titles:

@@ -7,11 +7,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from warroom.collectors.bouncer_sample import BouncerSample
 from warroom.collectors.host import HostSample
 from warroom.collectors.sample import PgSample
+
+if TYPE_CHECKING:  # the serverlog package brings psycopg; findings stay plain data
+    from warroom.collectors.serverlog.counts import LogCounts
 
 
 class Severity(StrEnum):
@@ -84,6 +87,7 @@ class Context:
     host: HostSample | None
     settings: Mapping[str, float]
     bouncer: BouncerSample | None = None  # the server's PgBouncer, when one is watched
+    server_log: LogCounts | None = None  # the server log's latest window, when it is read
 
     def query_p95(self, seconds: float = 30.0) -> float | None:
         values = [
