@@ -13,7 +13,7 @@ from support.pgcluster import free_port
 # The original contract, then what issues 11 (findings, signals) and 12 (role, replication)
 # added beside it.
 KEYS = {"at", "status", "error", "connections", "latency_ms", "tps", "findings", "signals",
-        "role", "replication"}
+        "role", "replication", "server_log"}  # issue 19: the server's own log
 CONN_KEYS = {"total", "max", "saturation", "by_state", "waiting", "by_application", "source",
              "by_user", "by_client", "by_group"}  # issue 19: who holds the slots, any source
 

@@ -643,10 +643,10 @@ def cmd_sample(args: argparse.Namespace) -> int:
     stop = threading.Event()
     threads = [
         threading.Thread(
-            target=_sample_server, args=(c, b, name, findings_config, args, lines, stop),
+            target=_sample_server, args=(c, b, name, findings_config, args, lines, stop, d),
             name=f"warroom-sample-{i}", daemon=True,
         )
-        for i, (c, b, name) in enumerate(zip(collectors, bouncers, names, strict=True))
+        for i, (c, b, name, d) in enumerate(zip(collectors, bouncers, names, dsns, strict=True))
     ]  # fmt: skip
     try:
         for thread in threads:
@@ -680,21 +680,25 @@ def _sample_server(
     args: argparse.Namespace,
     lines: queue.Queue[str | BaseException | None],
     stop: threading.Event,
+    dsn: str = "",
 ) -> None:
     """One server's poll loop, on its own thread: sample, queue the line, re-arm.
 
     The next sample is due ``--interval`` after this one started (the cadence one server has
     always had), or at once when a sample took longer, so polls never pile up. Its PgBouncer
     is sampled at the same time on a second thread, so a stalled one never adds its budget to
-    the server's.
+    the server's. So is its server log, waited for only until the sample's budget is spent.
     """
     import json
     from concurrent.futures import ThreadPoolExecutor
 
     from warroom.collectors.findings import FindingsEngine
+    from warroom.collectors.serverlog.source import ServerLogSource
 
     side = ThreadPoolExecutor(1, thread_name_prefix="warroom-bouncer") if bouncer else None
+    log: ServerLogSource | None = None
     try:
+        log = ServerLogSource(dsn, budget=collector.budget)
         engine = FindingsEngine(findings_config)
         # Made here: psutil measures CPU per calling thread, from that thread's first call.
         host = _local_host_collector(collector)
@@ -702,10 +706,13 @@ def _sample_server(
         while not stop.is_set() and (args.count is None or taken < args.count):
             started = time.monotonic()
             pooled = side.submit(bouncer.sample) if side and bouncer else None
+            log.start()
             sample = collector.sample()
             pools = pooled.result() if pooled is not None else None
+            logged = log.result(started + collector.budget - time.monotonic())
             if stop.is_set():
                 break
+            engine.feed_server_log(logged)
             if host is not None:
                 engine.feed_host(host.sample())
             if pools is not None:
@@ -716,6 +723,7 @@ def _sample_server(
             out = body if name is None else {"server": name, **body}
             if pools is not None:
                 out["pgbouncer"] = pools.to_json()
+            out["server_log"] = log.to_json(logged)
             lines.put(json.dumps(out, separators=(",", ":")))
             taken += 1
             if args.count is not None and taken >= args.count:
@@ -726,6 +734,8 @@ def _sample_server(
     finally:
         if side is not None:
             side.shutdown(wait=False)
+        if log is not None:
+            log.close()
         lines.put(None)
 
 
