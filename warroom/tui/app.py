@@ -302,9 +302,10 @@ class WarroomApp(App[None]):
         """Run the dashboard; an unhandled exception in it is raised from here once it has
         stopped (Textual would print its traceback and return as if all went well), so the
         command ends with one line and exit status 1."""
-        super().run(*args, **kwargs)
+        result = super().run(*args, **kwargs)
         if self.failure is not None:
             raise self.failure
+        return result  # what exit() was given (the snapshot tests' screenshots)
 
     def _handle_exception(self, error: Exception) -> None:
         # Textual's one door for an exception from a handler, a timer, compose or mount.
