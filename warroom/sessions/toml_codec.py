@@ -18,6 +18,7 @@ always lacks a required key and is recognised as torn rather than read with defa
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -289,10 +290,19 @@ def render_blocks(name: str, tables: Iterable[Mapping[str, Any]]) -> bytes:
     return b"".join(render_block(name, table) for table in tables)
 
 
+@functools.lru_cache(maxsize=4096)
+def entry_block(entry: TimelineEntry) -> bytes:
+    """One entry's block. Entries are frozen, so each is rendered once, not at every rewrite:
+    escaping a 1 MB note for TOML is most of a rewrite's cost (a status change, an edit), and a
+    long incident's entries are most of its blocks. The hash of the text is Python's, cached
+    on the string, so a lookup does not read the text again."""
+    return render_block("timeline", entry_table(entry))
+
+
 def render_document(incident: Incident) -> bytes:
     """The whole file, as a rewrite writes it."""
     parts = [_encode(tomli_w.dumps(header_tables(incident)))]
-    parts.extend(render_block("timeline", entry_table(e)) for e in incident.timeline)
+    parts.extend(entry_block(e) for e in incident.timeline)
     parts.extend(render_block("action_items", action_item_table(a)) for a in incident.action_items)
     parts.extend(render_block("samples", rollup_table(r)) for r in incident.samples)
     return b"".join(parts)
