@@ -122,6 +122,14 @@ class HostSampled(Message):
 
 
 @dataclass
+class ServerLogged(Message):
+    """A window of a server's own log (LogCounts): each one counts, so none is replaced."""
+
+    counts: Any
+    server: int = 0
+
+
+@dataclass
 class BouncerSampled(Message):
     """Only the newest of one server matters: a queued one is replaced when the UI is behind."""
 
@@ -271,6 +279,7 @@ class WarroomApp(App[None]):
         self.backends_factory = first.backends_factory
         self.drill = drill
         self._pollers: list[Poller[Any]] = []
+        self._logs: list[SampleSource] = []  # the server-log readers start_polling makes
         self._note_started: datetime | None = None
         self._note_saving: str | None = None  # the text whose write is in flight
         self._deleted: list[TimelineEntry] = []
@@ -362,6 +371,9 @@ class WarroomApp(App[None]):
         yield Input(
             placeholder=f"note; Enter saves, Esc hides. HH:MM backdates. {PREFIX_HELP}",
             id="note",
+            # Back to a kept draft, typing goes on from its end (selected, the draft would be
+            # replaced by the first key).
+            select_on_focus=False,
         )
         yield Footer()
 
@@ -400,6 +412,13 @@ class WarroomApp(App[None]):
             if watched.postgres is not None:
                 plan.append((f"postgres{where}", watched.postgres,
                              lambda r, i=index: PgSampled(r, i), self.interval))  # fmt: skip
+                from warroom.collectors.serverlog.source import ServerLogSource
+
+                log = ServerLogSource.beside(watched.postgres)  # None unless a live collector
+                if log is not None:
+                    self._logs.append(log)
+                    plan.append((f"serverlog{where}", log,
+                                 lambda r, i=index: ServerLogged(r, i), self.interval))  # fmt: skip
             if watched.bouncer is not None:
                 plan.append((f"bouncer{where}", watched.bouncer,
                              lambda r, i=index: BouncerSampled(r, i), self.interval))  # fmt: skip
@@ -484,6 +503,11 @@ class WarroomApp(App[None]):
             first.feed_findings_host(message.sample)
         first.feed_host(message.sample)
         self._panes_behind = True
+
+    def on_server_logged(self, message: ServerLogged) -> None:
+        self.states[message.server].feed_server_log(message.counts, self.clock())
+        if message.server == self.selected:
+            self._panes_behind = True
 
     def on_bouncer_sampled(self, message: BouncerSampled) -> None:
         self.states[message.server].feed_bouncer(message.sample)
@@ -776,10 +800,20 @@ class WarroomApp(App[None]):
         self.screen.set_focus(self.query_one(TimelineTable))
 
     def on_key(self, event: Any) -> None:
-        if event.key == "escape" and self.focused is self.query_one("#note", Input):
+        if event.key != "escape":
+            return
+        if self.focused is self.query_one("#note", Input):
             # Hide, keep the draft: `n` brings it back with its original start time.
             event.stop()
             self.hide_note()
+        elif self.screen.query("HelpPanel"):
+            event.stop()
+            self.action_hide_help_panel()
+
+    def unsaved_note(self) -> str:
+        """The note box's text when it is not on disk nor on its way there ("" when none)."""
+        text = self.query_one("#note", Input).value
+        return text if text.strip() and text != self._note_saving else ""
 
     # -- timeline editing ----------------------------------------------------------------
 
@@ -968,10 +1002,23 @@ class WarroomApp(App[None]):
 
     # -- leaving -------------------------------------------------------------------------
 
+    async def action_quit(self) -> None:
+        # Textual's ctrl+q: the same way out as `q` (it exited at once, the note box and any
+        # pending writes unasked).
+        self.action_quit_saved()
+
     def action_quit_saved(self) -> None:
-        """Quit once every write is on disk; a second `q` leaves the rest in the pending file."""
+        """Quit once every write is on disk; a second `q` leaves the rest in the pending file.
+
+        A note typed and not saved is never dropped without a word: quitting asks first."""
         if self._quitting:
             self.exit()
+            return
+        if isinstance(self.screen, ConfirmScreen) and self.screen.id == "drop-note":
+            return  # already asking
+        draft = self.unsaved_note()
+        if draft:
+            self.ask_to_drop(draft)
             return
         self._quitting = True
         self.stop_sampling()
@@ -989,6 +1036,23 @@ class WarroomApp(App[None]):
                 self.exit()
 
         self.set_interval(0.1, check)
+
+    def ask_to_drop(self, draft: str) -> None:
+        question = Text("The note box holds a note that is not saved:\n\n")
+        question.append(clean(draft, 300), style="bold")
+        question.append("\n\nQuit and drop it? No goes back to it (Enter saves it).")
+
+        def done(drop: bool | None) -> None:
+            if drop:
+                self.query_one("#note", Input).value = ""
+                self._note_started = None
+                self.action_quit_saved()
+            else:
+                self.action_note()
+
+        screen = ConfirmScreen(question, yes="Quit, drop it")
+        screen.id = "drop-note"
+        self.push_screen(screen, done)
 
     def stop_sampling(self) -> None:
         """Stop the pollers and queue the partial rollup; safe to call twice."""
@@ -1010,7 +1074,7 @@ class WarroomApp(App[None]):
         if self.recorder is not None:
             self.kept_pending = self.recorder.close(timeout=2.0)
         sources = [self.sources["host"]]
-        sources += [s for w in self.servers for s in (w.postgres, w.bouncer)]
+        sources += [s for w in self.servers for s in (w.postgres, w.bouncer)] + self._logs
         for source in sources:
             if source is not None:
                 _close_quietly(source)
