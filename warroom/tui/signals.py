@@ -24,9 +24,9 @@ class ExitGuard:
     Instead the first signal starts a watchdog thread that asks the app to exit through its event
     loop (``call_soon_threadsafe``: never waiting for the loop, which may be stuck), asking again
     until the loop exists if the app is still starting, and that ends the process
-    ``GRACE_S`` after the signal if it is still here, however far its exit got (a terminal that
-    wedges output, a stalled server, a lock held elsewhere): ``cleanup`` (the demo's teardown)
-    runs, then the process leaves with 128 + signal.
+    ``GRACE_S`` after the signal if the guarded block has not been left by then, however far its
+    exit got (a terminal that wedges output, a stalled server, a lock held elsewhere): ``cleanup``
+    (the demo's teardown) runs, then the process leaves with 128 + signal.
     """
 
     SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
@@ -38,6 +38,7 @@ class ExitGuard:
         self.signum = 0
         self._previous: dict[int, Any] = {}
         self._watchdog: threading.Thread | None = None
+        self._released = threading.Event()
 
     def __enter__(self) -> ExitGuard:
         for signum in self.SIGNALS:
@@ -45,6 +46,9 @@ class ExitGuard:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        # The guarded part is over (the app stopped, its shutdown done): what the caller does
+        # next (the demo's own teardown) is not cut short, nor run twice, by the watchdog.
+        self._released.set()
         for signum, previous in self._previous.items():
             signal.signal(signum, previous)
 
@@ -67,9 +71,9 @@ class ExitGuard:
         while time.monotonic() < deadline:
             if not asked:
                 asked = _ask_exit(app)
-            time.sleep(0.05)
-        # Still here: the exit is stuck (or the process waits on a thread that never ends).
-        # Daemon threads still run while the interpreter waits for the others, so this does too.
+            if self._released.wait(0.05):
+                return
+        # Still inside: the exit is stuck somewhere.
         if self.cleanup is not None:
             with contextlib.suppress(Exception):
                 self.cleanup()
