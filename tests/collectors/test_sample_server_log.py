@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 from support.pgcluster import APP_ROLE, PgCluster, cluster_or_skip
+from support.retrier import Retrier
 from support.serverlog_events import REFUSED_APP, server_full, try_connect
 
 LOG_CONF = {"logging_collector": "on", "log_destination": "stderr",
             "log_line_prefix": "%m [%p] %q%u@%d/%a %h ", "lc_messages": "C"}  # fmt: skip
-RETRY_APP = "checkout-retry"  # the retrying client's name: the refusal's log line never has it
 
 
 @pytest.fixture
@@ -73,30 +73,6 @@ class Sampler:
         self.proc.wait(timeout=15)
         assert self.proc.stderr is not None
         return self.proc.stderr.read()
-
-
-class Retrier:
-    """A client that keeps retrying its connect as APP_ROLE, as a pool does when refused."""
-
-    def __init__(self, cluster: PgCluster) -> None:
-        self.cluster = cluster
-        self.refused = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            if not try_connect(self.cluster, APP_ROLE, RETRY_APP):
-                self.refused += 1
-            self._stop.wait(0.002)  # a pool's retry pause: keeps the 2-core test host usable
-
-    def __enter__(self) -> Retrier:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
 
 
 def _storm(line: dict[str, Any]) -> dict[str, Any] | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from warroom.collectors.alerts import AlertConfig, AlertEngine, AlertEvent
 from warroom.collectors.bouncer_sample import BouncerSample
@@ -34,6 +35,9 @@ from warroom.widgets.views import (
     ReplicationView,
     ServerRow,
 )
+
+if TYPE_CHECKING:  # the serverlog package brings psycopg; the state only holds its counts
+    from warroom.collectors.serverlog.counts import LogCounts
 
 # The charts show ten minutes at 80 columns and up to an hour on a wide terminal.
 CHART_SPAN_S = 600.0
@@ -80,6 +84,8 @@ class LiveState:
         self.conns = Series(HISTORY_POINTS)
         self.query_ms = Series(HISTORY_POINTS)
         self.refusals = Series(HISTORY_POINTS)
+        self.server_refusals = Series(HISTORY_POINTS)  # per log window, from the server's log
+        self.server_log: LogCounts | None = None
         self.latest: PgSample | None = None
         self.last_up: PgSample | None = None
         self.downtime = DownTracker()
@@ -123,6 +129,14 @@ class LiveState:
         findings = self.findings.feed(sample) if self.findings is not None else []
         changes = [*sample.changes, *self.standbys.feed(sample)]
         return Fed(events=events, rollups=rollups, findings=findings, changes=changes)
+
+    def feed_server_log(self, counts: LogCounts, at: datetime) -> None:
+        """A window of the server's own log, read at ``at``: its refusals, and the findings."""
+        self.server_log = counts
+        if counts.source is not None:
+            self.server_refusals.append(at, counts.totals.get("refused", 0))
+        if self.findings is not None:
+            self.findings.feed_server_log(counts)
 
     def feed_findings_host(self, sample: HostSample) -> None:
         """Host figures are evidence for the findings only when this is the database's host."""
@@ -231,6 +245,8 @@ class LiveState:
             conns = latest.connections
             banner += " · counted from process titles"
         level = override or self.level("saturation")
+        log = self.server_log
+        logged = self.server_refusals.values(REFUSAL_WINDOW_S, now)
         return ConnectionsView(
             total=conns.total if conns else None,
             usable=conns.usable if conns else None,
@@ -247,6 +263,12 @@ class LiveState:
             history=tuple(self.conns.points()),
             now=now.timestamp(),
             span_s=CHART_SPAN_S,
+            probe_refused=int(sum(self.refusals.values(REFUSAL_WINDOW_S, now))),
+            # A read that failed or is late keeps the minute's count of the reads that worked.
+            server_refused=int(sum(logged))
+            if logged or (log is not None and log.source is not None)
+            else None,
+            server_log_note=one_line(log.missing, 200) if log is not None else "",
         )
 
     def latency_view(self, now: datetime) -> LatencyView:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -12,6 +13,7 @@ from warroom.widgets.spark import bar, bucket, chart
 from warroom.widgets.text import clean
 from warroom.widgets.views import ConnectionsView
 
+NOTE_LINES = 2  # why the server log is not read
 LEVEL_WORD = {"warning": " WARN", "critical": " CRIT"}
 
 STATE_SHORT = {
@@ -62,6 +64,7 @@ class ConnectionsPane(Pane[ConnectionsView]):
             states.append("waiting ", style="dim")
             states.append(str(view.waiting), style="bold red" if view.waiting else "")
             lines.append(states)
+        lines.extend(self._refused(view, width))
         if view.banner:
             lines.append(Text(view.banner, style="bold red" if view.level == "down" else "yellow"))
         # Apps first (the bad pool must stand out), then the chart takes what is left.
@@ -76,6 +79,37 @@ class ConnectionsPane(Pane[ConnectionsView]):
         rows = chart(view.history, view.now, view.span_s, width, max(spare - app_rows, 1),
                      top=view.max)
         lines.extend(Text(row, style=style or "cyan", no_wrap=True) for row in rows)
+        return lines
+
+
+    @staticmethod
+    def _refused(view: ConnectionsView, width: int) -> list[Text]:
+        """Refused in the last minute: by the server (every client, from its log) beside
+        warroom's own probe; and why the log is not read, when it is not. Shown only where a
+        server log is read or asked for."""
+        if view.server_refused is None and not view.server_log_note:
+            return []
+        line = Text(no_wrap=True, overflow="ellipsis")
+        line.append("refused/min ", style="dim")
+        line.append("server ", style="dim")
+        if view.server_refused is None:
+            line.append("?", style="yellow")
+        else:
+            line.append(f"{view.server_refused:,}", style="bold red" if view.server_refused else "")
+        line.append("  probe ", style="dim")
+        line.append(str(view.probe_refused), style="bold red" if view.probe_refused else "")
+        line.truncate(max(width, 1), overflow="ellipsis")
+        lines = [line]
+        if view.server_log_note:
+            # Two lines at most: the reason's start says what is missing (the fix is in doctor).
+            wrapped = textwrap.wrap(f"server log: {clean(view.server_log_note, 200)}",
+                                    max(width, 8))  # fmt: skip
+            for i, part in enumerate(wrapped[:NOTE_LINES]):
+                more = i == NOTE_LINES - 1 and len(wrapped) > NOTE_LINES
+                note = Text(part + (" …" if more else ""), style="dim", no_wrap=True,
+                            overflow="ellipsis")  # fmt: skip
+                note.truncate(max(width, 1), overflow="ellipsis")
+                lines.append(note)
         return lines
 
 

@@ -23,6 +23,11 @@ class ConnectionsView:
     history: tuple[tuple[float, float], ...]  # (unix time, connections)
     now: float
     span_s: float = 600.0
+    probe_refused: int = 0  # warroom's connect probes refused in the last minute
+    # Connections the server refused in the last minute (all clients, from its log); None while
+    # the log is not read, with ``server_log_note`` saying why ("" before the first read).
+    server_refused: int | None = None
+    server_log_note: str = ""
 
 
 @dataclass(frozen=True, slots=True)

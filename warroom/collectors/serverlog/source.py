@@ -1,11 +1,12 @@
 """ServerLogSource: a ServerLogReader for one server, run so that it never delays its caller.
 
-What ``sample --json`` and the dashboard hold per server. It owns the reader's connection (its
-own, ``application_name=warroom-serverlog``, not the collector's: that one speaks libpq's wire
-directly and is locked by the sampler) and runs each read on one worker thread, waited for at
-most ``budget`` seconds: a slow disk or a stalled server gives a line without its counts ("still
-reading"), never a late line; the read in flight is not repeated, and its counts come with the
-next sample (its window is its own, so rates stay right).
+What ``sample --json`` and the dashboard hold per server. It owns the reader's connection: its
+own, named as warroom's connect probe so that the sample counts it no more than the probe (the
+collector's connection speaks libpq's wire directly and is locked by the sampler). Each read
+runs on one worker thread, waited for at most ``budget`` seconds: a slow disk or a stalled
+server gives a line without its counts ("still reading"), never a late line; the read in flight
+is not repeated, and its counts come with the next sample (its window is its own, so rates
+stay right).
 
 The connection is needed to find the log (the probe) and, for the ``pg_read_file`` source, to
 read it. When the log is a file on this host that the server's ``current_logfiles`` names, the
@@ -29,6 +30,7 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import make_conninfo
 
+from warroom.collectors.pg_queries import PROBE_APPLICATION
 from warroom.collectors.serverlog.counts import LogCounts
 from warroom.collectors.serverlog.kinds import KINDS
 from warroom.collectors.serverlog.locate import local_current_logfile
@@ -37,9 +39,8 @@ from warroom.dsn import DsnError
 from warroom.dsn import parse as parse_dsn
 from warroom.sanitize import one_line
 
-APPLICATION = "warroom-serverlog"
 MINUTE_S = 60.0
-RETRY_S = 10.0  # a server without a readable log is probed again this often
+RETRY_S = 30.0  # a server without a readable log is probed again this often
 MAX_BYTES = 4 * CHUNK  # per read: about 20,000 refusal records, a few ms of parsing each MiB
 
 
@@ -67,7 +68,8 @@ class ServerLogSource:
         try:
             parse_dsn(dsn)  # libpq's own parse message may quote a password: never shown
             self._conninfo = make_conninfo(
-                dsn, application_name=APPLICATION, connect_timeout=max(int(connect_timeout), 1),
+                dsn, application_name=PROBE_APPLICATION,
+                connect_timeout=max(int(connect_timeout), 1),
                 # A slow pg_read_binary_file is cut by the server, keeping the connection.
                 options=f"-c statement_timeout={max(int(budget * 1000), 100)}",
             )  # fmt: skip
@@ -83,6 +85,18 @@ class ServerLogSource:
         self._closed = False
         # (monotonic time of a window's end, its totals): the last minute's counts
         self._recent: deque[tuple[float, dict[str, int]]] = deque()
+
+    @classmethod
+    def beside(cls, collector: object) -> ServerLogSource | None:
+        """One for the server a PostgresCollector samples (its DSN, its budget); None for any
+        other source (a recording, a test's fixed samples)."""
+        # PostgresCollector keeps the DSN only as its libpq conninfo (application_name included,
+        # replaced here); it has no public accessor for it yet.
+        conninfo = getattr(collector, "_conninfo", None)
+        budget = getattr(collector, "budget", None)
+        if not isinstance(conninfo, str) or not conninfo or not isinstance(budget, float | int):
+            return None
+        return cls(conninfo, budget=float(budget))
 
     # -- public --------------------------------------------------------------------------
 
