@@ -65,12 +65,7 @@ def sample_sql(server_version: int) -> str:
     """The aggregate. ``$1``: how many top names to return; ``$2``: the previous sample's server
     clock (epoch seconds, NULL on the first), so "new since then" counts each backend once."""
     materialized = "MATERIALIZED " if server_version >= 120000 else ""
-    top = (
-        "(SELECT coalesce(json_agg(json_build_array(k, n) ORDER BY n DESC, k), '[]')"
-        " FROM (SELECT {col} AS k, count(*) AS n FROM a {where} GROUP BY 1"
-        " ORDER BY 2 DESC, 1 LIMIT $1) t)"
-    )
-    # The same from g (a few rows per service), not one more pass over every backend.
+    # Top names from g (a few rows per service), not one more pass over every backend.
     top_g = (
         "(SELECT coalesce(json_agg(json_build_array(k, n) ORDER BY n DESC, k), '[]')"
         " FROM (SELECT {col} AS k, sum(n) AS n FROM g GROUP BY 1"
@@ -170,10 +165,21 @@ SELECT json_build_object(
                                 greatest(extract(epoch FROM now() - min(o)), 0) AS o
                          FROM g WHERE itx > 0
                          GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT $1) t),
-  'new_apps', CASE WHEN (SELECT new_total FROM s) > 0 THEN
-              {top.format(col="application_name",
-                          where="WHERE backend_start > to_timestamp($2::float8)")}
-              ELSE '[]'::json END,
+  -- The sessions started since the previous sample and still here, grouped as 'groups' is
+  -- (application and user, with their busiest addresses): who a churner is.
+  'new_groups', CASE WHEN (SELECT new_total FROM s) > 0 THEN
+    (SELECT coalesce(json_agg(json_build_array(app, usr, n, nc, cl) ORDER BY n DESC, app, usr),
+                     '[]')
+     FROM (SELECT app, usr, sum(n) AS n, count(*) AS nc,
+                  json_agg(json_build_array(client, n) ORDER BY n DESC, client)
+                    FILTER (WHERE r <= {GROUP_CLIENTS}) AS cl
+           FROM (SELECT *, row_number() OVER (PARTITION BY app, usr
+                                              ORDER BY n DESC, client) AS r
+                 FROM (SELECT application_name AS app, usename AS usr, client, count(*) AS n
+                       FROM a WHERE backend_start > to_timestamp($2::float8)
+                       GROUP BY 1, 2, 3) n) c
+           GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT $1) t)
+    ELSE '[]'::json END,
   'new_total', CASE WHEN $2::float8 IS NULL THEN NULL ELSE (SELECT new_total FROM s) END,
   'sessions', {sessions},
   'now', extract(epoch FROM now()),
@@ -213,7 +219,8 @@ class Aggregate:
     roots: tuple[LockRoot, ...] = ()
     waits: tuple[WaitCount, ...] = ()
     idle_tx_apps: tuple[IdleTxApp, ...] = ()
-    new_apps: tuple[Count, ...] = ()
+    new_apps: tuple[Count, ...] = ()  # from new_groups, by application
+    new_groups: tuple[Group, ...] = ()
     new_total: int | None = None
     sessions: tuple[int, int, int, int] | None = None  # sessions, abandoned, fatal, killed
     server_now: float | None = None  # epoch seconds
@@ -296,11 +303,19 @@ def parse_sample(text: str, limits: Limits) -> Aggregate:
         IdleTxApp(str(k), int(n), float(o or 0.0)) for k, n, o in d.get("idle_tx_apps") or ()
     )
     sessions = d.get("sessions")
+    new_groups = tuple(
+        Group(str(app), str(user), int(n), _counts(clients or []), int(nc))
+        for app, user, n, nc, clients in d.get("new_groups") or ()
+    )
+    new_apps: dict[str, int] = {}
+    for g in new_groups:
+        new_apps[g.application] = new_apps.get(g.application, 0) + g.count
     return Aggregate(
         roots=roots,
         waits=waits,
         idle_tx_apps=idle_tx,
-        new_apps=_counts(d.get("new_apps") or []),
+        new_apps=tuple(Count(k, n) for k, n in sorted(new_apps.items(), key=lambda kv: -kv[1])),
+        new_groups=new_groups,
         new_total=None if d.get("new_total") is None else int(d["new_total"]),
         sessions=None if not sessions or sessions[0] is None
         else (int(sessions[0]), int(sessions[1]), int(sessions[2]), int(sessions[3])),

@@ -87,6 +87,10 @@ class _Session:
     version: int
     server_now: float | None = None  # the server's clock at the previous sample
     sessions: tuple[int, int, int, int] | None = None  # pg_stat_database counters then
+    # New sessions seen connected before the server's counter had them (a backend adds itself
+    # to pg_stat_database.sessions when it first reports its statistics, not at its fork):
+    # taken off the next interval's count, so a pool warming up is never churn.
+    sessions_owed: int = 0
     statements_schema: str | None = None  # where pg_stat_statements lives, once checked
     statements_checked: bool = False
     replication_prepared: bool = False
@@ -564,9 +568,14 @@ class PostgresCollector:
         interval = agg.server_now - prev_now
         if agg.sessions is not None and prev is not None:
             d = [max(n - p, 0) for n, p in zip(agg.sessions, prev, strict=True)]
-            return Churn(interval, d[0], d[1], d[2], d[3], agg.new_apps, "sessions")
+            # Came and went: the new sessions less those of them still connected. Not less the
+            # growth in connections: a deploy replaces a pool's sessions and grows nothing.
+            went = d[0] - (agg.new_total or 0) - session.sessions_owed
+            session.sessions_owed = max(-went, 0)
+            return Churn(interval, d[0], d[1], d[2], d[3], agg.new_apps, "sessions",
+                         max(went, 0), agg.new_groups)  # fmt: skip
         return Churn(interval, agg.new_total, new_by_application=agg.new_apps,
-                     source="backend_start")  # fmt: skip
+                     source="backend_start", new_by_group=agg.new_groups)  # fmt: skip
 
     def _read_replication(
         self, session: _Session, deadline: float, spent: float

@@ -174,7 +174,12 @@ class HeldLock:
 
 @dataclass(frozen=True, slots=True)
 class Churn:
-    """Connections made and lost since the previous sample (None on the first one)."""
+    """Connections made and lost since the previous sample (None on the first one).
+
+    Churn is ``came_and_went``: sessions that connected and left within the interval, the new
+    sessions less those of them still connected. A pool warming up or a deploy makes new
+    sessions that stay, which is not churn.
+    """
 
     interval_s: float
     new_sessions: int | None  # pg_stat_database.sessions delta (14+), else backend_start counts
@@ -183,12 +188,23 @@ class Churn:
     killed: int | None = None
     new_by_application: tuple[Count, ...] = ()  # still connected, started within the interval
     source: str = "sessions"  # "sessions" (14+) or "backend_start" (13: only the survivors)
+    came_and_went: int | None = None  # 14+ only: before, the server does not count sessions
+    # Who the new sessions still connected at the sample are (application and user together,
+    # named as the pool rule names them): a churner's sessions are caught there sample after
+    # sample, a pool's only while it warms up.
+    new_by_group: tuple[Group, ...] = ()
 
     @property
     def new_per_s(self) -> float | None:
         if self.new_sessions is None or self.interval_s <= 0:
             return None
         return self.new_sessions / self.interval_s
+
+    @property
+    def came_and_went_per_s(self) -> float | None:
+        if self.came_and_went is None or self.interval_s <= 0:
+            return None
+        return self.came_and_went / self.interval_s
 
 
 @dataclass(frozen=True, slots=True)
@@ -471,6 +487,11 @@ class PgSample:
                 "interval_s": round(churn.interval_s, 3),
                 "source": churn.source,
                 "new_by_application": _counts(churn.new_by_application),
+                "came_and_went": churn.came_and_went,
+                "came_and_went_per_s": None
+                if churn.came_and_went_per_s is None
+                else round(churn.came_and_went_per_s, 2),
+                "new_by_group": [g.to_json() for g in churn.new_by_group],
             },
             "statements": [
                 {
