@@ -5,13 +5,19 @@ the same hysteresis as the alerts: a finding is raised after ``raise_after`` sam
 support it, and cleared after ``clear_after`` samples in a row do not. A down sample is no
 evidence either way and changes nothing. Host samples are fed separately (they come from another
 collector at their own pace); rules see the latest one.
+
+A finding's text always carries the numbers of the sample at hand: each supporting sample
+replaces it, and a sample that no longer supports a raised finding (while it waits to clear,
+and the clear itself) asks the rule to ``describe`` the subject now; a rule that cannot shows
+its last supporting numbers marked with their age, never as if they were current.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from warroom.collectors.bouncer_sample import BouncerSample
@@ -48,7 +54,9 @@ def default_rules() -> list[Rule]:
 
 @dataclass(slots=True)
 class _Track:
-    finding: Finding
+    finding: Finding  # what is shown: the sample at hand's numbers when the rule can say them
+    held: Finding  # the last finding a sample supported
+    held_at: datetime
     seen: int = 0  # samples in a row that supported it
     missed: int = 0  # samples in a row that did not (while raised)
     raised: bool = False
@@ -89,25 +97,32 @@ class FindingsEngine:
             return []
         rules = [r for r in self.rules if not titles or getattr(r, "process_titles", False)]
         proposed: dict[tuple[str, str], Finding] = {}
+        judged: dict[str, tuple[Rule, Context]] = {}
+        history = tuple(self._history)
         for rule in rules:
             settings = self.config.rule(rule.name)
             if not settings.get("enabled", 1.0):
                 continue
-            ctx = Context(sample, tuple(self._history), self._host, settings, self._bouncer,
-                          self._server_log)  # fmt: skip
+            tracked = {k[1]: t.finding for k, t in self._tracks.items() if k[0] == rule.name}
+            ctx = Context(sample, history, self._host, settings, self._bouncer,
+                          self._server_log, tracked)  # fmt: skip
+            judged[rule.name] = (rule, ctx)
             for finding in rule.evaluate(ctx):
                 proposed[finding.key] = finding
         if not titles:
             self._history.append(sample)  # the baselines are the server's own figures
-        return self._step(sample, proposed, {r.name for r in rules})
+        return self._step(sample, proposed, judged)
 
     def _step(
-        self, sample: PgSample, proposed: dict[tuple[str, str], Finding], judged: set[str]
+        self,
+        sample: PgSample,
+        proposed: dict[tuple[str, str], Finding],
+        judged: dict[str, tuple[Rule, Context]],
     ) -> list[FindingEvent]:
         events: list[FindingEvent] = []
         for key, finding in proposed.items():
-            track = self._tracks.setdefault(key, _Track(finding))
-            track.finding, track.missed = finding, 0
+            track = self._tracks.setdefault(key, _Track(finding, finding, sample.at))
+            track.finding, track.held, track.held_at, track.missed = finding, finding, sample.at, 0
             track.seen += 1
             if not track.raised and track.seen >= self._setting(finding.rule, "raise_after"):
                 track.raised = True
@@ -120,10 +135,22 @@ class FindingsEngine:
                 del self._tracks[key]
                 continue
             track.missed += 1
+            track.finding = self._now(track, sample.at, *judged[key[0]])
             if track.missed >= self._setting(track.finding.rule, "clear_after"):
                 del self._tracks[key]
                 events.append(FindingEvent(sample.at, Transition.CLEARED, track.finding))
         return events
+
+    @staticmethod
+    def _now(track: _Track, at: datetime, rule: Rule, ctx: Context) -> Finding:
+        """A raised finding this sample does not support, with the sample's own numbers."""
+        describe = getattr(rule, "describe", None)
+        now = describe(ctx, track.held) if describe is not None else None
+        if now is not None and now.key == track.held.key:
+            return now
+        age = (at - track.held_at).total_seconds()
+        return replace(track.held, text=f"{track.held.text} (the figures of {age:.0f} s ago, "
+                                        "when it last held)")  # fmt: skip
 
     def _setting(self, rule: str, key: str) -> float:
         return self.config.rule(rule).get(key, 1.0)

@@ -88,6 +88,10 @@ class Context:
     settings: Mapping[str, float]
     bouncer: BouncerSample | None = None  # the server's PgBouncer, when one is watched
     server_log: LogCounts | None = None  # the server log's latest window, when it is read
+    # This rule's findings the engine holds (raised, or on their way to it), by subject: what
+    # it said last. A rule may keep a figure from before the trouble here (churn's baseline),
+    # so a sustained storm is not learnt as the new normal while it lasts.
+    tracked: Mapping[str, Finding] = field(default_factory=dict)
 
     def query_p95(self, seconds: float = 30.0) -> float | None:
         values = [
@@ -103,7 +107,12 @@ class Context:
 
 class Rule(Protocol):
     """A rule may also set ``process_titles = True``: it can judge a down sample whose
-    connections were counted from process titles (the engine runs only those on one)."""
+    connections were counted from process titles (the engine runs only those on one).
+
+    It may also have ``describe(ctx, finding) -> Finding | None``: the finding's subject as it
+    stands now, for a sample that no longer supports it (the same subject, the current
+    numbers). The engine shows that while a raised finding waits to clear and logs it when it
+    clears; without it the last supporting numbers are shown, marked with their age."""
 
     name: str
 
