@@ -13,6 +13,7 @@ from warroom.collectors.sample import (
     Count,
     Failure,
     FailureKind,
+    Group,
     IdleTxApp,
     LockRoot,
     LongQuery,
@@ -96,11 +97,14 @@ def slow(i: int) -> PgSample:
     )
 
 
-def churning(i: int, rate: float = 40.0) -> PgSample:
+def churning(i: int, rate: float = 40.0, stayed: int = 3) -> PgSample:
+    """``rate`` sessions a second that came and went, beside ``stayed`` new ones that stayed."""
     return sample(
         i,
-        churn=Churn(1.0, int(rate), 12, 0, 0, (Count("shop-api", 3),)),
-    )
+        churn=Churn(1.0, int(rate) + stayed, 12, 0, 0, (Count("shop-api", stayed),),
+                    came_and_went=int(rate),
+                    new_by_group=(Group("shop-api", "app", stayed, (Count("10.0.0.5", 3),), 1),)),
+    )  # fmt: skip
 
 
 def host(cpu: float, i: int = 0) -> HostSample:

@@ -10,6 +10,7 @@ from tests.findings.samples import (
     healthy,
     host,
     locks,
+    sample,
     slow,
     storm,
 )
@@ -82,10 +83,36 @@ def test_churn_against_the_servers_own_baseline() -> None:
     assert [e.state for e in events if e.finding.rule == "churn"] == [Transition.RAISED]
     (churn,) = [f for f in engine.active() if f.rule == "churn"]
     assert churn.text == (
-        "40 new sessions/s from shop-api, 36 abandoned: connect-per-request, or a pool that "
-        "keeps reconnecting"
+        "40 sessions/s came and went from shop-api, 36 abandoned (before: 2/s): "
+        "connect-per-request, or a pool that keeps reconnecting"
     )
     assert churn.evidence["baseline_per_s"] == 2.0
+
+
+def test_a_sustained_storm_stays_raised_while_it_lasts_and_clears_with_the_numbers_then() -> None:
+    engine = FindingsEngine()
+    quiet = [churning(i, rate=2.0) for i in range(30)]
+    # Ten minutes of storm: more than the whole history, which a median would have learnt.
+    events = run(engine, quiet + [churning(30 + i, rate=180.0) for i in range(600)])
+    assert [e.state for e in events] == [Transition.RAISED]
+    (churn,) = engine.active()
+    assert churn.text.startswith("180 sessions/s came and went from shop-api")
+    assert churn.evidence["baseline_per_s"] == 2.0
+    # Over: the finding waits to clear showing the rate now, and clears with it.
+    after = run(engine, [churning(630 + i, rate=1.0) for i in range(6)])
+    assert [e.state for e in after] == [Transition.CLEARED]
+    assert after[0].message == (
+        "no longer holds: now 1 sessions/s come and go (before the storm: 2/s), 36 abandoned"
+    )
+    assert after[0].finding.evidence["came_and_went_per_s"] == 1.0
+
+
+def test_new_sessions_that_stay_are_no_churn() -> None:
+    # A pool warming up, then a deploy replacing it: many new sessions, none of them leaving.
+    engine = FindingsEngine()
+    samples = [churning(i, rate=0.0) for i in range(30)]
+    samples += [churning(30 + i, rate=0.0, stayed=30) for i in range(5)]
+    assert run(engine, samples) == []
 
 
 def test_churn_below_the_threshold_or_the_baseline_is_no_finding() -> None:
@@ -132,3 +159,19 @@ def test_thresholds_come_from_the_findings_tables_of_the_config_file() -> None:
         parse_config({"findings": {"pool": {"shares": 1}}})
     with pytest.raises(ConfigError, match=r"findings\.nope: unknown rule"):
         parse_config({"findings": {"nope": {}}})
+
+
+def test_a_rule_that_cannot_say_its_numbers_now_clears_with_their_age() -> None:
+    # lock_root has no describe(): its last figures are shown, never as if they were current.
+    engine = FindingsEngine()
+    run(engine, [locks(i) for i in range(3)])
+    (held,) = [f.text for f in engine.active() if f.rule == "lock_root"]
+    waiting = run(engine, [sample(3)])
+    assert waiting == []
+    (shown,) = [f.text for f in engine.active() if f.rule == "lock_root"]
+    assert shown == f"{held} (the figures of 1 s ago, when it last held)"
+    cleared = [e for e in run(engine, [sample(4), sample(5)]) if e.finding.rule == "lock_root"]
+    assert [e.state for e in cleared] == [Transition.CLEARED]
+    assert cleared[0].message == (
+        f"no longer holds: {held} (the figures of 3 s ago, when it last held)"
+    )
