@@ -46,6 +46,7 @@ class RetryStorm:
 
     def __init__(self) -> None:
         self._storm: deque[LogCounts] = deque(maxlen=MAX_WINDOWS)
+        self._ended = (0, 0.0)  # the last storm's refusals and seconds, once it stopped
 
     def evaluate(self, ctx: Context) -> list[Finding]:
         counts = ctx.server_log
@@ -54,7 +55,9 @@ class RetryStorm:
             return []
         rate = counts.per_second("refused")
         if rate < max(s["min_per_s"], 1e-9):
-            self._storm.clear()
+            if self._storm:
+                self._ended = self._totals()
+                self._storm.clear()
             return []
         # A window is seen by every sample until the next read: counted once.
         if not self._storm or self._storm[-1] is not counts:
@@ -63,8 +66,7 @@ class RetryStorm:
 
     def _finding(self, ctx: Context, counts: LogCounts, rate: float) -> Finding:
         groups = counts.top.get("refused", ())
-        total = sum(c.totals.get("refused", 0) for c in self._storm)
-        span = sum(c.seconds for c in self._storm)
+        total, span = self._totals()
         refused = counts.totals.get("refused", 0)
         text = f"the server refused {rate:,.0f} connections/s"
         if groups and groups[0].count == refused:
@@ -91,6 +93,26 @@ class RetryStorm:
         return Finding(self.name, "refused connections",
                        Severity.CRITICAL if critical else Severity.WARNING, text, evidence,
                        rate, ctx.sample.connections_source or "server")  # fmt: skip
+
+    def describe(self, ctx: Context, finding: Finding) -> Finding | None:
+        """The subject now, for a sample below the threshold: today's rate, the storm's total."""
+        counts = ctx.server_log
+        if counts is None or counts.source is None or counts.seconds <= 0:
+            return None
+        rate = counts.per_second("refused")
+        total, span = self._totals() if self._storm else self._ended
+        text = f"the server refused {rate:,.0f} connections/s"
+        if total:
+            text += f"; {total:,} in {span:,.0f} s during the storm"
+        evidence = {**finding.evidence, "refused_per_s": round(rate, 2),
+                    "refused_in_window": counts.totals.get("refused", 0),
+                    "window_s": round(counts.seconds, 3)}  # fmt: skip
+        return Finding(self.name, finding.subject, finding.severity, text, evidence, rate,
+                       finding.source)  # fmt: skip
+
+    def _totals(self) -> tuple[int, float]:
+        return (sum(c.totals.get("refused", 0) for c in self._storm),
+                sum(c.seconds for c in self._storm))  # fmt: skip
 
     @staticmethod
     def _holders(ctx: Context) -> str:
