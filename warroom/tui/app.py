@@ -447,7 +447,11 @@ class WarroomApp(App[None]):
         self.notify(message.text, severity="error")
 
     def on_pg_sampled(self, message: PgSampled) -> None:
-        self.feed(message.sample, message.server)
+        # A poller's message can be handled after the app began closing (Textual stops the
+        # app, then prunes the screens while its queue still drains): the widgets may be gone
+        # by then, and stop_sampling flushes what was fed. Likewise for every sampled message.
+        if self.is_running:
+            self.feed(message.sample, message.server)
 
     def tag(self, server: int) -> str:
         """What an automatic entry starts with: the server's name, when there are several."""
@@ -495,6 +499,8 @@ class WarroomApp(App[None]):
         self.queue(f"{kind.value} entry", lambda r: r.append_entry(entry))
 
     def on_host_sampled(self, message: HostSampled) -> None:
+        if not self.is_running:
+            return
         # This machine's figures: kept with the first server (whose port the sockets are
         # counted to), so several servers do not record them several times.
         first = self.states[0]
@@ -505,11 +511,15 @@ class WarroomApp(App[None]):
         self._panes_behind = True
 
     def on_server_logged(self, message: ServerLogged) -> None:
+        if not self.is_running:
+            return
         self.states[message.server].feed_server_log(message.counts, self.clock())
         if message.server == self.selected:
             self._panes_behind = True
 
     def on_bouncer_sampled(self, message: BouncerSampled) -> None:
+        if not self.is_running:
+            return
         self.states[message.server].feed_bouncer(message.sample)
         if message.server == self.selected:
             self._panes_behind = True
