@@ -256,7 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "same order ('' for none)")
     p.add_argument("--count", type=int, metavar="N",
                    help="stop after N samples of each server (default: forever)")
-    p.add_argument("--interval", type=float, default=1.0, metavar="S",
+    p.add_argument("--interval", type=_seconds, default=1.0, metavar="S",
                    help="seconds between samples (default: 1)")
     p.add_argument("--json", action="store_true", required=True,
                    help="one JSON object per line (the only output format)")
@@ -627,8 +627,6 @@ def cmd_sample(args: argparse.Namespace) -> int:
     from warroom.collectors.postgres import PostgresCollector
     from warroom.targets import names_of, paired
 
-    if args.interval <= 0:
-        raise UsageError("--interval must be more than 0 seconds")
     if args.count is not None and args.count < 1:
         raise UsageError("--count must be at least 1")
     findings_config = load_config().findings  # a broken config fails here, before any thread
