@@ -1,6 +1,7 @@
 """Findings under load from a client nobody here wrote: pgbench (ships with PostgreSQL).
 
-A `pgbench -C` storm (a connection per transaction) gives the churn finding; a steady
+A `pgbench -C` storm (a connection per transaction) gives the churn finding, raised for as long
+as it lasts and cleared with the numbers then; a steady
 `pgbench -c 4` for 30 s gives no finding at all; and a monitor started in the middle of a
 storm that takes every slot still gets in, and stays in.
 """
@@ -15,7 +16,7 @@ from collections.abc import Iterator
 import pytest
 from support.pgcluster import MONITOR_ROLE, PgCluster
 
-from warroom.collectors.findings import FindingsEngine
+from warroom.collectors.findings import FindingEvent, FindingsEngine, Transition
 from warroom.collectors.host import HostCollector
 from warroom.collectors.postgres import PostgresCollector
 from warroom.drill.sandbox import clean_env
@@ -64,15 +65,42 @@ def watch(collector: PostgresCollector, engine: FindingsEngine, seconds: float,
     return raised
 
 
-def test_a_connect_per_transaction_storm_is_the_churn_finding(bench_cluster) -> None:
+def test_a_sustained_connect_per_transaction_storm_stays_raised_and_clears_with_its_numbers(
+    bench_cluster,
+) -> None:
     engine = FindingsEngine()
+    events: list[FindingEvent] = []
+    during: list[list[str]] = []  # churn findings shown at each sample once raised
     with PostgresCollector(bench_cluster.dsn(user=MONITOR_ROLE), probe_every=0) as col:
-        assert watch(col, engine, 5) == []  # a quiet baseline first
-        with load(bench_cluster, "-C", "-S", "-c", "8", "-T", "30"):
-            raised = watch(col, engine, 20, until="churn")
-    churn = [r for r in raised if r.startswith("churn:")]
-    assert churn, raised
-    assert "new sessions/s" in churn[0] and "connect-per-request" in churn[0]
+        assert watch(col, engine, 3) == []  # a quiet baseline first
+        with load(bench_cluster, "-C", "-S", "-c", "8", "-T", "10") as proc:
+            while proc.poll() is None:
+                started = time.monotonic()
+                events += engine.feed(col.sample())
+                if any(e.state is Transition.RAISED for e in events):
+                    during.append([f.text for f in engine.active() if f.rule == "churn"])
+                time.sleep(max(0.0, 1.0 - (time.monotonic() - started)))
+        # Over: polled until it clears (a finding waits clear_after samples).
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and not any(
+            e.state is Transition.CLEARED for e in events
+        ):
+            events += engine.feed(col.sample())
+            time.sleep(0.5)
+    raised = [e for e in events if e.state is Transition.RAISED]
+    assert [e.finding.rule for e in raised] == ["churn"], [e.message for e in events]
+    text = raised[0].finding.text
+    assert "sessions/s came and went from pgbench" in text and "connect-per-request" in text
+    # Raised within the storm's first seconds and shown at every sample it lasted: the median
+    # of the samples before it is its baseline, not the storm itself.
+    assert len(during) >= 4 and all(len(shown) == 1 for shown in during), during
+    assert all("came and went from pgbench" in shown[0] for shown in during), during
+    cleared = [e for e in events if e.state is Transition.CLEARED]
+    assert len(cleared) == 1, [e.message for e in events]
+    # Its entry says the numbers when it cleared, not the storm's.
+    assert cleared[0].message.startswith("no longer holds: now "), cleared[0].message
+    assert cleared[0].finding.evidence["came_and_went_per_s"] < 10
+    assert raised[0].finding.evidence["came_and_went_per_s"] >= 10
 
 
 def test_a_steady_pgbench_load_gives_no_finding(bench_cluster) -> None:
