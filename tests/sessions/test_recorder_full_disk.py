@@ -155,7 +155,13 @@ def test_past_the_bound_the_oldest_are_dropped_and_the_record_says_so(
     assert recorder.close() == 0
 
 
-def test_closing_while_the_disk_is_full_keeps_nothing_unsaid(small_disk: Path) -> None:
+def test_closing_while_the_disk_is_full_keeps_nothing_unsaid(
+    small_disk: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from types import SimpleNamespace
+
+    from warroom.tui.launch import report_pending
+
     store = Store.create(small_disk / "incident.toml", Incident.create("orders", T0))
     fill(small_disk / "filler")
     plugged = plug(store)
@@ -163,6 +169,12 @@ def test_closing_while_the_disk_is_full_keeps_nothing_unsaid(small_disk: Path) -
     recorder.append_samples([rollup(0), rollup(10)])
     until(lambda: recorder.held == 2)
     # Nothing fits, not even the pending file: close says how many writes were not kept.
-    assert recorder.close(timeout=0.5) == 1
+    kept = recorder.close(timeout=0.5)
+    assert kept == 1
     assert recorder.kept_in is None
     assert samples_of(store.path) == plugged
+    # ...and so does the dashboard's last line on the way out (what run_watch prints).
+    report_pending(SimpleNamespace(kept_pending=kept, recorder=recorder))  # type: ignore[arg-type]
+    said = capsys.readouterr().err
+    assert "1 write(s) could not be saved anywhere" in said
+    assert "No space left on device" in said

@@ -163,10 +163,18 @@ def run_watch(options: WatchOptions) -> int:
 
 def report_pending(app: WarroomApp) -> None:
     recorder = app.recorder
-    if app.kept_pending and recorder is not None and recorder.kept_in is not None:
+    if not app.kept_pending or recorder is None:
+        return
+    if recorder.kept_in is not None:
         print(
-            f"warroom: warning: {app.kept_pending} write(s) could not reach the session (it was "
-            f"locked); kept in {recorder.kept_in}, the next writer adds them",
+            f"warroom: warning: {app.kept_pending} write(s) could not reach the session; kept "
+            f"in {recorder.kept_in}, the next writer adds them",
+            file=sys.stderr,
+        )
+    else:  # not even the pending file could be written (the disk is still full): say so
+        why = recorder.error or "the disk refused them"
+        print(
+            f"warroom: warning: {app.kept_pending} write(s) could not be saved anywhere ({why})",
             file=sys.stderr,
         )
 
