@@ -3,6 +3,8 @@ top statements, and the server's own changes (reload, restart, promotion)."""
 
 from __future__ import annotations
 
+import time
+
 from support.pgcluster import APP_ROLE, MONITOR_ROLE, PgCluster
 from support.pgtest import held, sample_until, wait_active
 from support.replica import REPLICATION_HBA, replica_of, replication_conf
@@ -15,23 +17,33 @@ def monitor(cluster: PgCluster, **kwargs) -> PostgresCollector:
     return PostgresCollector(cluster.dsn(user=MONITOR_ROLE), interval=1.0, **kwargs)
 
 
-def test_churn_counts_sessions_opened_between_samples(pg: PgCluster) -> None:
-    with monitor(pg) as col:
+def test_churn_counts_sessions_that_came_and_went_not_those_that_stay(pg: PgCluster) -> None:
+    with monitor(pg) as col, pg.connect() as watcher:
         sample_until(col, lambda s: s.up)
         col.sample()  # the first sample has no "since"
         for _ in range(12):
             pg.connect(user=APP_ROLE, application_name="reconnector").close()
+        # A closed client's backend exits on its own time: gone before any sample counts it.
+        deadline = time.monotonic() + 10
+        while watcher.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'reconnector'"
+        ).fetchone() != (0,):
+            assert time.monotonic() < deadline, "the reconnectors' backends did not exit"
+            time.sleep(0.01)
         keep = pg.connect(user=APP_ROLE, application_name="newcomer")
         try:
-            seen = 0
-            apps: set[str] = set()
+            seen = went = 0
+            groups: set[tuple[str, str]] = set()
 
             def counted(s) -> bool:
-                nonlocal seen
+                nonlocal seen, went
                 if s.churn is not None and s.churn.new_sessions is not None:
                     seen += s.churn.new_sessions
-                    apps.update(c.name for c in s.churn.new_by_application)
-                return ("newcomer" in apps) and (seen >= 13 or pg.version_num < 140000)
+                    went += s.churn.came_and_went or 0
+                    groups.update((g.name, g.user) for g in s.churn.new_by_group)
+                return ("newcomer", APP_ROLE) in groups and (
+                    seen >= 13 or pg.version_num < 140000
+                )
 
             s = sample_until(col, counted)
         finally:
@@ -39,6 +51,11 @@ def test_churn_counts_sessions_opened_between_samples(pg: PgCluster) -> None:
         assert s.churn is not None
         assert s.churn.source == ("sessions" if pg.version_num >= 140000 else "backend_start")
         assert s.churn.new_per_s is not None and s.churn.new_per_s >= 0
+        if pg.version_num >= 140000:
+            # The twelve that came and went are churn; the newcomer, still connected, is not.
+            assert went == 12, (seen, went)
+        # Only the session still connected is named among the new ones.
+        assert ("reconnector", APP_ROLE) not in groups
 
 
 def test_a_lock_chain_has_its_root_and_the_waits_are_counted(pg: PgCluster) -> None:
