@@ -21,6 +21,8 @@ DEFAULTS: dict[str, dict[str, float]] = {
     "pool": {"share": 60.0, "saturation": 80.0},
     "lock_root": {"min_blocked": 3.0, "min_wait_s": 5.0},
     "statement": {"share": 80.0, "min_mean_ms": 50.0, "min_total_s": 5.0},
+    # Sessions that came and went per second (new ones that stay are no churn), over `samples`,
+    # and `factor` times the median from before the storm.
     "churn": {"min_per_s": 10.0, "factor": 3.0, "samples": 3.0},
     "network_fine": {"max_ms": 10.0},
     "waiting": {"cpu_idle": 30.0, "latency_ms": 100.0, "min_query_s": 5.0, "min_waiting": 3.0},
