@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import shlex
 import shutil
 import subprocess
@@ -49,7 +50,9 @@ def tmux_server(name: str, width: int = 120, height: int = 40) -> Iterator[Tmux]
         if os.environ.get("CI"):
             pytest.fail("tmux is required in CI")
         pytest.skip("tmux is not installed")
-    tmux = Tmux(f"{name}-{os.getpid()}")
+    # A socket of its own each time: a server being killed by the previous test must not
+    # answer (or refuse) this one's new-session.
+    tmux = Tmux(f"{name}-{os.getpid()}-{secrets.token_hex(4)}")
     tmux("-f", "/dev/null", "new-session", "-d", "-s", name, "-x", str(width), "-y",
          str(height), "sleep 600")  # fmt: skip
     tmux("set-option", "-g", "remain-on-exit", "on")
