@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from support.servers import GOLDEN_START, single_server_incident, write_three_servers
 
+from warroom import formats
 from warroom.sessions import pending, servers
 from warroom.sessions.model import Incident, SampleRollup, first_server_rollups, rollups_by_server
 from warroom.sessions.postmortem import render
@@ -65,12 +66,12 @@ def test_pending_rollups_of_one_window_are_all_kept_once(tmp_path: Path) -> None
 
 
 def test_lag_and_roles_in_words() -> None:
-    assert [servers.format_bytes(v) for v in (0, 900, 4096, 3 * 2**20 + 2**19, 48 * 2**20,
+    assert [formats.format_bytes(v) for v in (0, 900, 4096, 3 * 2**20 + 2**19, 48 * 2**20,
                                               5 * 2**40)] == [
         "0 bytes", "900 bytes", "4 kB", "3.5 MB", "48 MB", "5 TB"]  # fmt: skip
-    assert [servers.format_seconds(v) for v in (0.0, 0.44, 12.4, 90, 750)] == [
+    assert [formats.format_seconds(v) for v in (0.0, 0.44, 12.4, 90, 750)] == [
         "0 s", "0.4 s", "12 s", "1m 30s", "12m 30s"]
-    assert servers.lag_text(None, None) == "" and servers.lag_text(2048, None) == "2 kB"
+    assert formats.lag_text(None, None) == "" and formats.lag_text(2048, None) == "2 kB"
     at = GOLDEN_START
     rollups = [SampleRollup(at=at + timedelta(seconds=10 * i), role=role)
                for i, role in enumerate(["replica", None, "replica", "primary", "primary"])]

@@ -9,9 +9,9 @@ from typing import Any
 
 from support.share_hosts import Host, wait_until
 
+from warroom.formats import short_age as _duration
 from warroom.sessions.model import Incident, TimelineEntry
 from warroom.sessions.share import client
-from warroom.sessions.share.sharer import _duration
 from warroom.sessions.store import Store
 from warroom.sessions.times import utcnow
 

@@ -16,7 +16,8 @@ from tui_support import Clock, down, new_store, sample, settled, wait_for
 from warroom.collectors.sample import PgSample, ReplicaLink, Replication, Slot
 from warroom.sessions.recorder import Recorder
 from warroom.sessions.store import load
-from warroom.tui.app import WarroomApp, Watched
+from warroom.tui.app import WarroomApp
+from warroom.tui.parts import Watched
 from warroom.widgets.servers import ServersStrip
 
 MB = 1 << 20
@@ -78,7 +79,7 @@ async def test_the_strip_says_who_is_down_lagging_or_full(tmp_path: Path) -> Non
         primary, replica, gone = strip_text(app)
         assert primary.startswith("1▸primary")
         assert primary.split()[1:4] == ["primary", "up", "47/47"]
-        assert "replica" in replica and "replay paused 48.0M 14s" in replica
+        assert "replica" in replica and "replay paused 48 MB 14s" in replica
         assert "DOWN 1m" in gone  # down since the 481st second of the ten minutes
         # Selecting a server moves the panes below the strip to it, by number and by arrow.
         await pilot.press("2")
@@ -152,7 +153,7 @@ async def test_one_server_keeps_its_timeline_and_rollups_unnamed(tmp_path: Path)
 
 @pytest.mark.asyncio
 async def test_replay_of_several_servers_shows_each_at_the_cursor(tmp_path: Path) -> None:
-    from warroom.tui.replay import ReplayApp
+    from warroom.tui.session import replay_session
 
     clock = Clock()
     app = three_servers(tmp_path, clock)
@@ -162,12 +163,12 @@ async def test_replay_of_several_servers_shows_each_at_the_cursor(tmp_path: Path
     path = app.session_path
     before = path.read_bytes()
     incident = load(path).incident
-    replay = ReplayApp(path, incident, at=clock.now - timedelta(seconds=30))
+    replay = WarroomApp(replay_session(path, incident, at=clock.now - timedelta(seconds=30)))
     async with replay.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         primary, replica, gone = strip_text(replay)
-        assert "47/47" in primary and "lag 2.0M" in primary
-        assert "replay paused 48.0M 14s" in replica
+        assert "47/47" in primary and "lag 2 MB" in primary
+        assert "replay paused 48 MB 14s" in replica
         assert "DOWN" in gone
         await pilot.press("2")  # a server by number; the arrows stay the replay's clock
         assert replay.selected == 1

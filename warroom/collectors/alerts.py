@@ -57,6 +57,7 @@ from warroom.collectors.bouncer_sample import BouncerSample
 from warroom.collectors.findings.config import FindingsConfig, parse_findings
 from warroom.collectors.sample import Failure, FailureKind, PgSample, Replication
 from warroom.errors import UserError
+from warroom.formats import format_bytes
 from warroom.sanitize import one_line
 
 
@@ -526,7 +527,8 @@ def _detail(name: str, sample: PgSample) -> str:
         return _lag_detail(repl)
     if name == "inactive_slot" and repl is not None:
         idle = [s for s in repl.slots if not s.active]
-        shown = ", ".join(f"{_one_line(s.name, 40)} {_mb(s.retained_bytes)}" for s in idle[:3])
+        shown = ", ".join(f"{_one_line(s.name, 40)} {format_bytes(s.retained_bytes, '? MB')}"
+                          for s in idle[:3])
         return f"({shown})" if shown else ""
     if name == "lock_waits" and sample.blocked:
         pids = ", ".join(str(b.pid) for b in sample.blocked[:5])
@@ -538,17 +540,11 @@ def _detail(name: str, sample: PgSample) -> str:
 def _lag_detail(repl: Replication) -> str:
     if repl.role == "replica":
         paused = ", replay paused" if repl.replay_paused else ""
-        return f"({_mb(repl.lag_bytes)} received, not replayed{paused})"
+        return f"({format_bytes(repl.lag_bytes, '? MB')} received, not replayed{paused})"
     worst = max(repl.replicas, key=lambda r: r.replay_lag_s or 0.0, default=None)
     if worst is None:
         return ""
-    return f"({_one_line(worst.name, 40)}: {_mb(worst.replay_lag_bytes)} behind)"
-
-
-def _mb(value: int | None) -> str:
-    if value is None:
-        return "? MB"
-    return f"{value / MIB:.1f} MB" if value < 10 * MIB else f"{value // MIB} MB"
+    return f"({_one_line(worst.name, 40)}: {format_bytes(worst.replay_lag_bytes, '? MB')} behind)"
 
 
 def _failure(failure: Failure) -> str:

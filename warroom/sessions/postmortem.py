@@ -15,6 +15,14 @@ from datetime import date, datetime, timedelta, tzinfo
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from warroom.formats import (
+    format_bytes,
+    format_duration,
+    format_seconds,
+    format_utc,
+    lag_text,
+    ms,
+)
 from warroom.sanitize import text_block
 from warroom.sessions import servers
 from warroom.sessions.model import (
@@ -25,7 +33,7 @@ from warroom.sessions.model import (
     Source,
     TimelineEntry,
 )
-from warroom.sessions.times import TimeError, format_duration, format_utc
+from warroom.sessions.times import TimeError
 from warroom.sessions.toml_codec import scrub_dsn
 
 SECTIONS: tuple[str, ...] = (
@@ -439,10 +447,6 @@ def _worst_query(sample: SampleRollup) -> float | None:
     return max(found) if found else None
 
 
-def _ms(value: float) -> str:
-    return f"{value:,.0f} ms" if value >= 10 else f"{value:.1f} ms"
-
-
 def down_windows(samples: list[SampleRollup]) -> list[tuple[datetime, datetime]]:
     """Consecutive ``down`` rollups merged into (start, end) ranges.
 
@@ -591,14 +595,15 @@ def _window_figures(
     if worst is None:
         lines.append("- **Peak query latency:** not measured")
     else:
-        lines.append(f"- **Peak query latency:** {_ms(worst[0])} at {format_utc(worst[1].at)}")
+        lines.append(f"- **Peak query latency:** {ms(worst[0], 'draft')} at "
+                     f"{format_utc(worst[1].at)}")
     worst_p95 = _peak(samples, lambda s: s.query_p95_ms) if p95 else None
     if worst_p95 is not None:
-        lines.append(f"- **Peak query p95:** {_ms(worst_p95[0])} at "
+        lines.append(f"- **Peak query p95:** {ms(worst_p95[0], 'draft')} at "
                      f"{format_utc(worst_p95[1].at)}")
     connect = _peak(samples, lambda s: s.connect_max_ms)
     if connect is not None:
-        lines.append(f"- **Slowest new connection:** {_ms(connect[0])} at "
+        lines.append(f"- **Slowest new connection:** {ms(connect[0], 'draft')} at "
                      f"{format_utc(connect[1].at)}")
 
     refusing = [s for s in samples if s.refused]
@@ -679,15 +684,15 @@ def _lag_line(what: str, rollups: list[SampleRollup]) -> list[str]:
     if (in_bytes is not None and in_bytes is in_seconds and in_bytes.lag_bytes is not None
             and in_bytes.lag_s is not None):
         # Both worst in the same window: one time for both figures.
-        text = (f"{servers.format_bytes(in_bytes.lag_bytes)} and "
-                f"{servers.format_seconds(in_bytes.lag_s)} behind at {format_utc(in_bytes.at)}")
+        text = (f"{format_bytes(in_bytes.lag_bytes)} and "
+                f"{format_seconds(in_bytes.lag_s)} behind at {format_utc(in_bytes.at)}")
     else:
         parts = []
         if in_bytes is not None and in_bytes.lag_bytes is not None:
-            parts.append(f"{servers.format_bytes(in_bytes.lag_bytes)} behind at "
+            parts.append(f"{format_bytes(in_bytes.lag_bytes)} behind at "
                          f"{format_utc(in_bytes.at)}")
         if in_seconds is not None and in_seconds.lag_s is not None:
-            parts.append(f"{servers.format_seconds(in_seconds.lag_s)} behind at "
+            parts.append(f"{format_seconds(in_seconds.lag_s)} behind at "
                          f"{format_utc(in_seconds.at)}")
         text = "; ".join(parts)
     return [f"- **{what}:** {text}"]
@@ -714,7 +719,7 @@ def _worst_lag_cell(rollups: list[SampleRollup]) -> str:
     own = [r for r in rollups if r.role == "replica"]
     chosen = own or [r for r in rollups if r.role == "primary"]
     in_bytes, in_seconds = servers.worst_lag(chosen)
-    text = servers.lag_text(in_bytes.lag_bytes if in_bytes else None,
+    text = lag_text(in_bytes.lag_bytes if in_bytes else None,
                             in_seconds.lag_s if in_seconds else None)
     if not text:
         return "—"

@@ -1,4 +1,4 @@
-"""Time parsing and formatting shared by the CLI, the TUI and the draft.
+"""Time parsing shared by the CLI, the TUI and the draft (formatting: warroom.formats).
 
 Everything stored is an aware datetime in UTC. Users type either ISO 8601 with a zone, or a bare
 ``HH:MM[:SS]`` meaning UTC today (the CLI contract in DESIGN.md).
@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+
+# The formatters live in warroom.formats; these names stay importable from here for the modules
+# that have always taken them from sessions.times (the CLI, the model, the dashboard).
+from warroom.formats import format_duration, format_offset, format_utc
 
 _CLOCK = re.compile(r"^(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2}))?$")
 
@@ -84,37 +88,7 @@ def parse_past_time(text: str, now: datetime | None = None) -> datetime:
     return value
 
 
-def format_duration(delta: timedelta) -> str:
-    """Short human duration: ``2h 30m``, ``45m 10s``, ``8s``; negative durations keep their sign."""
-    total = int(delta.total_seconds())
-    sign = "-" if total < 0 else ""
-    total = abs(total)
-    days, rest = divmod(total, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, seconds = divmod(rest, 60)
-    parts: list[str] = []
-    if days:
-        parts.append(f"{days}d")
-    if hours:
-        parts.append(f"{hours}h")
-    if minutes:
-        parts.append(f"{minutes}m")
-    if seconds and not days and not hours:
-        parts.append(f"{seconds}s")
-    return sign + (" ".join(parts) if parts else "0s")
-
-
-def format_offset(delta: timedelta) -> str:
-    """Incident clock offset: ``T+01:05:09`` (``T-00:10:00`` before impact start)."""
-    total = int(delta.total_seconds())
-    sign = "-" if total < 0 else "+"
-    total = abs(total)
-    hours, rest = divmod(total, 3600)
-    minutes, seconds = divmod(rest, 60)
-    return f"T{sign}{hours:02d}:{minutes:02d}:{seconds:02d}"
-
-
-def format_utc(value: datetime, seconds: bool = True) -> str:
-    """``2026-11-24 09:00:00 UTC``-style stamp used in the draft and the CLI."""
-    fmt = "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M"
-    return as_utc(value).strftime(fmt) + " UTC"
+__all__ = [
+    "FUTURE_SLACK", "TimeError", "as_utc", "format_duration", "format_offset", "format_utc",
+    "parse_clock", "parse_past_time", "parse_time", "utcnow",
+]  # fmt: skip

@@ -21,6 +21,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from warroom.collectors.backends import Backend, blocked_chains
 from warroom.collectors.sample import Failure
+from warroom.formats import age
 from warroom.sessions.model import Kind
 from warroom.widgets.text import clean, literal
 
@@ -42,17 +43,6 @@ class BackendSource(Protocol):
         application: str | None = None,
         terminate: bool = False,
     ) -> int | Failure: ...
-
-
-def _age(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    seconds = max(seconds, 0.0)
-    if seconds < 60:
-        return f"{seconds:.0f}s"
-    if seconds < 3600:
-        return f"{seconds // 60:.0f}m{seconds % 60:02.0f}s"
-    return f"{seconds // 3600:.0f}h{seconds % 3600 // 60:02.0f}m"
 
 
 def _top(counter: Counter[str], n: int = 5) -> Text:
@@ -161,8 +151,8 @@ class BackendsScreen(Screen[None]):
                 literal(b.user),
                 literal(b.client),
                 Text(clean(b.state), style="yellow" if b.idle_in_transaction else ""),
-                Text(_age(b.xact_s)),
-                Text(_age(b.query_s)),
+                Text(age(b.xact_s)),
+                Text(age(b.query_s)),
                 # ClientRead on an idle backend is the normal state, not news.
                 literal(f"{b.wait_type}:{b.wait_event}"
                         if b.wait_type and b.wait_type != "Client" else ""),
@@ -203,7 +193,7 @@ class BackendsScreen(Screen[None]):
             question.append(f"application {clean(target.application) or '(no name)'}, ")
             question.append(f"user {clean(target.user)}, {clean(target.state)}")
             if target.query_s is not None:
-                question.append(f" for {_age(target.query_s)}")
+                question.append(f" for {age(target.query_s)}")
             question.append("\n")
             question.append(clean(target.query, 200), style="dim")
 

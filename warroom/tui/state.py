@@ -22,9 +22,9 @@ from warroom.collectors.host import HostSample
 from warroom.collectors.replication_watch import ReplicationWatch
 from warroom.collectors.sample import PgSample, ServerChange
 from warroom.collectors.series import BUSIEST_POOLS_KEPT, Extra, Rollup, RollupBuilder, Series
+from warroom.formats import format_bytes, lag_text
 from warroom.sanitize import one_line
 from warroom.sessions.model import SampleRollup
-from warroom.sessions.servers import format_bytes, lag_text
 from warroom.widgets.views import (
     BouncerView,
     ConnectionsView,

@@ -11,7 +11,7 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
-from warroom.sessions.times import format_utc
+from warroom.formats import format_utc
 from warroom.web.view import KINDS, State, fold, iso, server_state
 
 

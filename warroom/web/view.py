@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from warroom.formats import format_duration, format_offset, format_utc, lag_text
 from warroom.sanitize import one_line, text_block
 from warroom.sessions import servers
 from warroom.sessions.model import Incident, Kind, SampleRollup, Status
-from warroom.sessions.times import as_utc, format_duration, format_offset, format_utc
+from warroom.sessions.times import as_utc
 from warroom.web import charts
 
 KEY_LABELS: tuple[tuple[str, str], ...] = (
@@ -254,7 +255,7 @@ def _server(name: str | None, rollups: list[SampleRollup]) -> dict[str, Any]:
         "saturation": round(100 * conn / slots) if conn is not None and slots else None,
         "p95_ms": last.query_p95_ms,
         # The window's worst lag: a replica's own, a primary's worst standby's.
-        "lag": servers.lag_text(last.lag_bytes, last.lag_s) or None,
+        "lag": lag_text(last.lag_bytes, last.lag_s) or None,
         "repl_state": one_line(last.repl_state) if last.repl_state else None,
     }
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from warroom.formats import age
 from warroom.widgets.pane import Painted
 from warroom.widgets.text import clean
 from warroom.widgets.views import FindingsView
@@ -35,9 +36,9 @@ def render_findings(view: FindingsView) -> Text:
         text.append(f"[{clean(view.source_note)}] ", style="bold magenta")
     ages = []
     if view.oldest_xact_s is not None and view.oldest_xact_s >= 1:
-        ages.append(f"oldest xact {_age(view.oldest_xact_s)}")
+        ages.append(f"oldest xact {age(view.oldest_xact_s)}")
     if view.longest_query_s is not None and view.longest_query_s >= 1:
-        ages.append(f"longest query {_age(view.longest_query_s)}")
+        ages.append(f"longest query {age(view.longest_query_s)}")
     if not view.items:
         text.append("none", style="dim")
     for i, (severity, line) in enumerate(view.items):
@@ -47,12 +48,3 @@ def render_findings(view: FindingsView) -> Text:
     if ages:
         text.append("  · " + " · ".join(ages), style="dim")
     return text
-
-
-def _age(seconds: float) -> str:
-    s = int(seconds)
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s"
-    return f"{s // 3600}h{s % 3600 // 60:02d}m"

@@ -7,19 +7,10 @@ from dataclasses import replace
 from rich.cells import cell_len
 from rich.text import Text
 
+from warroom.formats import ms
 from warroom.widgets.pane import LEVEL_STYLE, Pane
 from warroom.widgets.spark import bucket, chart
 from warroom.widgets.views import LatencyView
-
-
-def fmt_ms(value: float | None) -> str:
-    if value is None:
-        return "—"
-    if value >= 1000:
-        return f"{value / 1000:.1f}s"
-    if value >= 100:
-        return f"{value:.0f}ms"
-    return f"{value:.1f}ms"
 
 
 class LatencyPane(Pane[LatencyView]):
@@ -29,7 +20,7 @@ class LatencyPane(Pane[LatencyView]):
     def display_key(self, view: LatencyView, width: int) -> object:
         # Values as shown (0.41 and 0.44 ms are both "0.4ms") and the chart's columns.
         cols = tuple(bucket(view.history, view.now, view.span_s, width))
-        shown = tuple(fmt_ms(v) for v in (view.p50_ms, view.p95_ms, view.p99_ms, view.connect_ms))
+        shown = tuple(ms(v) for v in (view.p50_ms, view.p95_ms, view.p99_ms, view.connect_ms))
         plain = replace(
             view, history=(), now=0.0, p50_ms=None, p95_ms=None, p99_ms=None, connect_ms=None
         )
@@ -37,7 +28,7 @@ class LatencyPane(Pane[LatencyView]):
 
     def render_view(self, view: LatencyView, width: int, height: int) -> list[Text]:
         style = LEVEL_STYLE.get(view.level, "")
-        values = [fmt_ms(v) for v in (view.p50_ms, view.p95_ms, view.p99_ms, view.connect_ms)]
+        values = [ms(v) for v in (view.p50_ms, view.p95_ms, view.p99_ms, view.connect_ms)]
         values.append(str(view.refused))
         styles = ["", style, "", "", "bold red" if view.refused else ""]
         labels = ("p50", "p95", "p99", "connect", "refused")

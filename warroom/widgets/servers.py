@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from warroom.formats import format_bytes
 from warroom.widgets.pane import LEVEL_STYLE, Painted, Pane
 from warroom.widgets.text import clean
 from warroom.widgets.views import ReplicationView, ServerRow, ServersView
@@ -15,24 +16,15 @@ from warroom.widgets.views import ReplicationView, ServerRow, ServersView
 NAME_CELLS = 11  # with the other columns, 80 cells leave room for the lag's seconds
 
 
-def _bytes(value: int | None) -> str:
-    if value is None:
-        return "—"
-    for unit, size in (("G", 1 << 30), ("M", 1 << 20), ("k", 1 << 10)):
-        if value >= size:
-            return f"{value / size:.1f}{unit}"
-    return f"{value}B"
-
-
 def _lag(row: ServerRow) -> str:
     seconds = "" if row.lag_s is None else f" {row.lag_s:.0f}s"
     if row.replay_paused:
-        return f"replay paused {_bytes(row.lag_bytes)}{seconds}"
+        return f"replay paused {format_bytes(row.lag_bytes)}{seconds}"
     if row.standbys == 0:
         return "no standby"
     if row.lag_bytes is None and row.lag_s is None:
         return "—"
-    return f"lag {_bytes(row.lag_bytes)}{seconds}"
+    return f"lag {format_bytes(row.lag_bytes)}{seconds}"
 
 
 def _state_style(state: str) -> str:

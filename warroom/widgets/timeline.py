@@ -21,6 +21,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
+from warroom.formats import text_size
 from warroom.sessions.model import NOTE_MAX_BYTES
 from warroom.widgets.text import clean
 
@@ -45,15 +46,6 @@ class Cell(Text):
 def wrapped(value: str, style: str = "") -> Cell:
     """Entry text as data (no markup, no controls), allowed to wrap over a few lines."""
     return Cell(clean(value), style=style, overflow="fold")
-
-
-def size_label(chars: int) -> str:
-    """1.3 MB, 70 kB, 900 chars: how long a folded entry is, for its marker."""
-    if chars >= 1_000_000:
-        return f"{chars / 1_000_000:.1f} MB"
-    if chars >= 10_000:
-        return f"{chars // 1000} kB"
-    return f"{chars:,} chars"
 
 
 def unique_rows(rows: Sequence[TimelineRow]) -> list[TimelineRow]:
@@ -253,13 +245,13 @@ class TimelineTable(DataTable[Text]):
         lines = text.wrap(self.app.console, width)
         if unfold:
             if cut:
-                text.append(f" … {size_label(len(raw) - budget)} more not shown here "
+                text.append(f" … {text_size(len(raw) - budget)} more not shown here "
                             "(warroom postmortem prints it all)", style="dim")
                 lines = text.wrap(self.app.console, width)
             return text, max(1, len(lines)), False
         if not cut and len(lines) <= FOLD_LINES:
             return text, max(1, len(lines)), False
-        marker = f" … {size_label(len(raw))}, Enter unfolds"
+        marker = f" … {text_size(len(raw))}, Enter unfolds"
         kept = lines[:FOLD_LINES]
         last = kept[-1]
         room = max(width - cell_len(marker), 0)

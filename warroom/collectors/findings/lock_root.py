@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from warroom.collectors.findings.model import Context, Finding, Severity
 from warroom.collectors.sample import HeldLock
+from warroom.formats import age
 from warroom.sanitize import one_line
 
 
@@ -25,17 +26,6 @@ def describe(lock: HeldLock) -> str:
     if relation:
         text += f" (rows of {relation})" if kind == "transactionid" else f" of {relation}"
     return text
-
-
-def _age(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    s = int(seconds)
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s"
-    return f"{s // 3600}h{s % 3600 // 60:02d}m"
 
 
 class LockRoot:
@@ -54,7 +44,7 @@ class LockRoot:
                 continue
             app = one_line(root.application or "(no application_name)", 64)
             state = one_line(root.state, 40)
-            held = _age(root.xact_s if root.xact_s is not None else root.state_s)
+            held = age(root.xact_s if root.xact_s is not None else root.state_s, "?")
             locks = [describe(lock) for lock in root.holds]
             last = one_line(root.query, 200)
             text = (

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
+from warroom.formats import short_age
 from warroom.sessions.model import TimelineEntry
 from warroom.sessions.share import opsdb
 from warroom.sessions.share.outbox import Outbox, warn
@@ -41,14 +42,6 @@ class ShareStatus:
     error: str  # the last failure, one line ("" when fine)
 
 
-def _duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{int(seconds)}s"
-    if seconds < 3600:
-        return f"{int(seconds // 60)}m"
-    return f"{int(seconds // 3600)}h{int(seconds % 3600 // 60):02d}m"
-
-
 def presence_lines(status: ShareStatus) -> list[str]:
     """Who is in the incident now, one line each, for a widget to show as plain text."""
     out = []
@@ -56,7 +49,7 @@ def presence_lines(status: ShareStatus) -> list[str]:
         who = p.author if "@" in p.author else f"{p.author}@{p.host}"
         out.append(
             f"{who:<30} since {p.since.astimezone(UTC):%H:%M:%S}Z  "
-            f"last seen {_duration(p.age)} ago"
+            f"last seen {short_age(p.age)} ago"
         )
     return out
 
@@ -129,7 +122,7 @@ class Sharer:
             present = tuple(p for p in self._present if p.age + extra <= PRESENCE_FRESH)
         down = None if failed is None else time.monotonic() - failed
         if down is not None:
-            text = f"ops DB unreachable {_duration(down)}"
+            text = f"ops DB unreachable {short_age(down)}"
             if pending:
                 text += f", {pending} pending"
         elif pending:
