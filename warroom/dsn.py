@@ -1,4 +1,5 @@
-"""Connection strings and their secrets: the one reader that words a bad DSN, the one stripper.
+"""Connection strings and their secrets: the one reader that words a bad DSN, the one stripper
+(``without_password``, and ``scrub``, its never-failing last guard before a file or a draft).
 
 libpq's own parse messages quote the DSN or a piece of it ("invalid percent-encoded token:
 \"S3cret%zz\"", or the whole URI for an unclosed "["), and that piece is often the password.
@@ -89,3 +90,36 @@ def without_password(dsn: str, what: str = "the connection string") -> str:
     params = parse(dsn, what)
     params.pop("password", None)
     return conninfo.make_conninfo(**params)
+
+
+# The last guard's patterns (``scrub``): a URI's user:password@, a URI's password= parameter and
+# a keyword string's password=..., quoted or not. They keep the form the user gave (a URI stays
+# a URI in the session file and the draft); libpq judges whatever they leave.
+_URI_PASSWORD = re.compile(r"^(?P<head>[a-z][a-z0-9+.-]*://[^:/?#@]*):[^@/?#]*@", re.IGNORECASE)
+_QUERY_PASSWORD = re.compile(r"(?P<sep>[?&])password=[^&#]*&?", re.IGNORECASE)
+_KV_PASSWORD = re.compile(r"(?:^|(?<=\s))password\s*=\s*(?:'(?:[^'\\]|\\.)*'|\S*)\s*", re.I)
+
+
+def scrub(dsn: str) -> str:
+    """``dsn`` without a password, in the form it came in; never raises.
+
+    Whoever builds a Target strips the password already (``without_password``); this is the
+    last line of defence before a session file or a draft, so it takes any text. What still
+    names a password afterwards is stripped by libpq (keyword form), and a string libpq cannot
+    read, or would misread a password into (an unescaped "@" or "/"), becomes "".
+    """
+    if not dsn:
+        return dsn
+    if "://" in dsn:
+        if _uri_misread(dsn) is not None:
+            return ""
+        out = _URI_PASSWORD.sub(r"\g<head>@", dsn)
+        out = _QUERY_PASSWORD.sub(lambda m: m["sep"], out).rstrip("?&")
+    else:
+        out = _KV_PASSWORD.sub("", dsn).strip()
+    if "password" not in out.lower():
+        return out  # the common case: psycopg is not even imported
+    try:
+        return without_password(out)
+    except Exception:  # a guard: any text at all, never an error
+        return ""

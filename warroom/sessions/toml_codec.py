@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 import tomli_w
 
+from warroom.dsn import scrub
 from warroom.sessions.model import (
     KEY_TIMES,
     TEXT_FIELDS,
@@ -83,22 +84,13 @@ class FieldError(ValueError):
 # -- writing ---------------------------------------------------------------------------------
 
 
-_URI_PASSWORD = re.compile(r"^(?P<head>[a-z][a-z0-9+.-]*://[^:/?#@]*):[^@/?#]*@", re.IGNORECASE)
-_QUERY_PASSWORD = re.compile(r"(?P<sep>[?&])password=[^&#]*&?", re.IGNORECASE)
-_KV_PASSWORD = re.compile(r"(?:^|(?<=\s))password\s*=\s*(?:'(?:[^'\\]|\\.)*'|\S*)\s*", re.I)
-
-
 def scrub_dsn(dsn: str) -> str:
-    """``dsn`` without a password, whatever form it came in (URI or key=value).
+    """``dsn`` without a password, whatever form it came in (URI or key=value); never raises.
 
     Whoever builds a Target is meant to strip it already; this is the last line of defence so
-    a password can never reach the session file.
+    a password can never reach the session file: warroom.dsn's one stripper, as its guard.
     """
-    if "://" in dsn:
-        dsn = _URI_PASSWORD.sub(r"\g<head>@", dsn)
-        dsn = _QUERY_PASSWORD.sub(lambda m: m["sep"], dsn)
-        return dsn.rstrip("?&")
-    return _KV_PASSWORD.sub("", dsn).strip()
+    return scrub(dsn)
 
 
 def header_tables(incident: Incident) -> dict[str, Any]:
