@@ -252,10 +252,6 @@ class PostgresCollector:
         session = self._session
         return None if session is None else session.pgconn.backend_pid
 
-    @property
-    def latest_probe(self) -> ProbeResult | None:
-        return self._probe
-
     def sample(self) -> PgSample:
         at = _now()
         deadline = time.monotonic() + self.budget

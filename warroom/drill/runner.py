@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
@@ -438,6 +437,3 @@ def _statements_conf() -> dict[str, str]:
     return {}
 
 
-def connect_monitor(run: DrillRun) -> psycopg.Connection[Any]:
-    """A plain connection the way the monitor connects (for tests and checks)."""
-    return psycopg.connect(run.monitor_dsn, autocommit=True)

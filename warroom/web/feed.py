@@ -1,8 +1,8 @@
 """What the server follows: the current incident and a change counter, whoever supplies them.
 
 A ``Feed`` holds the latest ``Snapshot``; every viewer's event stream waits on it. Sources push
-into it (the interface is ``warroom.web.run.Source``): ``FileFollower`` here and, once sharing
-lands, a follower of the shared events. Viewers never read the file themselves, so 50 viewers
+into it (the interface is ``warroom.web.run.Source``): ``FileFollower`` here, which follows a
+session file through ``sessions.follow``. Viewers never read the file themselves, so 50 viewers
 cost one stat every poll.
 """
 

@@ -20,7 +20,7 @@ EXTRA_MISSING = "warroom serve needs the web extra: pip install 'warroom[web]'"
 
 
 class Source(Protocol):
-    """What the server follows: the session file today, shared events once sharing lands."""
+    """What the server follows: a session file (``feed.FileFollower``)."""
 
     def first(self) -> Incident:
         """The incident now (may block; raises a one-line error when it cannot be had)."""

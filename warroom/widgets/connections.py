@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Sequence
 from dataclasses import replace
 
 from rich.text import Text
@@ -111,8 +110,3 @@ class ConnectionsPane(Pane[ConnectionsView]):
                 note.truncate(max(width, 1), overflow="ellipsis")
                 lines.append(note)
         return lines
-
-
-def top_pairs(items: Sequence[object]) -> tuple[tuple[str, int], ...]:
-    """(name, count) pairs from collector Count objects."""
-    return tuple((str(getattr(i, "name", "")), int(getattr(i, "count", 0))) for i in items)
