@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from warroom.collectors.sample import Connections, Failure, FailureKind, PgSample
-from warroom.collectors.series import Rollup, RollupBuilder, Series, Window, percentile
+from warroom.collectors.series import RollupBuilder, Series, Window, percentile
 from warroom.sessions.model import SampleRollup
 
 T0 = datetime(2026, 3, 1, 3, 0, 0, tzinfo=UTC)
@@ -99,22 +98,19 @@ def test_percentile_refuses_empty() -> None:
 
 # -- Rollups ------------------------------------------------------------------------------------
 
-def test_rollup_fields_match_the_session_record() -> None:
-    ours = [f.name for f in dataclasses.fields(Rollup)]
-    theirs = [f.name for f in dataclasses.fields(SampleRollup)]
-    assert ours == theirs
-    # The TUI copies one into the other field by field, structured figures included.
-    rollup = Rollup(at=T0, samples=3, conn_min=1, by_state=(("idle", 2),),
-                    bouncer_pools=(("db/app", 1, 2, 3, 4, 0.5),))
-    record = SampleRollup(**dataclasses.asdict(rollup))
-    assert record.conn_min == 1 and record.by_state == (("idle", 2),)
-    assert record.bouncer_pools[0].name == "db/app" and record.bouncer_pools[0].maxwait_s == 0.5
+def test_the_builder_makes_the_record_s_own_rollup() -> None:
+    # One type: what the builder closes is what the session record stores, with no copy.
+    builder = RollupBuilder(seconds=10)
+    builder.add(up(T0))
+    (rollup,) = builder.flush()
+    assert type(rollup) is SampleRollup
+    assert rollup.by_state == (("idle", 10),)
 
 
 def test_rollups_close_on_wall_clock_boundaries() -> None:
     builder = RollupBuilder(seconds=10)
     start = T0 + timedelta(seconds=3)  # 03:00:03, inside the 03:00:00 window
-    emitted: list[Rollup] = []
+    emitted: list[SampleRollup] = []
     totals = [10, 20, 30, 40, 50, 60, 70, 5, 5, 5, 5, 5, 5]
     for i, total in enumerate(totals):
         emitted += builder.add(up(start + timedelta(seconds=i), total=total, query_ms=float(i + 1)))

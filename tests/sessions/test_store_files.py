@@ -14,12 +14,14 @@ from pathlib import Path
 
 import pytest
 
+from warroom.collectors.sample import Count, Group
 from warroom.sessions.model import (
     ActionItem,
     Incident,
     Kind,
     ModelError,
     PoolFigure,
+    RefusedFigure,
     SampleRollup,
     Server,
     Status,
@@ -587,6 +589,10 @@ def test_every_model_field_is_stored() -> None:
         "host_tcp": (("ESTABLISHED", 1),), "bouncer_pools": (PoolFigure("db/app", 1),),
         "down_kind": "unreachable", "bouncer_error": "timeout", "server": "replica-1",
         "role": "replica", "repl_state": "paused",
+        "top_users": (("app", 1),), "top_clients": (("10.0.0.5", 1),),
+        "top_groups": (Group("", "app", 3, clients=(Count("10.0.0.5", 2),), client_count=1),),
+        "log_source": "file", "log_counts": (("refused", 4),),
+        "log_refused_top": (RefusedFigure("app", "db", "10.0.0.5", 4),),
     }  # fmt: skip
     plain = {n: 1 for n in field_names(SampleRollup) if n not in ("at", "status", *structured)}
     full = SampleRollup(at=T0, **plain, **structured)

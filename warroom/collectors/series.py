@@ -1,4 +1,5 @@
-"""Bounded history: ring buffers of (time, value), window statistics, and 10-second rollups.
+"""Bounded history: ring buffers of (time, value), window statistics, and 10-second rollups
+(``SampleRollup``, built here, stored as they are by the session record).
 
 Memory is flat with incident length: every buffer is a ``deque(maxlen=...)``, and the rollup
 builder keeps only the samples of the window still open. Percentiles interpolate linearly
@@ -12,8 +13,19 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from warroom.collectors.sample import Connections, FailureKind, PgSample
+from warroom.collectors.rollup import (
+    PoolFigure,
+    RefusedFigure,
+    SampleRollup,
+    group_of_row,
+    group_row,
+)
+from warroom.collectors.sample import Connections, FailureKind, Group, PgSample
+
+if TYPE_CHECKING:  # the serverlog package brings psycopg; the builder only adds up its counts
+    from warroom.collectors.serverlog.counts import LogCounts
 
 # One sample a second for an hour; a caller polling faster or wanting more history passes maxlen.
 DEFAULT_MAXLEN = 3600
@@ -120,60 +132,10 @@ class Series:
         return Window.of(self.values(seconds, now))
 
 
-@dataclass(frozen=True, slots=True)
-class Rollup:
-    """One closed window of samples. Field names match ``warroom.sessions.model.SampleRollup``.
-
-    ``at`` is the window start (a wall-clock multiple of ``seconds``, UTC). ``status`` is ``up``
-    when every sample in the window was up, ``down`` when none was, ``partial`` otherwise.
-    Connection counts and latencies come from the samples that were up. ``refused`` counts the
-    samples in which a new connection failed: the connect probe reported an error, or the
-    monitor itself was turned away (too many connections, shutting down).
-    """
-
-    at: datetime
-    seconds: float = 10.0
-    samples: int = 0
-    status: str = "up"
-    conn_min: int | None = None
-    conn_mean: float | None = None
-    conn_max: int | None = None
-    max_connections: int | None = None
-    query_p50_ms: float | None = None
-    query_p95_ms: float | None = None
-    query_max_ms: float | None = None
-    connect_max_ms: float | None = None
-    refused: int = 0
-    # What the panes need to redraw the window (session schema 2).
-    conn_last: int | None = None
-    usable: int | None = None
-    waiting: int | None = None
-    by_state: tuple[tuple[str, int], ...] = ()
-    top_apps: tuple[tuple[str, int], ...] = ()
-    query_p99_ms: float | None = None
-    connect_ms: float | None = None
-    refused_by: tuple[tuple[str, int], ...] = ()
-    down_kind: str | None = None
-    tps: float | None = None
-    host_cpu: float | None = None
-    host_mem: float | None = None
-    host_swap: float | None = None
-    host_load: float | None = None
-    host_tcp: tuple[tuple[str, int], ...] = ()
-    bouncer_waiting: int | None = None
-    bouncer_maxwait_s: float | None = None
-    bouncer_error: str | None = None
-    # (name, cl_active, cl_waiting, sv_active, sv_idle, maxwait_s) of the busiest pools
-    bouncer_pools: tuple[tuple[str, int, int, int, int, float], ...] = ()
-    server: str | None = None
-    role: str | None = None
-    lag_bytes: int | None = None
-    lag_s: float | None = None
-    repl_state: str | None = None
-
-
 TOP_APPS_KEPT = 5
+TOP_HOLDERS_KEPT = 5  # users, client addresses and groups, each
 BUSIEST_POOLS_KEPT = 3
+REFUSED_GROUPS_KEPT = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +150,7 @@ class Extra:
     bouncer_waiting: int | None = None
     bouncer_maxwait_s: float | None = None
     bouncer_error: str | None = None
-    bouncer_pools: tuple[tuple[str, int, int, int, int, float], ...] = ()
+    bouncer_pools: tuple[PoolFigure, ...] = ()
 
 
 # Failures that mean "the server turned a new connection away", as opposed to "no answer".
@@ -284,6 +246,39 @@ def _round(value: float | None, digits: int) -> float | None:
     return None if value is None else round(value, digits)
 
 
+class _LogTally:
+    """The server log's counts read during one window, added up (a few reads a window)."""
+
+    __slots__ = ("counts", "refused", "source")
+
+    def __init__(self) -> None:
+        self.source: str | None = None
+        self.counts: dict[str, int] = {}
+        self.refused: dict[tuple[str, str, str], int] = {}
+
+    def add(self, counts: LogCounts) -> None:
+        if counts.source is None:
+            return  # a read that found no log says nothing about the window
+        self.source = counts.source
+        for kind, n in counts.totals.items():
+            if n:
+                self.counts[kind] = self.counts.get(kind, 0) + n
+        for group in counts.top.get("refused", ()):
+            key = (group.user, group.database, group.client)
+            self.refused[key] = self.refused.get(key, 0) + group.count
+
+    def merge(self, other: _LogTally) -> None:
+        self.source = other.source or self.source
+        for kind, n in other.counts.items():
+            self.counts[kind] = self.counts.get(kind, 0) + n
+        for key, n in other.refused.items():
+            self.refused[key] = self.refused.get(key, 0) + n
+
+
+# Log windows kept while no sample closes them (the poller stalled): an hour of 10 s windows.
+_LOG_WINDOWS_KEPT = 360
+
+
 class RollupBuilder:
     """Turns a stream of PgSamples into one Rollup per closed, wall-clock-aligned window.
 
@@ -293,7 +288,7 @@ class RollupBuilder:
     rather than reopening a closed one, so rollups stay in order.
     """
 
-    __slots__ = ("_open", "extra", "seconds", "server")
+    __slots__ = ("_logs", "_open", "extra", "seconds", "server")
 
     def __init__(self, seconds: float = 10.0, server: str | None = None) -> None:
         if seconds <= 0:
@@ -301,6 +296,8 @@ class RollupBuilder:
         self.seconds = float(seconds)
         self.server = server  # named in each rollup when several servers are watched
         self._open: _Open | None = None
+        # The server log's reads by the start of the window they were read in.
+        self._logs: dict[float, _LogTally] = {}
         # The newest host and PgBouncer figures; each closed window carries what was latest.
         self.extra = Extra()
 
@@ -308,9 +305,9 @@ class RollupBuilder:
         ts = _timestamp(at)
         return math.floor(ts / self.seconds) * self.seconds
 
-    def add(self, sample: PgSample) -> list[Rollup]:
+    def add(self, sample: PgSample) -> list[SampleRollup]:
         start = self._start_of(sample.at)
-        closed: list[Rollup] = []
+        closed: list[SampleRollup] = []
         if self._open is not None and start > self._open.start:
             closed.append(self._close())
         if self._open is None:
@@ -318,14 +315,33 @@ class RollupBuilder:
         self._open.add(sample)
         return closed
 
-    def flush(self) -> list[Rollup]:
+    def add_server_log(self, counts: LogCounts, at: datetime) -> None:
+        """A window of the server's own log, read at ``at``: it counts in the rollup of the
+        window ``at`` falls in (or the next one closed, when that window had no sample)."""
+        start = self._start_of(at)
+        tally = self._logs.get(start)
+        if tally is None:
+            if len(self._logs) >= _LOG_WINDOWS_KEPT:
+                del self._logs[min(self._logs)]
+            tally = self._logs[start] = _LogTally()
+        tally.add(counts)
+
+    def _take_logs(self, until: float) -> _LogTally:
+        taken = _LogTally()
+        for start in sorted(s for s in self._logs if s <= until):
+            taken.merge(self._logs.pop(start))
+        return taken
+
+    def flush(self) -> list[SampleRollup]:
         """Close the partial window (at shutdown); empty when nothing is pending."""
         return [self._close()] if self._open is not None else []
 
-    def _close(self) -> Rollup:
+    def _close(self) -> SampleRollup:
         window = self._open
         assert window is not None
         self._open = None
+        log = self._take_logs(window.start)
+        refused_top = sorted(log.refused.items(), key=lambda kv: -kv[1])[:REFUSED_GROUPS_KEPT]
         up = window.up
         total = up + window.down
         status = "up" if window.down == 0 else ("down" if up == 0 else "partial")
@@ -333,7 +349,7 @@ class RollupBuilder:
         query = Window.of(window.query_ms)
         last = window.last_conns
         extra = self.extra
-        return Rollup(
+        return SampleRollup(
             at=datetime.fromtimestamp(window.start, tz=UTC),
             seconds=self.seconds,
             samples=total,
@@ -373,4 +389,21 @@ class RollupBuilder:
             lag_bytes=window.lag_bytes,
             lag_s=_round(window.lag_s, 1),
             repl_state=window.repl_state,
+            top_users=tuple((c.name, c.count) for c in last.by_user[:TOP_HOLDERS_KEPT])
+            if last
+            else (),
+            top_clients=tuple((c.name, c.count) for c in last.by_client[:TOP_HOLDERS_KEPT])
+            if last
+            else (),
+            top_groups=tuple(_kept(g) for g in last.by_group[:TOP_HOLDERS_KEPT]) if last else (),
+            log_source=log.source,
+            log_counts=tuple(sorted(log.counts.items())),
+            log_refused_top=tuple(RefusedFigure(user, database, client, n)
+                                  for (user, database, client), n in refused_top),
         )
+
+
+def _kept(group: Group) -> Group:
+    """A holder as a rollup keeps it (and the file gives it back): its count, its busiest
+    client address and how many addresses in all."""
+    return group_of_row(*group_row(group))

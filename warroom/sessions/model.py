@@ -1,5 +1,8 @@
 """The incident record: Incident, TimelineEntry, ActionItem, SampleRollup and their rules.
 
+SampleRollup is defined beside its builder (``warroom.collectors.rollup``) and named here,
+so the record and the dashboard share the one type.
+
 Plain dataclasses; no I/O. The store turns them into TOML and back, the draft reads them, the TUI
 edits them. Key timestamps are kept consistent here: an out-of-order timestamp is refused with a
 message that names both fields, never silently fixed.
@@ -10,10 +13,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Protocol, TypeVar
 
+from warroom.collectors.rollup import Pairs as Pairs  # re-exported: the record's own names
+from warroom.collectors.rollup import PoolFigure as PoolFigure
+from warroom.collectors.rollup import RefusedFigure as RefusedFigure
+from warroom.collectors.rollup import SampleRollup as SampleRollup
 from warroom.sessions.ids import UUID_RE, new_uuid7
 from warroom.sessions.times import as_utc, format_utc
 
@@ -175,96 +182,6 @@ class ActionItem:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", ActionKind(self.kind))
-
-
-Pairs = tuple[tuple[str, int], ...]
-
-
-@dataclass(frozen=True, slots=True)
-class PoolFigure:
-    """One PgBouncer pool as a rollup keeps it (the busiest few of a window)."""
-
-    name: str
-    cl_active: int = 0
-    cl_waiting: int = 0
-    sv_active: int = 0
-    sv_idle: int = 0
-    maxwait_s: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class SampleRollup:
-    """One window (10 s by default) of live samples, as the dashboard appends them.
-
-    Field names match ``warroom.collectors.series.Rollup`` so the TUI can copy one into the other
-    without the record depending on the collectors. Schema 1 files hold only the fields up to
-    ``refused``; the rest (schema 2) is what the panes need to redraw the window, and is None or
-    empty when a file predates it.
-    """
-
-    at: datetime
-    seconds: float = 10.0
-    samples: int = 0
-    status: str = "up"  # up, down, or partial (some samples in the window failed)
-    conn_min: int | None = None
-    conn_mean: float | None = None
-    conn_max: int | None = None
-    max_connections: int | None = None
-    query_p50_ms: float | None = None
-    query_p95_ms: float | None = None
-    query_max_ms: float | None = None
-    connect_max_ms: float | None = None
-    refused: int = 0
-    # -- schema 2 --
-    conn_last: int | None = None
-    usable: int | None = None
-    waiting: int | None = None
-    by_state: Pairs = ()
-    top_apps: Pairs = ()  # the five biggest holders at the window's last sample
-    query_p99_ms: float | None = None
-    connect_ms: float | None = None  # the last connect probe of the window
-    refused_by: Pairs = ()  # failure kind -> samples refused
-    down_kind: str | None = None  # why the server was down (the window's last failure)
-    tps: float | None = None
-    host_cpu: float | None = None
-    host_mem: float | None = None
-    host_swap: float | None = None
-    host_load: float | None = None
-    host_tcp: Pairs = ()  # TCP state -> sockets to the database port
-    bouncer_waiting: int | None = None
-    bouncer_maxwait_s: float | None = None
-    bouncer_error: str | None = None
-    bouncer_pools: tuple[PoolFigure, ...] = ()
-    # -- several servers (issue 12): which one, its role and replication lag (worst in window)
-    server: str | None = None  # None: the session watches one server
-    role: str | None = None  # primary or replica
-    lag_bytes: int | None = None
-    lag_s: float | None = None
-    repl_state: str | None = None  # replica: streaming, paused, disconnected
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "at", as_utc(self.at))
-        for name in ("by_state", "top_apps", "refused_by", "host_tcp"):
-            value = getattr(self, name)
-            if not isinstance(value, tuple):
-                pairs = value.items() if isinstance(value, dict) else value
-                object.__setattr__(self, name, tuple((str(k), int(v)) for k, v in pairs))
-        if not isinstance(self.bouncer_pools, tuple) or any(
-            not isinstance(p, PoolFigure) for p in self.bouncer_pools
-        ):
-            pools = tuple(
-                p if isinstance(p, PoolFigure) else PoolFigure(*p) for p in self.bouncer_pools
-            )
-            object.__setattr__(self, "bouncer_pools", pools)
-
-    @property
-    def usable_slots(self) -> int | None:
-        """Slots applications may use: recorded (schema 2), else max_connections (schema 1)."""
-        return self.usable if self.usable is not None else self.max_connections
-
-    @property
-    def end(self) -> datetime:
-        return self.at + timedelta(seconds=self.seconds)
 
 
 @dataclass(slots=True)
@@ -608,3 +525,4 @@ def first_server_rollups(incident: Incident) -> list[SampleRollup]:
 
 def field_names(cls: type) -> tuple[str, ...]:
     return tuple(f.name for f in fields(cls))
+

@@ -82,6 +82,9 @@ def _connections(r: SampleRollup, total: int) -> Connections | None:
         by_state=dict(r.by_state),
         waiting=r.waiting or 0,
         by_application=tuple(Count(name, count) for name, count in r.top_apps),
+        by_user=tuple(Count(name, count) for name, count in r.top_users),
+        by_client=tuple(Count(name, count) for name, count in r.top_clients),
+        by_group=r.top_groups,
     )
 
 

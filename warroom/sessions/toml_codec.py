@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 import tomli_w
 
+from warroom.collectors.rollup import group_of_row, group_row
 from warroom.dsn import scrub
 from warroom.sessions.model import (
     KEY_TIMES,
@@ -38,6 +39,7 @@ from warroom.sessions.model import (
     Kind,
     ModelError,
     PoolFigure,
+    RefusedFigure,
     Roles,
     SampleRollup,
     Server,
@@ -186,12 +188,19 @@ _ROLLUP_OPTIONAL: tuple[str, ...] = (
     "lag_bytes",
     "lag_s",
     "repl_state",
+    # issue 19: optional keys of schema 2 (files without them read as before)
+    "log_source",
 )
 _ROLLUP_INTS = frozenset({"conn_min", "conn_max", "max_connections", "conn_last", "usable",
                           "waiting", "bouncer_waiting", "lag_bytes"})
-_ROLLUP_STRINGS = frozenset({"down_kind", "bouncer_error", "server", "role", "repl_state"})
+_ROLLUP_STRINGS = frozenset({"down_kind", "bouncer_error", "server", "role", "repl_state",
+                             "log_source"})
 # name -> count tables, written as one-line inline tables ({ idle = 40, active = 4 }).
-_ROLLUP_PAIRS: tuple[str, ...] = ("by_state", "refused_by", "host_tcp")
+_ROLLUP_PAIRS: tuple[str, ...] = ("by_state", "refused_by", "host_tcp", "log_counts")
+# (name, count) rows, most first: names are anyone's text, so rows, not table keys.
+_ROLLUP_NAMED: tuple[str, ...] = ("top_apps", "top_users", "top_clients")
+_GROUP_KEYS = "[application, user, count, client_count, client, client_connections]"
+_REFUSED_KEYS = "[user, database, client, count]"
 _POOL_KEYS: tuple[str, ...] = ("name", "cl_active", "cl_waiting", "sv_active", "sv_idle",
                                "maxwait_s")
 
@@ -213,12 +222,19 @@ def rollup_table(rollup: SampleRollup) -> dict[str, Any]:
             table[name] = dict(pairs)
     # Rows as short arrays ([name, count]; a pool's figures in _POOL_KEYS order): an 8-hour
     # session holds 2,880 of these, and its size is what loading it costs.
-    if rollup.top_apps:
-        table["top_apps"] = [[n, c] for n, c in rollup.top_apps]
+    for name in _ROLLUP_NAMED:
+        rows = getattr(rollup, name)
+        if rows:
+            table[name] = [[n, c] for n, c in rows]
     if rollup.bouncer_pools:
         table["bouncer_pools"] = [
             [getattr(pool, key) for key in _POOL_KEYS] for pool in rollup.bouncer_pools
         ]
+    if rollup.top_groups:
+        table["top_groups"] = [list(group_row(g)) for g in rollup.top_groups]
+    if rollup.log_refused_top:
+        table["log_refused_top"] = [[f.user, f.database, f.client, f.count]
+                                    for f in rollup.log_refused_top]
     table["refused"] = rollup.refused  # required and last: see the module docstring
     return table
 
@@ -228,7 +244,8 @@ BLOCK_KEYS: dict[str, frozenset[str]] = {
     "timeline": frozenset({"id", "at", "kind", "text", "author", "source"}),
     "action_items": frozenset({"id", "text", "owner", "kind", "due", "done"}),
     "samples": frozenset({"at", "seconds", "samples", "status", "refused", *_ROLLUP_OPTIONAL,
-                          *_ROLLUP_PAIRS, "top_apps", "bouncer_pools"}),
+                          *_ROLLUP_PAIRS, *_ROLLUP_NAMED, "bouncer_pools", "top_groups",
+                          "log_refused_top"}),
 }
 
 
@@ -570,13 +587,17 @@ def _is_str(v: object) -> bool:
 
 _APP_ROW = (_is_str, _is_int)
 _POOL_ROW = (_is_str, _is_int, _is_int, _is_int, _is_int, _is_number)
+_GROUP_ROW = (_is_str, _is_str, _is_int, _is_int, _is_str, _is_int)
+_REFUSED_ROW = (_is_str, _is_str, _is_str, _is_int)
 _ROLLUP_CHECKS: dict[str, Callable[[object], bool]] = {
     "at": _is_moment, "seconds": _is_number, "samples": _is_int, "status": _is_str,
     "refused": _is_int,
     **{name: (_is_int if name in _ROLLUP_INTS else _is_str if name in _ROLLUP_STRINGS
               else _is_number) for name in _ROLLUP_OPTIONAL},
     **{name: _is_pairs for name in _ROLLUP_PAIRS},
-    "top_apps": _is_rows(_APP_ROW), "bouncer_pools": _is_rows(_POOL_ROW),
+    **{name: _is_rows(_APP_ROW) for name in _ROLLUP_NAMED},
+    "bouncer_pools": _is_rows(_POOL_ROW), "top_groups": _is_rows(_GROUP_ROW),
+    "log_refused_top": _is_rows(_REFUSED_ROW),
 }  # fmt: skip
 _ROLLUP_REQUIRED = ("at", "seconds", "samples", "status", "refused")
 _ROLLUP_FLOATS = frozenset(
@@ -596,8 +617,15 @@ def decode_rollup(table: object, index: int) -> SampleRollup:
         checks = _ROLLUP_CHECKS
         if all(k in checks and checks[k](v) for k, v in table.items()):
             values = {k: (float(v) if k in _ROLLUP_FLOATS else v) for k, v in table.items()}
-            if "top_apps" in values:
-                values["top_apps"] = tuple((n, c) for n, c in values["top_apps"])
+            for name in _ROLLUP_NAMED:
+                if name in values:
+                    values[name] = tuple((n, c) for n, c in values[name])
+            if "top_groups" in values:
+                values["top_groups"] = tuple(group_of_row(*row) for row in values["top_groups"])
+            if "log_refused_top" in values:
+                values["log_refused_top"] = tuple(
+                    RefusedFigure(*row) for row in values["log_refused_top"]
+                )
             if "bouncer_pools" in values:
                 values["bouncer_pools"] = tuple(PoolFigure(*row) for row in values["bouncer_pools"])
             for name in _ROLLUP_PAIRS:
@@ -627,7 +655,14 @@ def _decode_rollup_checked(table: object, index: int) -> SampleRollup:
             values[name] = r.number(name, False)
     for name in _ROLLUP_PAIRS:
         values[name] = _pairs(r, name)
-    values["top_apps"] = tuple(_rows(r, "top_apps", _APP_ROW, "[name, count]"))
+    for name in _ROLLUP_NAMED:
+        values[name] = tuple((n, c) for n, c in _rows(r, name, _APP_ROW, "[name, count]"))
+    values["top_groups"] = tuple(
+        group_of_row(*row) for row in _rows(r, "top_groups", _GROUP_ROW, _GROUP_KEYS)
+    )
+    values["log_refused_top"] = tuple(
+        RefusedFigure(*row) for row in _rows(r, "log_refused_top", _REFUSED_ROW, _REFUSED_KEYS)
+    )
     values["bouncer_pools"] = tuple(
         PoolFigure(*row) for row in _rows(r, "bouncer_pools", _POOL_ROW, "[" + ", ".join(
             _POOL_KEYS) + "]")

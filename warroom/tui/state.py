@@ -10,7 +10,7 @@ through exactly the code the app runs, and keeps memory flat (bounded series onl
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -21,10 +21,10 @@ from warroom.collectors.findings import FindingEvent, FindingsEngine
 from warroom.collectors.host import HostSample
 from warroom.collectors.replication_watch import ReplicationWatch
 from warroom.collectors.sample import PgSample, ServerChange
-from warroom.collectors.series import BUSIEST_POOLS_KEPT, Extra, Rollup, RollupBuilder, Series
+from warroom.collectors.series import BUSIEST_POOLS_KEPT, Extra, RollupBuilder, Series
 from warroom.formats import format_bytes, lag_text
 from warroom.sanitize import one_line
-from warroom.sessions.model import SampleRollup
+from warroom.sessions.model import PoolFigure, SampleRollup
 from warroom.widgets.views import (
     BouncerView,
     ConnectionsView,
@@ -56,15 +56,6 @@ class Fed:
     rollups: list[SampleRollup] = field(default_factory=list)
     findings: list[FindingEvent] = field(default_factory=list)  # raise/clear transitions
     changes: list[ServerChange] = field(default_factory=list)  # restarts, reloads, promotions
-
-
-_ROLLUP_FIELDS = tuple(f.name for f in fields(Rollup))
-
-
-def to_record(rollup: Rollup) -> SampleRollup:
-    # Field by field, not dataclasses.asdict: that deep-copies every tuple of pairs, and the
-    # values are immutable already (asdict was a third of a replay seek).
-    return SampleRollup(**{name: getattr(rollup, name) for name in _ROLLUP_FIELDS})
 
 
 class LiveState:
@@ -125,7 +116,7 @@ class LiveState:
         self.refusals.append(sample.at, 1.0 if refused else 0.0)
         p95 = self.query_ms.window(self.engine_window_s, sample.at).p95
         events = self.engine.evaluate(sample, query_p95_ms=p95, bouncer=self.bouncer)
-        rollups = [] if history else [to_record(r) for r in self.rollups.add(sample)]
+        rollups = [] if history else self.rollups.add(sample)
         findings = self.findings.feed(sample) if self.findings is not None else []
         changes = [*sample.changes, *self.standbys.feed(sample)]
         return Fed(events=events, rollups=rollups, findings=findings, changes=changes)
@@ -133,6 +124,7 @@ class LiveState:
     def feed_server_log(self, counts: LogCounts, at: datetime) -> None:
         """A window of the server's own log, read at ``at``: its refusals, and the findings."""
         self.server_log = counts
+        self.rollups.add_server_log(counts, at)
         if counts.source is not None:
             self.server_refusals.append(at, counts.totals.get("refused", 0))
         if self.findings is not None:
@@ -192,8 +184,8 @@ class LiveState:
             bouncer_maxwait_s=round(totals.maxwait_s, 3) if sample.up else None,
             bouncer_error=sample.error.kind.value if sample.error else None,
             bouncer_pools=tuple(
-                (f"{p.database}/{p.user}", p.cl_active, p.cl_waiting, p.sv_active, p.sv_idle,
-                 round(p.maxwait_s, 3))
+                PoolFigure(f"{p.database}/{p.user}", p.cl_active, p.cl_waiting, p.sv_active,
+                           p.sv_idle, round(p.maxwait_s, 3))
                 for p in busiest[:BUSIEST_POOLS_KEPT]
             ),
         )  # fmt: skip
@@ -211,7 +203,7 @@ class LiveState:
         self.rollups.extra = extra
 
     def flush(self) -> list[SampleRollup]:
-        return [to_record(r) for r in self.rollups.flush()]
+        return self.rollups.flush()
 
     # -- views ---------------------------------------------------------------------------
 
