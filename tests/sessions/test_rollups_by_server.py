@@ -80,12 +80,13 @@ def test_lag_and_roles_in_words() -> None:
     assert servers.roles_text([]) == "—"
 
 
-def test_rollups_without_a_name_beside_named_ones_are_unnamed_in_the_draft() -> None:
-    # A single-server session resumed watching several: its first windows name no server.
+def test_rollups_without_a_name_are_the_session_s_server_in_the_draft() -> None:
+    # A single-server session resumed watching several: its first windows name no server, and
+    # the reader names them with the session's server (host:port of its DSN), N servers always.
     incident = single_server_incident()
     later = incident.samples[-1].at + timedelta(seconds=10)
     incident.samples += [SampleRollup(at=later, server=name, conn_max=5, role="replica")
                          for name in ("replica-1", "replica-2")]
     metrics = render(incident).split("## Metrics\n", 1)[1]
-    assert "| (unnamed) | — | 40s | — |" in metrics
-    assert "\n### (unnamed)\n" in metrics and "\n### replica-2\n" in metrics
+    assert "| db1:5432 | — | 40s | — |" in metrics
+    assert "\n### db1:5432\n" in metrics and "\n### replica-2\n" in metrics

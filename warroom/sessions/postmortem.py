@@ -29,6 +29,7 @@ from warroom.sessions.model import (
     ActionItem,
     Incident,
     Kind,
+    RefusedFigure,
     SampleRollup,
     Source,
     TimelineEntry,
@@ -286,6 +287,31 @@ def _impact(incident: Incident) -> list[str]:
                   f"{_stamp(incident.started_at)} to {_stamp(end)}."]
     else:
         lines += ["", f"Impact began {_stamp(incident.started_at)} and is not yet over."]
+    return lines + _server_refusals(incident)
+
+
+def _server_refusals(incident: Incident) -> list[str]:
+    """What each server's own log counted as refused connections, and whom it refused most."""
+    lines: list[str] = []
+    for name, rollups in servers.by_server(incident).items():
+        refusing = [r for r in rollups if r.log_refused]
+        if not refusing:
+            continue
+        total = sum(r.log_refused or 0 for r in refusing)
+        who: dict[tuple[str, str], int] = {}
+        for rollup in refusing:
+            for figure in rollup.log_refused_top:
+                key = (figure.user, figure.client)
+                who[key] = who.get(key, 0) + figure.count
+        # Names and addresses are recorded text: one_line escapes them for Markdown.
+        text = (f"The server{'' if name is None else ' ' + one_line(name)} refused {total:,} "
+                f"connection{'s' if total != 1 else ''} between {refusing[0].at:%H:%M} and "
+                f"{refusing[-1].end:%H:%M} UTC (counted in its log)")
+        if who:
+            (user, client), most = max(who.items(), key=lambda kv: kv[1])
+            named = RefusedFigure(user, "", client, most).name
+            text += f", {most:,} of them for {one_line(named)}"
+        lines += ["", text + "."]
     return lines
 
 
@@ -551,25 +577,13 @@ def _figures(incident: Incident) -> list[str]:
     last = samples[-1]
     lines = [f"From {len(samples):,} sample windows recorded by warroom, "
              f"{_span(samples[0].at, last.at + timedelta(seconds=last.seconds))}.", ""]
-    return lines + _window_figures(samples, _peak_connections)
-
-
-def _peak_connections(samples: list[SampleRollup]) -> str:
-    peak = _peak(samples, lambda s: s.conn_max)
-    if peak is None:
-        return "- **Peak connections:** not measured (no window had a connection count)"
-    count, at = int(peak[0]), peak[1]
-    limit = at.max_connections
-    if limit:
-        # Rounded down: 199 of 200 must not read as 100%.
-        share = f" of max_connections {limit} ({count * 100 // limit}%)"
-    else:
-        share = " (max_connections not recorded)"
-    return f"- **Peak connections:** {count}{share} at {format_utc(at.at)}"
+    return lines + _window_figures(samples, _peak_against_usable)
 
 
 def _peak_against_usable(samples: list[SampleRollup]) -> str:
-    """Peak connections against the slots applications may use (max_connections when older)."""
+    """Peak connections against the slots applications may use (max_connections when older),
+    the one peak the dashboard, the page and the draft all show. Rounded down: 199 of 200
+    must not read as 100%."""
     peak = _peak(samples, lambda s: s.conn_max)
     if peak is None:
         return "- **Peak connections:** not measured (no window had a connection count)"

@@ -23,8 +23,29 @@ def label(name: str | None) -> str:
 
 
 def by_server(incident: Incident) -> dict[str | None, list[SampleRollup]]:
-    """``rollups_by_server`` of the record, watch order first."""
-    return rollups_by_server(incident.samples, (s.name for s in incident.target.servers))
+    """``rollups_by_server`` of the record, watch order first, N servers always.
+
+    A one-server session stores its rollups without a name; here, and only here, they get the
+    session's server's name (``session_server``), so every reader sees named servers. None is
+    left only for unnamed rollups of a session that lists its servers (a one-server session
+    resumed with several): the record does not say which server those were.
+    """
+    split = rollups_by_server(incident.samples, (s.name for s in incident.target.servers))
+    name = session_server(incident)
+    if name is None or None not in split:
+        return split
+    return {name if key is None else key: rollups for key, rollups in split.items()}
+
+
+def session_server(incident: Incident) -> str | None:
+    """The name of a one-server session's server, as the dashboard names it (``host:port``
+    from its DSN); None when the session lists its servers or has no DSN."""
+    if incident.target.servers or not incident.target.dsn:
+        return None
+    # Imported here: reading a DSN is libpq's job, and sessions import psycopg only when used.
+    from warroom.collectors.dsn import server_name
+
+    return server_name(incident.target.dsn)
 
 
 def several(split: dict[str | None, list[SampleRollup]]) -> bool:
@@ -61,5 +82,6 @@ def worst_lag(
 
 
 __all__ = [
-    "ARROW", "UNNAMED", "by_server", "label", "roles_seen", "roles_text", "several", "worst_lag",
+    "ARROW", "UNNAMED", "by_server", "label", "roles_seen", "roles_text", "session_server",
+    "several", "worst_lag",
 ]  # fmt: skip

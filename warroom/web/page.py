@@ -107,6 +107,29 @@ def _apps(apps: list[dict[str, Any]]) -> str:
     )
 
 
+def _server_refused(count: int | None) -> str:
+    """The server's own count beside the probe's, when its log was read."""
+    if count is None:
+        return ""
+    return (f'<span class="sub" id="fig-server-refused">the server refused {_e(_num(count))} '
+            "(all clients, from its log)</span>")
+
+
+def _holders(groups: list[dict[str, Any]]) -> str:
+    """Who held the slots, by application else ``user X``; nothing when not recorded."""
+    if not groups:
+        return ""
+    items = "".join(
+        f'<li><span class="app">{_e(g["name"])}</span> '
+        f'<span class="count">{_e(_num(g["count"]))}</span>'
+        + (f' <span class="client">from {_e(g["client"])}</span>' if g["client"] else "")
+        + "</li>"
+        for g in groups
+    )
+    return ('<div class="apps-row"><span class="label">Who holds the slots</span> '
+            f'<ol class="apps" id="holders">{items}</ol></div>')
+
+
 def _figures(figures: dict[str, Any]) -> str:
     c = figures["current"]
     conn = "—" if c["connections"] is None else str(c["connections"])
@@ -131,9 +154,11 @@ def _figures(figures: dict[str, Any]) -> str:
         '<span class="sub">round trip of a trivial query</span></div>'
         '<div class="card"><span class="label">Refused, last minute</span>'
         f'<span class="value" id="fig-refused">{_e(_num(c["refused_1m"]))}</span>'
-        '<span class="sub">new connections turned away</span></div>'
-        "</div>"
+        '<span class="sub">new connections turned away</span>'
+        + _server_refused(c.get("server_refused_1m"))
+        + "</div></div>"
         + _apps(c["apps"])
+        + _holders(c.get("holders") or [])
         + '<div class="charts">'
         '<figure><figcaption>Connections <span class="key conn">used</span> against '
         '<span class="key limit">usable slots</span></figcaption>'

@@ -180,6 +180,19 @@ def top_apps(rollup: SampleRollup) -> list[dict[str, Any]]:
     return apps[:TOP_APPS]
 
 
+def server_refused(recent: list[SampleRollup]) -> int | None:
+    """What the server's own log refused in ``recent`` windows; None when it was not read."""
+    counted = [r.log_refused for r in recent if r.log_refused is not None]
+    return sum(counted) if counted else None
+
+
+def holders(rollup: SampleRollup) -> list[dict[str, Any]]:
+    """Who held the slots: a group is its application, else ``user X`` (never merged)."""
+    return [{"name": one_line(g.name, 60), "count": g.count,
+             "client": one_line(g.clients[0].name, 60) if g.clients else ""}
+            for g in rollup.top_groups[:TOP_APPS]]  # fmt: skip
+
+
 def figures(incident: Incident, now: datetime) -> dict[str, Any]:
     split = servers.by_server(incident)
     if servers.several(split):
@@ -188,7 +201,7 @@ def figures(incident: Incident, now: datetime) -> dict[str, Any]:
     last = samples[-1] if samples else None
     current: dict[str, Any] = {
         "as_of": None, "status": None, "connections": None, "usable": None, "saturation": None,
-        "p95_ms": None, "refused_1m": None, "apps": [],
+        "p95_ms": None, "refused_1m": None, "apps": [], "server_refused_1m": None, "holders": [],
     }
     if last is not None:
         conn, slots = connections(last), usable(last)
@@ -202,6 +215,8 @@ def figures(incident: Incident, now: datetime) -> dict[str, Any]:
             p95_ms=last.query_p95_ms,
             refused_1m=sum(r.refused for r in recent),
             apps=top_apps(last),
+            server_refused_1m=server_refused(recent),
+            holders=holders(last),
         )
     start = incident.started_at
     end = incident.resolved_at or now
