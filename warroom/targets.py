@@ -21,13 +21,12 @@ server from libpq's environment.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from warroom.collectors.alerts import ConfigError, config_path
 from warroom.collectors.dsn import server_name
+from warroom.config import ConfigError, config_path, read_config
 from warroom.errors import UserError
 from warroom.sessions.model import Server, Target
 
@@ -68,15 +67,8 @@ def parse_targets(data: Mapping[str, Any], source: str = "config") -> list[Serve
 
 
 def load_targets(path: Path | None = None) -> list[Server]:
-    where = path or config_path()
-    try:
-        with where.open("rb") as handle:
-            data = tomllib.load(handle)
-    except FileNotFoundError:
-        return []  # load_config already said whether a named file must exist
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{where}: cannot read: {exc}") from None
-    return parse_targets(data, str(where))
+    found = read_config(path)
+    return parse_targets(found.data, str(found.where))
 
 
 def names_of(dsns: Sequence[str]) -> list[str]:

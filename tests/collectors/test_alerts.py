@@ -16,10 +16,10 @@ from warroom.collectors.alerts import (
     ConfigError,
     Level,
     State,
-    config_path,
     load_config,
 )
 from warroom.collectors.sample import BlockedBackend, Connections, Failure, FailureKind, PgSample
+from warroom.config import config_path
 
 T0 = datetime(2026, 3, 1, 3, 0, 0, tzinfo=UTC)
 

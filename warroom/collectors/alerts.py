@@ -7,7 +7,7 @@ Hysteresis, both ways, so a value flapping around a threshold gives one raise an
   resets the count. A rule with no value in a sample (the database is down, so there is no
   saturation to speak of) keeps its state and resets the count: no evidence, no change.
 
-Configuration is the ``[alerts]`` table of a TOML file (see ``config_path``); ``[findings]``
+Configuration is the ``[alerts]`` table of a TOML file (see ``warroom.config``); ``[findings]``
 is validated here too (findings/config.py); other top-level tables belong to other parts of
 warroom and are left alone here::
 
@@ -44,8 +44,6 @@ warroom and are left alone here::
 from __future__ import annotations
 
 import math
-import os
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -56,7 +54,7 @@ from typing import Any
 from warroom.collectors.bouncer_sample import BouncerSample
 from warroom.collectors.findings.config import FindingsConfig, parse_findings
 from warroom.collectors.sample import Failure, FailureKind, PgSample, Replication
-from warroom.errors import UserError
+from warroom.config import ConfigError, read_config
 from warroom.formats import format_bytes
 from warroom.sanitize import one_line
 
@@ -77,13 +75,6 @@ _REFUSALS = frozenset({FailureKind.TOO_MANY_CONNECTIONS, FailureKind.SHUTTING_DO
 
 DEFAULT_CLEAR_AFTER = 3
 MIB = 1024 * 1024
-
-
-class ConfigError(ValueError, UserError):
-    """A config file warroom cannot use; the message is one line naming the file and the key.
-
-    A UserError, so the CLI prints it without importing this module for every command.
-    """
 
 
 # -- configuration ------------------------------------------------------------------------------
@@ -165,35 +156,11 @@ class AlertConfig:
         return 30.0 if window is None else window
 
 
-def config_path() -> Path:
-    """``$WARROOM_CONFIG``, else ``$XDG_CONFIG_HOME/warroom/config.toml`` (``~/.config/...``)."""
-    explicit = os.environ.get("WARROOM_CONFIG")
-    if explicit:
-        return Path(explicit).expanduser()
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "warroom" / "config.toml"
-
-
 def load_config(path: Path | str | None = None) -> AlertConfig:
-    """Read the ``[alerts]`` table; defaults for what it leaves out, and when there is no file.
-
-    A missing file is fine only when nobody named it: an explicit ``path`` or ``$WARROOM_CONFIG``
-    that does not exist is an error, because the user expects their thresholds to apply.
-    """
-    named = path is not None or bool(os.environ.get("WARROOM_CONFIG"))
-    where = Path(path).expanduser() if path is not None else config_path()
-    try:
-        with where.open("rb") as handle:
-            data = tomllib.load(handle)
-    except FileNotFoundError:
-        if named:
-            raise ConfigError(f"{where}: no such config file") from None
-        return AlertConfig()
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{where}: not valid TOML: {_one_line(str(exc))}") from None
-    except OSError as exc:
-        raise ConfigError(f"{where}: cannot read: {exc.strerror or exc}") from None
-    return parse_config(data, source=str(where))
+    """The ``[alerts]`` and ``[findings]`` tables of the config file (``warroom.config``);
+    defaults for what it leaves out, and when there is no file."""
+    found = read_config(path)
+    return parse_config(found.data, source=str(found.where))
 
 
 def parse_config(data: Mapping[str, Any], source: str = "config") -> AlertConfig:

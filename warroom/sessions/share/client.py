@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import socket
 import time
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -69,16 +68,10 @@ def configured_dsn(given: str | None) -> str | None:
     env = os.environ.get(ENV_DSN)
     if env:
         return env
-    from warroom.collectors.alerts import ConfigError, config_path
+    from warroom.config import ConfigError, read_config
 
-    path = config_path()
-    try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except FileNotFoundError:
-        return None
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    found = read_config()
+    path, data = found.where, found.data
     share = data.get("share", {})
     dsn = share.get("dsn") if isinstance(share, dict) else None
     if dsn is not None and not isinstance(dsn, str):
