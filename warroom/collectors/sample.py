@@ -12,6 +12,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from warroom.rollup import Count as Count  # re-exported: the sample's own names
+from warroom.rollup import Group as Group
+from warroom.rollup import counts_json
 from warroom.sanitize import one_line
 
 
@@ -33,51 +36,6 @@ class Failure:
 
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind.value, "message": self.message, "sqlstate": self.sqlstate}
-
-
-@dataclass(frozen=True, slots=True)
-class Count:
-    """A name (application, user, client address) and how many connections it holds."""
-
-    name: str
-    count: int
-
-
-@dataclass(frozen=True, slots=True)
-class Group:
-    """Connections that share an application and a user: one service, whatever it calls itself.
-
-    Most drivers leave application_name blank, so the name alone would merge unrelated services
-    (and never say whose they are): the user is part of the key, and the client addresses are
-    the evidence of where they come from. Counted from process titles there is no application
-    name, but the database is known.
-    """
-
-    application: str
-    user: str
-    count: int
-    clients: tuple[Count, ...] = ()  # its busiest client addresses, most first
-    client_count: int = 0  # how many distinct addresses in all
-    idle_in_transaction: int = 0
-    oldest_idle_s: float | None = None  # of those idle in a transaction (unknown from titles)
-    database: str | None = None  # only counted from process titles
-
-    @property
-    def name(self) -> str:
-        """Its application, else ``user X``: two users are never one name."""
-        return self.application if self.application else f"user {self.user}"
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": one_line(self.name, 64),
-            "application": one_line(self.application, 64),
-            "user": one_line(self.user, 64),
-            "database": None if self.database is None else one_line(self.database, 64),
-            "count": self.count,
-            "idle_in_transaction": self.idle_in_transaction,
-            "clients": _counts(self.clients),
-            "client_count": self.client_count,
-        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -440,12 +398,12 @@ class PgSample:
                     {"name": c.name, "count": c.count} for c in conns.by_application
                 ],
                 "source": self.connections_source,
-                "by_user": _counts(conns.by_user),
-                "by_client": _counts(conns.by_client),
+                "by_user": counts_json(conns.by_user),
+                "by_client": counts_json(conns.by_client),
                 "by_group": [g.to_json() for g in conns.by_group],
                 # pg_stat_activity's grouping does not split by database; the titles' does.
                 **(
-                    {"by_database": _counts(conns.by_database)}
+                    {"by_database": counts_json(conns.by_database)}
                     if self.connections_source == "process_titles"
                     else {}
                 ),
@@ -486,7 +444,7 @@ class PgSample:
                 "killed": churn.killed,
                 "interval_s": round(churn.interval_s, 3),
                 "source": churn.source,
-                "new_by_application": _counts(churn.new_by_application),
+                "new_by_application": counts_json(churn.new_by_application),
                 "came_and_went": churn.came_and_went,
                 "came_and_went_per_s": None
                 if churn.came_and_went_per_s is None
@@ -529,10 +487,6 @@ class PgSample:
             ],
         }  # fmt: skip
         return out
-
-
-def _counts(counts: tuple[Count, ...]) -> list[dict[str, Any]]:
-    return [{"name": one_line(c.name, 64), "count": c.count} for c in counts]
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from warroom.collectors.rollup import (
+from warroom.collectors.sample import Connections, FailureKind, Group, PgSample
+from warroom.rollup import (
     PoolFigure,
     RefusedFigure,
     SampleRollup,
     group_of_row,
     group_row,
 )
-from warroom.collectors.sample import Connections, FailureKind, Group, PgSample
 
 if TYPE_CHECKING:  # the serverlog package brings psycopg; the builder only adds up its counts
     from warroom.collectors.serverlog.counts import LogCounts

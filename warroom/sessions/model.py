@@ -1,6 +1,6 @@
 """The incident record: Incident, TimelineEntry, ActionItem, SampleRollup and their rules.
 
-SampleRollup is defined beside its builder (``warroom.collectors.rollup``) and named here,
+SampleRollup is defined outside both packages (``warroom.rollup``) and named here,
 so the record and the dashboard share the one type.
 
 Plain dataclasses; no I/O. The store turns them into TOML and back, the draft reads them, the TUI
@@ -17,10 +17,10 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Protocol, TypeVar
 
-from warroom.collectors.rollup import Pairs as Pairs  # re-exported: the record's own names
-from warroom.collectors.rollup import PoolFigure as PoolFigure
-from warroom.collectors.rollup import RefusedFigure as RefusedFigure
-from warroom.collectors.rollup import SampleRollup as SampleRollup
+from warroom.rollup import Pairs as Pairs  # re-exported: the record's own names
+from warroom.rollup import PoolFigure as PoolFigure
+from warroom.rollup import RefusedFigure as RefusedFigure
+from warroom.rollup import SampleRollup as SampleRollup
 from warroom.sessions.ids import UUID_RE, new_uuid7
 from warroom.sessions.times import as_utc, format_utc
 

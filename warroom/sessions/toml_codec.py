@@ -28,8 +28,8 @@ from typing import Any, TypeVar
 
 import tomli_w
 
-from warroom.collectors.rollup import group_of_row, group_row
 from warroom.dsn import scrub
+from warroom.rollup import group_of_row, group_row
 from warroom.sessions.model import (
     KEY_TIMES,
     TEXT_FIELDS,

@@ -1,19 +1,71 @@
-"""SampleRollup: one closed window of samples, the one rollup type of warroom.
+"""The figures a window of samples leaves behind: one rollup type for everything that reads it.
 
-The builder (``series.RollupBuilder``) produces it, the record stores it (``sessions.model``
-re-exports it; ``sessions.toml_codec`` writes and reads it), replay turns it back into samples.
-It lives with the collectors because they know nothing of sessions, while sessions may read
-collectors' data. Plain frozen data; no I/O.
+``SampleRollup`` (with the few value types it holds: ``Count``, ``Group``, ``PoolFigure``,
+``RefusedFigure``) is built by the collectors (``collectors.series.RollupBuilder``), stored by the
+record (``sessions.model`` names it; ``sessions.toml_codec`` writes and reads it) and turned back
+into samples by replay. It sits beside ``sanitize`` and ``formats``, outside both packages, so
+that neither depends on the other for it: ``warroom note`` and the web page read the record
+without importing a collector. Plain frozen data; no I/O.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from warroom.collectors.sample import Count, Group
+from warroom.sanitize import one_line
 
 Pairs = tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Count:
+    """A name (application, user, client address) and how many connections it holds."""
+
+    name: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """Connections that share an application and a user: one service, whatever it calls itself.
+
+    Most drivers leave application_name blank, so the name alone would merge unrelated services
+    (and never say whose they are): the user is part of the key, and the client addresses are
+    the evidence of where they come from. Counted from process titles there is no application
+    name, but the database is known.
+    """
+
+    application: str
+    user: str
+    count: int
+    clients: tuple[Count, ...] = ()  # its busiest client addresses, most first
+    client_count: int = 0  # how many distinct addresses in all
+    idle_in_transaction: int = 0
+    oldest_idle_s: float | None = None  # of those idle in a transaction (unknown from titles)
+    database: str | None = None  # only counted from process titles
+
+    @property
+    def name(self) -> str:
+        """Its application, else ``user X``: two users are never one name."""
+        return self.application if self.application else f"user {self.user}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": one_line(self.name, 64),
+            "application": one_line(self.application, 64),
+            "user": one_line(self.user, 64),
+            "database": None if self.database is None else one_line(self.database, 64),
+            "count": self.count,
+            "idle_in_transaction": self.idle_in_transaction,
+            "clients": counts_json(self.clients),
+            "client_count": self.client_count,
+        }
+
+
+def counts_json(counts: tuple[Count, ...]) -> list[dict[str, Any]]:
+    return [{"name": one_line(c.name, 64), "count": c.count} for c in counts]
 
 
 @dataclass(frozen=True, slots=True)
