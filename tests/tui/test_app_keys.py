@@ -143,7 +143,8 @@ async def test_delete_asks_first_and_u_undoes(tmp_path: Path) -> None:
         assert on_disk(store) == []
         await pilot.press("u")
         assert [e["text"] for e in on_disk(store)] == ["keep me"]
-        assert app.query_one(TimelineTable).row_count == 1
+        # The table follows the record's change message, a loop turn or more after the write.
+        await wait_for(pilot, lambda: app.query_one(TimelineTable).row_count == 1)
 
 
 @pytest.mark.asyncio
