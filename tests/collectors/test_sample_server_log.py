@@ -126,7 +126,7 @@ def test_a_healthy_server_counts_nothing(logged: PgCluster, tmp_path: Path) -> N
 
 def test_no_log_file_is_one_line_and_no_crash(pg: PgCluster, tmp_path: Path) -> None:
     # The suite's shared cluster logs to stderr with logging_collector off.
-    sampler = Sampler(pg.dsn(), tmp_path, "--interval", "0.3", "--count", "2")
+    sampler = Sampler(pg.dsn(), tmp_path, "--interval", "1", "--count", "2")
     try:
         lines = [sampler.until(lambda _line: True) for _ in range(2)]
     finally:

@@ -105,7 +105,7 @@ def test_each_server_gets_its_own_named_lines(pg: PgCluster, tmp_path: Path) -> 
     # The same server twice (another database): two names, the second one made unique.
     other = pg.dsn(user=MONITOR_ROLE, dbname="template1")
     result = run_warroom("sample", "--dsn", dsn, "--dsn", other, "--count", "2",
-                         "--interval", "0.3", "--json", home=tmp_path)  # fmt: skip
+                         "--interval", "1", "--json", home=tmp_path)  # fmt: skip
     assert result.returncode == 0, result.stderr
     docs = [json.loads(line) for line in result.stdout.splitlines()]
     name = server_name(dsn)
