@@ -3,5 +3,5 @@
 events   the change events and their validation      merge   applying others' events
 outbox   the journal beside the session file          publish sending pending events once
 opsdb    the ops schema and every statement sent      sharer  the threads a dashboard runs
-client   what the one-shot commands do
+client   what the one-shot commands do                oneshot a command's session, opened shared
 """
