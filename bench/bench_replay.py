@@ -28,8 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_store import build_big, percentile
 
 from warroom.sessions.store import load
+from warroom.tui.app import WarroomApp
 from warroom.tui.playback import Playback
-from warroom.tui.replay import ReplayApp
+from warroom.tui.session import replay_session
 
 T = TypeVar("T")
 
@@ -38,7 +39,7 @@ async def open_once(path: Path) -> tuple[float, float]:
     started = time.perf_counter()
     incident = load(path, lazy=True).incident
     loaded = time.perf_counter()
-    app = ReplayApp(path, incident)
+    app = WarroomApp(replay_session(path, incident))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         drawn = time.perf_counter()

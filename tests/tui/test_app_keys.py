@@ -332,7 +332,7 @@ async def test_down_server_shows_down_and_the_failure_kind(tmp_path: Path) -> No
 
 @pytest.mark.asyncio
 async def test_command_palette_lists_every_action(tmp_path: Path) -> None:
-    from warroom.tui.app import ACTIONS
+    from warroom.tui.keys import ACTIONS
 
     store = new_store(tmp_path)
     app = make_app(store)

@@ -13,7 +13,8 @@ from tui_support import T0, Clock, make_app, new_store, pane_text, sample, settl
 
 from warroom.sessions.model import Kind, Source, TimelineEntry
 from warroom.sessions.store import load
-from warroom.tui.replay import ReplayApp
+from warroom.tui.app import WarroomApp
+from warroom.tui.session import replay_session
 from warroom.widgets.timeline import TimelineTable
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -59,7 +60,7 @@ async def test_at_the_peak_the_panes_show_the_recorded_peak_and_top_application(
     peak = max(incident.samples, key=lambda r: r.conn_max or 0)
     assert peak.conn_max == 46 and peak.top_apps[0][0] == "shop-api"
     before = recorded.read_bytes()
-    app = ReplayApp(recorded, load(recorded, lazy=True).incident, at=peak.end)
+    app = WarroomApp(replay_session(recorded, load(recorded, lazy=True).incident, at=peak.end))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         conns = pane_text(app.query_one("#connections"))
@@ -69,20 +70,20 @@ async def test_at_the_peak_the_panes_show_the_recorded_peak_and_top_application(
         found = pane_text(app.query_one("#findings"))
         assert "recorded" in found and "shop-api holds" in found
         # Stepping and jumping move the cursor.
-        start = app.playback.cursor
+        start = app.clock.cursor
         await pilot.press("right")
-        assert app.playback.cursor == start + timedelta(seconds=10)
+        assert app.clock.cursor == start + timedelta(seconds=10)
         await pilot.press("shift+left")
-        assert app.playback.cursor == start - timedelta(seconds=50)
+        assert app.clock.cursor == start - timedelta(seconds=50)
         await pilot.press("end")
-        assert app.playback.at_end
+        assert app.clock.at_end
         after = pane_text(app.query_one("#connections"))
         assert "8/47 usable" in after  # recovered by the end
         await pilot.press("home")
-        assert app.playback.cursor == app.playback.start
+        assert app.clock.cursor == app.clock.start
         await pilot.press("right_square_bracket")  # next timeline entry
         first = incident.entries_in_order()[0]
-        assert app.playback.cursor == first.at
+        assert app.clock.cursor == first.at
         table = app.query_one(TimelineTable)
         assert table.selected_id == first.id
         # Editing is refused; the record is untouched.
@@ -98,13 +99,13 @@ async def test_enter_on_an_entry_jumps_there_and_n_adds_a_review_note_at_the_cur
 ) -> None:
     incident = load(recorded).incident
     action = next(e for e in incident.timeline if e.kind is Kind.ACTION)
-    app = ReplayApp(recorded, load(recorded, lazy=True).incident, author="bo")
+    app = WarroomApp(replay_session(recorded, load(recorded, lazy=True).incident, author="bo"))
     async with app.run_test(size=(120, 40)) as pilot:
         table = app.query_one(TimelineTable)
         table.focus()
         table.move_cursor(row=[r.id for r in table._rows].index(action.id))
         await pilot.press("enter")
-        assert app.playback.cursor == action.at
+        assert app.clock.cursor == action.at
         await pilot.press("left")  # 10 s before the action
         await pilot.press("n", *"should have killed it sooner", "enter")
         await settled(pilot, app)
@@ -116,16 +117,16 @@ async def test_enter_on_an_entry_jumps_there_and_n_adds_a_review_note_at_the_cur
 
 @pytest.mark.asyncio
 async def test_playing_moves_the_cursor_and_feeds_the_panes(recorded: Path) -> None:
-    app = ReplayApp(recorded, load(recorded, lazy=True).incident, speed=64)
+    app = WarroomApp(replay_session(recorded, load(recorded, lazy=True).incident, speed=64))
     async with app.run_test(size=(120, 40)) as pilot:
-        start = app.playback.cursor
-        while app.playback.cursor < start + timedelta(seconds=60):
+        start = app.clock.cursor
+        while app.clock.cursor < start + timedelta(seconds=60):
             await pilot.pause(0.05)
         assert "▶" in str(app.query_one("#header").render())
         await pilot.press("space")
-        paused = app.playback.cursor
+        paused = app.clock.cursor
         await pilot.pause(0.6)
-        assert app.playback.cursor == paused
+        assert app.clock.cursor == paused
         assert len(app.state.conns) > 0
 
 
@@ -133,7 +134,7 @@ async def test_playing_moves_the_cursor_and_feeds_the_panes(recorded: Path) -> N
 async def test_a_session_still_being_written_is_followed_at_the_end(tmp_path: Path) -> None:
     store = new_store(tmp_path)
     store.append_entry(TimelineEntry(at=T0, text="opened", source=Source.CLI))
-    app = ReplayApp(store.path, load(store.path, lazy=True).incident)
+    app = WarroomApp(replay_session(store.path, load(store.path, lazy=True).incident))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("end")
         from warroom.sessions.model import SampleRollup
@@ -146,7 +147,7 @@ async def test_a_session_still_being_written_is_followed_at_the_end(tmp_path: Pa
         # The entry and the pane come with the reload; the pane paints a loop turn after it.
         await wait_for(pilot, lambda: table.row_count == 2
                        and "33/47 usable" in pane_text(app.query_one("#connections")))
-        assert app.playback.at_end
+        assert app.clock.at_end
 
 
 @pytest.mark.asyncio
@@ -161,7 +162,7 @@ async def test_a_schema_1_file_checks_replays_resumes_and_drafts(tmp_path: Path)
     incident = loaded.incident
     peak = max(incident.samples, key=lambda r: r.conn_max or 0)
     before = path.read_bytes()
-    app = ReplayApp(path, incident, at=peak.end)
+    app = WarroomApp(replay_session(path, incident, at=peak.end))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         conns = pane_text(app.query_one("#connections"))

@@ -11,7 +11,8 @@ from tui_support import T0, new_store, pane_text, wait_for
 
 from warroom.sessions.model import SampleRollup
 from warroom.sessions.store import load
-from warroom.tui.replay import ReplayApp
+from warroom.tui.app import WarroomApp
+from warroom.tui.session import replay_session
 
 HOURS = 2
 WINDOWS = HOURS * 360
@@ -37,7 +38,7 @@ def long_record(tmp_path: Path, edit: tuple[bytes, bytes] | None = None) -> Path
     return store.path
 
 
-def shows_window(app: ReplayApp, i: int) -> bool:
+def shows_window(app: WarroomApp, i: int) -> bool:
     conns = pane_text(app.query_one("#connections"))
     return f"{i % 40 + 1}/47 usable" in conns and f"app-{i}" in conns
 
@@ -49,18 +50,18 @@ async def test_a_long_record_opens_on_its_cursor_and_seeks_anywhere_before_and_a
     path = long_record(tmp_path)
     before = path.read_bytes()
     incident = load(path, lazy=True).incident  # as `warroom replay` reads it
-    app = ReplayApp(path, incident, at=T0 + timedelta(seconds=10 * 300 + 10))
+    app = WarroomApp(replay_session(path, incident, at=T0 + timedelta(seconds=10 * 300 + 10)))
     # Only the cursor's window was read to open: most of the record is still bytes.
-    assert app.playback.recordings[0].undecoded > WINDOWS - 100
+    assert app.clock.recordings[0].undecoded > WINDOWS - 100
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         assert shows_window(app, 300)
         await pilot.press("end")  # far from anything decoded: read on the way
         assert shows_window(app, WINDOWS - 1)
-        await wait_for(pilot, lambda: app.playback.recordings[0].undecoded == 0)
+        await wait_for(pilot, lambda: app.clock.recordings[0].undecoded == 0)
         await pilot.press("home", "right")  # the first window's end
         assert shows_window(app, 0)
-        app.playback.seek(T0 + timedelta(seconds=10 * 500 + 10))
+        app.clock.seek(T0 + timedelta(seconds=10 * 500 + 10))
         app.moved()
         await pilot.pause()
         assert shows_window(app, 500)
@@ -79,7 +80,7 @@ async def test_a_bad_rollup_in_a_long_record_is_named_and_the_rest_replays(
     path = long_record(tmp_path, (b"at = " + at_bad + b"\nseconds = 10.0\nsamples = 10\n",
                                   b"at = " + at_bad + b'\nseconds = 10.0\nsamples = "ten"\n'))
     before = path.read_bytes()
-    app = ReplayApp(path, load(path, lazy=True).incident)
+    app = WarroomApp(replay_session(path, load(path, lazy=True).incident))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("right")
         assert shows_window(app, 0)
@@ -87,7 +88,7 @@ async def test_a_bad_rollup_in_a_long_record_is_named_and_the_rest_replays(
                                           for n in app._notifications))  # fmt: skip
         await pilot.press("end")
         assert shows_window(app, WINDOWS - 1)
-        app.playback.seek(T0 + timedelta(seconds=10 * bad + 10))  # the bad window's end
+        app.clock.seek(T0 + timedelta(seconds=10 * bad + 10))  # the bad window's end
         app.moved()
         await pilot.pause()
         assert shows_window(app, bad - 1)  # its window is left out: the one before shows
@@ -102,8 +103,9 @@ async def test_a_record_whose_blocks_do_not_say_their_window_plainly_is_read_who
     # Edited by hand: a quoted key is the same TOML, but not the line the heads are read from.
     first = (T0).strftime("%Y-%m-%d %H:%M:%S+00:00").encode()
     path = long_record(tmp_path, (b"\nat = " + first + b"\n", b'\n"at" = ' + first + b"\n"))
-    app = ReplayApp(path, load(path, lazy=True).incident, at=T0 + timedelta(seconds=10 * 700 + 10))
-    assert app.playback.blocks is None and app.playback.recordings[0].undecoded == 0
+    at = T0 + timedelta(seconds=10 * 700 + 10)
+    app = WarroomApp(replay_session(path, load(path, lazy=True).incident, at=at))
+    assert app.clock.blocks is None and app.clock.recordings[0].undecoded == 0
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         assert shows_window(app, 700)

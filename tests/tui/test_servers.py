@@ -16,7 +16,8 @@ from tui_support import Clock, down, new_store, sample, settled, wait_for
 from warroom.collectors.sample import PgSample, ReplicaLink, Replication, Slot
 from warroom.sessions.recorder import Recorder
 from warroom.sessions.store import load
-from warroom.tui.app import WarroomApp, Watched
+from warroom.tui.app import WarroomApp
+from warroom.tui.parts import Watched
 from warroom.widgets.servers import ServersStrip
 
 MB = 1 << 20
@@ -152,7 +153,7 @@ async def test_one_server_keeps_its_timeline_and_rollups_unnamed(tmp_path: Path)
 
 @pytest.mark.asyncio
 async def test_replay_of_several_servers_shows_each_at_the_cursor(tmp_path: Path) -> None:
-    from warroom.tui.replay import ReplayApp
+    from warroom.tui.session import replay_session
 
     clock = Clock()
     app = three_servers(tmp_path, clock)
@@ -162,7 +163,7 @@ async def test_replay_of_several_servers_shows_each_at_the_cursor(tmp_path: Path
     path = app.session_path
     before = path.read_bytes()
     incident = load(path).incident
-    replay = ReplayApp(path, incident, at=clock.now - timedelta(seconds=30))
+    replay = WarroomApp(replay_session(path, incident, at=clock.now - timedelta(seconds=30)))
     async with replay.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         primary, replica, gone = strip_text(replay)

@@ -138,7 +138,7 @@ async def test_a_stalled_server_never_delays_the_other_ones_samples(pg_factory, 
             try:
                 # The replica's poller is stuck in a sample (its server answers nothing)...
                 await wait_for(pilot, lambda: any(p.name == "postgres:replica"
-                               and p.busy_since is not None for p in app._pollers), 30)
+                               and p.busy_since is not None for p in app.source.pollers), 30)
                 # ...while the primary's samples keep coming: five more, one by one.
                 for _ in range(5):
                     seen = app.states[0].latest.at

@@ -87,12 +87,13 @@ def test_replay_at_the_peak(snap_compare, tmp_path: Path, size) -> None:
     from test_replay import record_storm
 
     from warroom.sessions.store import load
-    from warroom.tui.replay import ReplayApp
+    from warroom.tui.app import WarroomApp
+    from warroom.tui.session import replay_session
 
     path = asyncio.run(record_storm(tmp_path))
     incident = load(path).incident
     peak = max(incident.samples, key=lambda r: r.conn_max or 0)
-    app = ReplayApp(path, incident, at=peak.end)
+    app = WarroomApp(replay_session(path, incident, at=peak.end))
 
     async def run_before(pilot) -> None:
         await pilot.pause()

@@ -16,7 +16,8 @@ from tui_support import T0, make_app, new_store, settled, wait_for
 
 from warroom.sessions.model import NOTE_MAX_BYTES, Kind, Source, TimelineEntry
 from warroom.sessions.store import Store, load
-from warroom.tui.replay import ReplayApp
+from warroom.tui.app import WarroomApp
+from warroom.tui.session import replay_session
 from warroom.widgets.timeline import FOLD_LINES, TimelineRow, TimelineTable
 
 REPEAT = ('\n[[timeline]]\nid = "e-1"\nat = 2026-11-24T09:03:00Z\nkind = "note"\n'
@@ -64,7 +65,7 @@ async def test_the_dashboard_shows_a_repeated_id_once_and_keeps_running(tmp_path
 @pytest.mark.asyncio
 async def test_replay_shows_a_repeated_id_once(tmp_path: Path) -> None:
     path = repeated(tmp_path)
-    app = ReplayApp(path, load(path, lazy=True).incident, author="bo")
+    app = WarroomApp(replay_session(path, load(path, lazy=True).incident, author="bo"))
     async with app.run_test(size=(120, 40)) as pilot:
         table = app.query_one(TimelineTable)
         await wait_for(pilot, lambda: table.row_count == 2)

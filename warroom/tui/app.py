@@ -1,4 +1,6 @@
-"""The war room: live panes, the incident clock, the timeline, and every action one key away.
+"""The war room's App: wiring. It composes the panes, installs the session it is given (a data
+source on a clock, a sink, the actions that apply) and routes messages; the session builder
+(session.py) chose the parts, so nothing here knows a live incident from a replayed one.
 
 Collectors run on pollers (daemon threads) and post small messages; the live state turns them
 into views and record changes; the Recorder writes those on its own thread. This thread never
@@ -10,26 +12,23 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
-from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.driver import Driver
-from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
-from textual.widgets import Footer, Input, TextArea
+from textual.widgets import DataTable, Footer, Input, TextArea
 
-from warroom.collectors.alerts import AlertConfig, AlertEvent, State
+from warroom.collectors.alerts import AlertEvent, State
 from warroom.collectors.findings import FindingEvent, Transition
 from warroom.collectors.sample import PgSample
 from warroom.sessions.fileio import replace_atomically
@@ -42,21 +41,32 @@ from warroom.sessions.model import (
     Source,
     Status,
     TimelineEntry,
-    rollups_by_server,
 )
 from warroom.sessions.mutations import Mutation
 from warroom.sessions.postmortem import render
-from warroom.sessions.recorded import Recording
 from warroom.sessions.recorder import Recorder
-from warroom.sessions.times import TimeError, format_offset, utcnow
+from warroom.sessions.times import TimeError, format_offset
+from warroom.tui.keys import WHERE, YIELDS_TO_TEXT, bindings
+from warroom.tui.messages import (
+    BouncerSampled,
+    CollectorFailed,
+    HostSampled,
+    NoteWritten,
+    PgSampled,
+    RecordChanged,
+    ServerLogged,
+    SourceChanged,
+    Written,
+)
 from warroom.tui.notes import PREFIX_HELP, parse_note
-from warroom.tui.poller import Poller
+from warroom.tui.palette import dashboard_commands
+from warroom.tui.parts import DrillAction, Session
 from warroom.tui.screens.action_item import ActionItemScreen
 from warroom.tui.screens.choose import ChooseScreen
 from warroom.tui.screens.confirm import ConfirmScreen
 from warroom.tui.screens.entry import EntryEdit, EntryEditScreen
 from warroom.tui.screens.incident_form import Changes, IncidentFormScreen
-from warroom.tui.state import CHART_SPAN_S, LiveState
+from warroom.tui.state import LiveState
 from warroom.widgets.bouncer import BouncerPane
 from warroom.widgets.connections import ConnectionsPane
 from warroom.widgets.findings import FindingsLine
@@ -66,154 +76,10 @@ from warroom.widgets.latency import LatencyPane
 from warroom.widgets.servers import ReplicationPane, ServersStrip
 from warroom.widgets.text import clean
 from warroom.widgets.timeline import TimelineRow, TimelineTable
-from warroom.widgets.views import FindingsView, HeaderView, ServersView
+from warroom.widgets.views import HeaderView, ServersView
 
-HOST_EVERY_S = 3.0
 STALL_SHOWN_S = 0.5  # a write waiting this long for the lock is news in the header
 QUIT_WAIT_S = 10.0  # `q` waits this long for pending writes, then leaves them pending
-
-
-class SampleSource(Protocol):
-    def sample(self) -> Any: ...
-
-    def close(self) -> None: ...
-
-
-class DrillAction(Protocol):
-    """A key the drill adds (e.g. "reconfigure the pool"); ``run`` says what it did."""
-
-    @property
-    def key(self) -> str: ...
-
-    @property
-    def label(self) -> str: ...
-
-    @property
-    def help(self) -> str: ...
-
-    @property
-    def run(self) -> Callable[[], str]: ...
-
-
-class Drill(Protocol):
-    """What `warroom demo` plugs into the dashboard (a DrillRun); the app knows nothing else."""
-
-    name: str
-
-    def actions(self) -> Sequence[DrillAction]: ...
-
-
-@dataclass
-class PgSampled(Message):
-    """Never replaced by a newer one: every sample feeds the series, the alerts and the rollups."""
-
-    sample: PgSample
-    server: int = 0  # which watched server (its index in the strip)
-
-
-@dataclass
-class HostSampled(Message):
-    """Only the newest matters: a queued one is replaced when the UI is behind."""
-
-    sample: Any
-
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, HostSampled)
-
-
-@dataclass
-class ServerLogged(Message):
-    """A window of a server's own log (LogCounts): each one counts, so none is replaced."""
-
-    counts: Any
-    server: int = 0
-
-
-@dataclass
-class BouncerSampled(Message):
-    """Only the newest of one server matters: a queued one is replaced when the UI is behind."""
-
-    sample: Any
-    server: int = 0
-
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, BouncerSampled) and message.server == self.server
-
-
-@dataclass
-class Watched:
-    """One server the dashboard watches: its sources and the name the strip and timeline use."""
-
-    name: str
-    postgres: SampleSource | None = None
-    bouncer: SampleSource | None = None
-    backends_factory: Callable[[], Screen[None]] | None = None
-
-
-@dataclass
-class CollectorFailed(Message):
-    """A collector raised (a bug, not a database failure: those are down samples)."""
-
-    text: str
-
-
-class RecordChanged(Message):
-    """The record changed on disk (ours or another writer's): redraw the timeline and header."""
-
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, RecordChanged)
-
-
-@dataclass
-class Written(Message):
-    """A queued write finished; ``error`` is why it failed, None when it is on disk."""
-
-    label: str
-    error: str | None
-    done: Callable[[], None] | None = None
-
-
-@dataclass
-class NoteWritten(Message):
-    """The typed note was fsynced (error None), or could not be: then the draft stays."""
-
-    text: str
-    error: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Act:
-    """One user action: a key, a palette entry and a footer label, from one table."""
-
-    key: str
-    action: str
-    label: str
-    help: str
-    show: bool = True
-    priority: bool = False
-
-
-ACTIONS: tuple[Act, ...] = (
-    # Priority: the app handles `n` the moment it reads it, so text typed in the same burst
-    # already goes to the note box (a normal binding runs a loop turn later, too late).
-    Act("n", "note", "Note", "Add a note to the timeline (HH:MM backdates; " + PREFIX_HELP + ")",
-        priority=True),
-    Act("e", "edit_entry", "Edit", "Edit the selected timeline entry (time, kind, text)"),
-    Act("d,delete", "delete_entry", "Delete", "Delete the selected timeline entry (asks first)",
-        show=False),
-    Act("u", "undo_delete", "Undo", "Undo the last delete", show=False),
-    Act("s", "status", "Status", "Change the incident status"),
-    Act("v", "severity", "Severity", "Change the incident severity", show=False),
-    Act("i", "incident_form", "Incident", "Edit title, key times, summary, root cause, roles",
-        show=False),
-    Act("a", "action_item", "Action item", "Add a follow-up to the postmortem's checklist",
-        show=False),
-    Act("b", "backends", "Backends", "Who holds connections; cancel or terminate backends"),
-    Act("p", "postmortem", "Draft", "Write the postmortem draft and show it"),
-    Act("t", "toggle_time", "UTC/local", "Show times in UTC or local time", show=False),
-    Act("question_mark", "help", "Help", "Show the keys"),
-    Act("q", "quit_saved", "Quit", "Quit (everything is already saved)"),
-)
 
 
 class WarroomApp(App[None]):
@@ -221,65 +87,28 @@ class WarroomApp(App[None]):
     TITLE = "warroom"
     # With several servers the replication pane takes the host pane's place below 100 columns.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
-    BINDINGS = [
-        Binding(
-            a.key, a.action, a.label, show=a.show, id=f"app.{a.action}", tooltip=a.help,
-            priority=a.priority,
-        )
-        for a in ACTIONS
-    ] + [Binding("S", "screenshot", "Screenshot", show=False, id="app.screenshot",
-                 tooltip="Save an SVG picture of the screen beside the session"),
-         # Priority: the timeline would take the arrows otherwise; check_action lets them
-         # through to a text box and when only one server is watched.
-         Binding("left", "step_server(-1)", "Prev server", show=False, priority=True,
-                 id="app.prev_server"),
-         Binding("right", "step_server(1)", "Next server", show=False, priority=True,
-                 id="app.next_server")] + [
-        Binding(str(n), f"server({n - 1})", f"Server {n}", show=False, id=f"app.server{n}",
-                tooltip="Show this server's panes (with several servers)")
-        for n in range(1, 10)
-    ]
+    BINDINGS = bindings()
 
-    def __init__(
-        self,
-        recorder: Recorder | None,
-        *,
-        postgres: SampleSource | None = None,
-        host: SampleSource | None = None,
-        bouncer: SampleSource | None = None,
-        interval: float = 1.0,
-        alerts: AlertConfig | None = None,
-        author: str = "",
-        clock: Callable[[], datetime] = utcnow,
-        backends_factory: Callable[[], Screen[None]] | None = None,
-        drill: Drill | None = None,
-        servers: Sequence[Watched] | None = None,
-    ) -> None:
+    def __init__(self, session: Session | Recorder, **live: Any) -> None:
+        """``session``: what session.py built. A Recorder and ``live_session``'s keywords are
+        the tests' and benchmarks' shorthand for a live session on it."""
         super().__init__()
-        self.recorder = recorder
-        if recorder is not None:
-            recorder.on_change = lambda: self.post_message(RecordChanged())
-        if servers is None:
-            servers = [Watched("", postgres, bouncer, backends_factory)]
-        self.servers = list(servers)
-        # One server: its name stays out of the record and the timeline, as before.
-        self.multi = len(self.servers) > 1
-        first = self.servers[0]
-        self.sources = {"postgres": first.postgres, "host": host,
-                        "bouncer": next((w.bouncer for w in self.servers if w.bouncer), None)}
-        self.interval = interval
-        self.author = author
-        self.clock = clock
-        self.alerts = alerts
-        self.states = [LiveState(alerts, server=w.name if self.multi else None)
-                       for w in self.servers]  # fmt: skip
+        if isinstance(session, Recorder):
+            from warroom.tui.session import live_session
+
+            session = live_session(session, **live)
+        self.session = session
+        self.source = session.source
+        self.sink = session.sink
+        self.sink.bind(lambda: self.post_message(RecordChanged()))
+        self.servers = session.servers
+        self.interval = session.interval
+        self.author = session.author
+        self.clock = session.clock
+        self.alerts = session.alerts
+        self.drill = session.drill
         self.selected = 0
-        self.state = self.states[0]
         self.local_time = False
-        self.backends_factory = first.backends_factory
-        self.drill = drill
-        self._pollers: list[Poller[Any]] = []
-        self._logs: list[SampleSource] = []  # the server-log readers start_polling makes
         self._note_started: datetime | None = None
         self._note_saving: str | None = None  # the text whose write is in flight
         self._deleted: list[TimelineEntry] = []
@@ -293,7 +122,7 @@ class WarroomApp(App[None]):
         # The first unhandled exception (a bug): run() raises it once the app has stopped.
         self.failure: Exception | None = None
         # Set by `watch --share`: a warroom.sessions.share.Sharer (threads; polled, never awaited).
-        self.sharer: Any = None
+        self.sharer: Any = session.sharer
 
     # -- running -----------------------------------------------------------------------------
 
@@ -323,8 +152,7 @@ class WarroomApp(App[None]):
             # Before anything else: no sample, rollup or automatic entry is written after a
             # failure (what was queued before it still reaches the disk on the way out).
             self._flushed = True
-            for poller in self._pollers:
-                poller.stop()
+            self.source.stop()
         super()._handle_exception(error)
 
     def _print_error_renderables(self) -> None:
@@ -337,34 +165,47 @@ class WarroomApp(App[None]):
 
     @property
     def incident(self) -> Incident:
-        """What the screen shows; the Recorder's thread keeps it in step with the file."""
-        assert self.recorder is not None
-        return self.recorder.store.incident
+        """What the screen shows, as the sink has it."""
+        return self.sink.incident
 
     @property
     def session_path(self) -> Path:
-        assert self.recorder is not None
-        return self.recorder.store.path
+        return self.sink.path
 
-    def has_pane(self, name: str) -> bool:
-        return self.sources[name] is not None
+    @property
+    def recorder(self) -> Recorder | None:
+        """The open writer, if any."""
+        return self.sink.recorder
+
+    @property
+    def states(self) -> list[LiveState]:
+        """One live state per watched server (a recording's seek makes new ones)."""
+        return self.source.states
+
+    @property
+    def state(self) -> LiveState:
+        """The selected server's: what the panes below the strip show."""
+        return self.source.states[self.selected]
 
     # -- layout --------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
+        # The strip and the replication pane are there to choose between servers and compare
+        # them: with one server they would show one line and its own role.
+        several = len(self.servers) > 1
         yield IncidentHeader(id="header")
-        if self.multi:
+        if several:
             yield ServersStrip(id="servers")
         with Horizontal(id="panes"):
             yield ConnectionsPane(id="connections")
             yield LatencyPane(id="latency")
-            if self.multi:
+            if several:
                 yield ReplicationPane(id="replication")
-            if self.has_pane("host"):
+            if self.session.host is not None:
                 host = HostPane(id="host")
-                host.set_class(self.multi, "multi")
+                host.set_class(several, "beside-strip")
                 yield host
-            if self.has_pane("bouncer"):
+            if any(w.bouncer is not None for w in self.servers):
                 yield BouncerPane(id="bouncer")
         yield FindingsLine(id="findings")
         yield TimelineTable(id="timeline")
@@ -383,63 +224,13 @@ class WarroomApp(App[None]):
             for index, act in enumerate(self.drill.actions()):
                 self.bind(act.key, f"drill({index})", description=act.label, show=True)
         self.query_one("#note", Input).display = False
-        self.show_history()
+        self.source.prime(self.incident)
+        self.refresh_panes()
         self.refresh_timeline()
         self.refresh_live()
         self.query_one(TimelineTable).focus()
         self.set_interval(1.0, self.tick)
-        self.start_polling()
-
-    def show_history(self) -> None:
-        """A resumed session's recorded last minutes, through the same path as live samples."""
-        by_server = rollups_by_server(self.incident.samples)
-        for state in self.states:
-            # Each server's own rollups (a one-server session's carry no name).
-            mine = by_server.get(state.server, [])
-            if not mine:
-                continue
-            recording = Recording(mine[-int(CHART_SPAN_S // 5) :])
-            end = recording.end
-            assert end is not None
-            state.feed_history(recording.between(end - timedelta(seconds=CHART_SPAN_S), end))
-        self.refresh_panes()
-
-    def start_polling(self) -> None:
-        # One poller per source and server: a stalled server never delays another's figures.
-        plan: list[tuple[str, SampleSource, Callable[[Any], Message], float]] = []
-        for index, watched in enumerate(self.servers):
-            where = f":{watched.name}" if self.multi else ""
-            if watched.postgres is not None:
-                plan.append((f"postgres{where}", watched.postgres,
-                             lambda r, i=index: PgSampled(r, i), self.interval))  # fmt: skip
-                from warroom.collectors.serverlog.source import ServerLogSource
-
-                log = ServerLogSource.beside(watched.postgres)  # None unless a live collector
-                if log is not None:
-                    self._logs.append(log)
-                    plan.append((f"serverlog{where}", log,
-                                 lambda r, i=index: ServerLogged(r, i), self.interval))  # fmt: skip
-            if watched.bouncer is not None:
-                plan.append((f"bouncer{where}", watched.bouncer,
-                             lambda r, i=index: BouncerSampled(r, i), self.interval))  # fmt: skip
-        host = self.sources["host"]
-        if host is not None:
-            # Host figures move slowly and psutil is not free: a few seconds is fresh enough.
-            plan.append(("host", host, HostSampled, max(self.interval, HOST_EVERY_S)))
-        for name, source, make, every in plan:
-            poller: Poller[Any] = Poller(
-                name,
-                source.sample,
-                lambda result, make=make: self.post_message(make(result)),
-                every,
-                # A message, not call_from_thread: that waits for the loop, and raises in the
-                # poller's thread when a failure comes as the app exits.
-                on_error=lambda exc, name=name: self.post_message(
-                    CollectorFailed(f"{name} collector failed: {exc}")
-                ),
-            )
-            self._pollers.append(poller)
-            poller.start()
+        self.source.start(self)
 
     # -- live data -----------------------------------------------------------------------
 
@@ -454,12 +245,9 @@ class WarroomApp(App[None]):
             self.feed(message.sample, message.server)
 
     def tag(self, server: int) -> str:
-        """What an automatic entry starts with: the server's name, when there are several."""
-        return f"[{self.servers[server].name}] " if self.multi else ""
-
-    def selected_tag(self) -> str:
-        """The tag of the server whose panes (and backends view) are shown."""
-        return self.tag(self.selected)
+        """What an automatic entry starts with: the server's name (a lone server has none)."""
+        name = self.servers[server].name
+        return f"[{name}] " if name else ""
 
     def feed(self, sample: PgSample, server: int = 0) -> None:
         """One sample through the data path: series, alerts, rollups, then the panes."""
@@ -504,8 +292,7 @@ class WarroomApp(App[None]):
         # This machine's figures: kept with the first server (whose port the sockets are
         # counted to), so several servers do not record them several times.
         first = self.states[0]
-        if getattr(self.sources["postgres"], "is_local", False):
-            # Host CPU is evidence for the findings only when this is the database's host.
+        if self.session.host_is_db_host:
             first.feed_findings_host(message.sample)
         first.feed_host(message.sample)
         self._panes_behind = True
@@ -529,11 +316,33 @@ class WarroomApp(App[None]):
         with contextlib.suppress(NoMatches):
             self.refresh_record()
 
+    def on_source_changed(self, message: SourceChanged) -> None:
+        with contextlib.suppress(NoMatches):
+            if message.apply():
+                self.refresh_timeline()
+                self.moved()
+
+    def moved(self) -> None:
+        """The clock moved (a recording's cursor): panes, header and the timeline's mark."""
+        self.refresh_live()
+        self.refresh_panes()
+        entry = self.entry_at(self.clock())
+        self.query_one(TimelineTable).select(entry.id if entry is not None else None)
+
+    def entry_at(self, at: datetime) -> TimelineEntry | None:
+        """The newest entry at or before ``at``: what the responder had just written."""
+        found = None
+        for entry in self.incident.entries_in_order():
+            if entry.at > at:
+                break
+            found = entry
+        return found
+
     def refresh_record(self) -> None:
         """Timeline and header, when the record changed since they were last drawn."""
-        if self.recorder is None:
+        changes = self.sink.changes()
+        if changes is None:
             return
-        changes = self.recorder.store.changes
         if changes != self._seen_changes:
             self._seen_changes = changes
             self.refresh_timeline()
@@ -559,10 +368,10 @@ class WarroomApp(App[None]):
             self.refresh_live()
 
     def header_notes(self) -> tuple[tuple[str, str], ...]:
+        notes: list[tuple[str, str]] = list(self.source.header_notes())
         recorder = self.recorder
         if recorder is None:
-            return ()
-        notes: list[tuple[str, str]] = []
+            return tuple(notes)
         if recorder.pending and (recorder.stalled_for >= STALL_SHOWN_S or self._quitting):
             notes.append((f"record: {recorder.pending} pending", "warning"))
         if recorder.error:
@@ -604,8 +413,8 @@ class WarroomApp(App[None]):
                 timeline.border_subtitle = presence
         self.query_one(ConnectionsPane).set_view(self.state.connections_view(now, self.interval))
         self.query_one(LatencyPane).set_view(self.state.latency_view(now))
-        self.query_one(FindingsLine).set_view(self.findings_view())
-        if self.multi:
+        self.query_one(FindingsLine).set_view(self.source.findings_view(self.state))
+        if len(self.servers) > 1:
             self.refresh_strip(now)
             self.query_one(ReplicationPane).set_view(self.state.replication_view())
         if self._panes_behind:
@@ -622,11 +431,10 @@ class WarroomApp(App[None]):
 
     def select_server(self, index: int) -> None:
         """Show ``index``'s panes below the strip; the strip and timeline stay as they are."""
-        if not self.multi or not 0 <= index < len(self.servers) or index == self.selected:
+        if not 0 <= index < len(self.servers) or index == self.selected:
             return
         self.selected = index
-        self.state = self.states[index]
-        self.backends_factory = self.servers[index].backends_factory
+        self.source.select(index)
         name = self.servers[index].name
         for pane, title in ((ConnectionsPane, "Connections"), (LatencyPane, "Latency")):
             self.query_one(pane).border_title = f"{title} · {name}"
@@ -643,9 +451,6 @@ class WarroomApp(App[None]):
         """Keys mean actions (not text) here: the dashboard itself, no text box focused."""
         typing = isinstance(self.focused, (Input, TextArea))
         return not typing and self.screen is self.screen_stack[0]
-
-    def findings_view(self) -> FindingsView:
-        return self.state.findings_view()
 
     def refresh_panes(self) -> None:
         host = self.states[0].host_view()
@@ -682,12 +487,12 @@ class WarroomApp(App[None]):
         done: Callable[[], None] | None = None,
     ) -> bool:
         """Queue a write on the Recorder; a failure is shown when it comes, never raised."""
-        if self.recorder is None:
-            self.notify("replay is read-only: n adds a review note", severity="warning")
+        if not self.sink.records:
+            self.notify(self.sink.refusal, severity="warning")
             return False
         if self.failure is not None:
             return False  # the app is ending on a bug: samples still queued record nothing
-        future = write(self.recorder)
+        future = write(self.sink.writer())
 
         def finished(f: Future[Any]) -> None:
             exc = f.exception()
@@ -720,12 +525,17 @@ class WarroomApp(App[None]):
     # -- note input ----------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        where = WHERE.get(action)
+        if where is not None and self.session.where not in where:
+            return False  # hidden from the footer and refused: it does not apply here
         if action == "note":
             # `n` typed into any text box, or on a dialog, is just a letter.
             return self.main_screen_keys()
         if action in ("step_server", "server"):
             # The arrows move the cursor in a text box, and mean nothing with one server.
-            return self.multi and self.main_screen_keys()
+            return len(self.servers) > 1 and self.main_screen_keys()
+        if action in YIELDS_TO_TEXT:
+            return not isinstance(self.focused, (Input, TextArea))
         return True
 
     def action_note(self) -> None:
@@ -738,13 +548,6 @@ class WarroomApp(App[None]):
         # Focus now, not on the next loop turn (Widget.focus defers): keys typed right after
         # `n` arrive in the same read and must land in the box, not trigger s, i, q...
         self.screen.set_focus(note)
-
-    def note_source(self) -> Source:
-        return Source.MANUAL
-
-    def writer(self) -> Recorder | None:
-        """Where a typed note goes."""
-        return self.recorder
 
     @on(Input.Submitted, "#note")
     def save_note(self, event: Input.Submitted) -> None:
@@ -761,13 +564,10 @@ class WarroomApp(App[None]):
         if not parsed.text:
             self.hide_note()
             return
-        recorder = self.writer()
-        if recorder is None:
-            self.notify("this session cannot be written", severity="error")
-            return
+        recorder = self.sink.writer()
         entry = TimelineEntry(
             at=parsed.at, text=parsed.text, kind=parsed.kind, author=self.author,
-            source=self.note_source(),
+            source=self.sink.note_source,
         )  # fmt: skip
         typed = note.value
         self._note_saving = typed
@@ -956,10 +756,46 @@ class WarroomApp(App[None]):
     # -- other views ---------------------------------------------------------------------
 
     def action_backends(self) -> None:
-        if self.backends_factory is None:
+        factory = self.servers[self.selected].backends_factory
+        if factory is None:
             self.notify("the backends view needs a live database (warroom watch --dsn ...)")
             return
-        self.push_screen(self.backends_factory())
+        self.push_screen(factory(self.log_action))
+
+    def log_action(self, text: str, kind: Kind) -> bool:
+        """What the user did in the backends view, naming the server it was done on."""
+        return self.log_entry(self.tag(self.selected) + text, kind)
+
+    # -- the clock (a recording's: check_action hides these on the wall clock) -------------
+
+    def action_play(self) -> None:
+        if self.source.play():
+            self.moved()
+
+    def action_step(self, seconds: int) -> None:
+        if self.source.step(seconds):
+            self.moved()
+
+    def action_entry(self, forward: int) -> None:
+        if self.source.to_entry(bool(forward)):
+            self.moved()
+
+    def action_jump(self, to_end: int) -> None:
+        if self.source.jump(bool(to_end)):
+            self.moved()
+
+    def action_speed(self, up: int) -> None:
+        if self.source.faster(bool(up)):
+            self.moved()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on an entry: go to its time (on a clock that can be moved)."""
+        key = event.row_key.value
+        for entry in self.incident.timeline:
+            if entry.id == key:
+                if self.source.seek(entry.at):
+                    self.moved()
+                return
 
     def postmortem_path(self) -> Path:
         return self.session_path.with_suffix(".postmortem.md")
@@ -1069,11 +905,10 @@ class WarroomApp(App[None]):
         if self._flushed:
             return
         self._flushed = True
-        for poller in self._pollers:
-            poller.stop()
+        self.source.stop()
         rollups = [r for state in self.states for r in state.flush()]
-        if rollups and self.recorder is not None:
-            self.recorder.append_samples(rollups)
+        if rollups and self.sink.records:
+            self.sink.writer().append_samples(rollups)
 
     def shutdown(self) -> None:
         """Stop sampling, write what is queued (briefly), close the sources; safe to call twice."""
@@ -1081,49 +916,17 @@ class WarroomApp(App[None]):
             return
         self._shut_down = True
         self.stop_sampling()
-        if self.recorder is not None:
-            self.kept_pending = self.recorder.close(timeout=2.0)
-        sources = [self.sources["host"]]
-        sources += [s for w in self.servers for s in (w.postgres, w.bouncer)] + self._logs
-        for source in sources:
-            if source is not None:
-                _close_quietly(source)
+        self.kept_pending = self.sink.close(timeout=2.0)
+        self.source.close()
 
     async def on_unmount(self) -> None:
         self.shutdown()
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        if self.drill is not None:
-            for index, drill_act in enumerate(self.drill.actions()):
-                yield SystemCommand(
-                    f"Drill: {drill_act.label} ({drill_act.key})",
-                    drill_act.help,
-                    lambda i=index: self.action_drill(i),
-                )
-        for act in ACTIONS:
-            yield SystemCommand(
-                f"{act.label} ({act.key.split(',')[0].replace('question_mark', '?')})",
-                act.help,
-                lambda name=act.action: self.run_action(name),
-            )
-        yield SystemCommand("Screenshot (S)", "Save an SVG picture of the screen beside the "
-                            "session", self.action_screenshot)  # fmt: skip
-        for index, watched in enumerate(self.servers if self.multi else ()):
-            yield SystemCommand(f"Server: {clean(watched.name, 40)} ({index + 1})",
-                                "Show this server's panes below the strip",
-                                lambda i=index: self.select_server(i))  # fmt: skip
+        yield from dashboard_commands(self.session.where, self.run_action, self.drill,
+                                      self.servers, self.select_server)  # fmt: skip
 
     def busy_for(self) -> float:
         """Seconds the PostgreSQL sample in flight has taken (0 when idle); for tests and UI."""
-        for poller in self._pollers:
-            if poller.name.startswith("postgres") and poller.busy_since is not None:
-                return time.monotonic() - poller.busy_since
-        return 0.0
-
-
-def _close_quietly(source: SampleSource) -> None:
-    try:
-        source.close()
-    except Exception:  # closing a collector mid-stall must not stop the app from exiting
-        pass
+        return self.source.busy_for()

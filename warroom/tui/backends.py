@@ -77,9 +77,16 @@ class BackendsScreen(Screen[None]):
                 tooltip="Terminate every backend of the selected backend's application"),
     ]
 
-    def __init__(self, source: BackendSource, interval: float = 2.0) -> None:
+    def __init__(
+        self,
+        source: BackendSource,
+        log: Callable[[str, Kind], bool] | None = None,
+        interval: float = 2.0,
+    ) -> None:
+        """``log``: where what the user did here goes (the App's timeline, naming the server)."""
         super().__init__()
         self.source = source
+        self.log_action = log
         self.interval = interval
         self.mode = "longest"
         self.backends: list[Backend] = []
@@ -255,12 +262,12 @@ class BackendsScreen(Screen[None]):
             counts = (f" (client backends {before_all} -> {len(after)}; "
                       f"{app_name} {before_app} -> {after_app})")
             self.show_result(after)
-        log: Callable[..., bool] = self.app.log_entry  # type: ignore[attr-defined]
-        # With several servers, the action names the one it was taken on (the selected one).
-        tag: Callable[[], str] = getattr(self.app, "selected_tag", lambda: "")
-        log(f"{tag()}{verb} {what}{counts}", Kind.ACTION)
+        if self.log_action is not None:
+            self.log_action(f"{verb} {what}{counts}", Kind.ACTION)
         self.notify(f"{verb} {what}")
 
 
-def backends_screen_factory(source: BackendSource) -> Callable[[], BackendsScreen]:
-    return lambda: BackendsScreen(source)
+def backends_screen_factory(
+    source: BackendSource,
+) -> Callable[[Callable[[str, Kind], bool]], BackendsScreen]:
+    return lambda log: BackendsScreen(source, log)

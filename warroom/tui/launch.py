@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,11 +15,16 @@ from warroom.sessions.paths import new_session_path
 from warroom.sessions.recorder import Recorder
 from warroom.sessions.store import Store
 from warroom.sessions.times import utcnow
-from warroom.tui.signals import ExitGuard
+from warroom.tui.parts import Session, Watched
+from warroom.tui.session import live_session, report_pending, run_dashboard
 from warroom.tui.terminal import silence_output
 
 if TYPE_CHECKING:
-    from warroom.tui.app import Drill, WarroomApp, Watched
+    from warroom.tui.app import WarroomApp
+    from warroom.tui.parts import Drill
+
+__all__ = ["LaunchError", "WatchOptions", "build_app", "open_store", "report_pending",
+           "run_watch", "watch_session"]  # fmt: skip
 
 
 class LaunchError(UserError):
@@ -76,20 +80,39 @@ def build_app(
     server_port: int | None = None,
     servers: Sequence[Server] = (),
 ) -> WarroomApp:
-    """The collectors and the dashboard on one store: the wiring `watch` and `demo` share.
+    """The dashboard on ``watch_session``'s session (what `demo` runs)."""
+    from warroom.tui.app import WarroomApp
+
+    return WarroomApp(watch_session(store, dsn, interval=interval, author=author, alerts=alerts,
+                                    pgbouncer=pgbouncer, drill=drill, server_port=server_port,
+                                    servers=servers))  # fmt: skip
+
+
+def watch_session(
+    store: Store,
+    dsn: str,
+    *,
+    interval: float,
+    author: str,
+    alerts: AlertConfig,
+    pgbouncer: str | None = None,
+    drill: Drill | None = None,
+    server_port: int | None = None,
+    servers: Sequence[Server] = (),
+) -> Session:
+    """The collectors on one store: the live session `watch` and `demo` share.
 
     ``server_port`` is the port the host pane counts sockets to, when the monitor reaches the
     server some other way (the demo's monitor goes through its decoy proxy; its services don't).
     """
     from warroom.collectors.host import HostCollector
-    from warroom.tui.app import WarroomApp
 
     # One monitoring connection per server, each polled on its own thread by the app.
     if len(servers) <= 1:
         watched = [_watched(Server("", dsn, pgbouncer or ""), interval)]
     else:
         watched = [_watched(server, interval) for server in servers]
-    return WarroomApp(
+    return live_session(
         Recorder(store),
         servers=watched,
         host=HostCollector(server_port if server_port is not None else db_port(dsn)),
@@ -102,7 +125,6 @@ def build_app(
 
 def _watched(server: Server, interval: float) -> Watched:
     from warroom.collectors.postgres import PostgresCollector
-    from warroom.tui.app import Watched
     from warroom.tui.backends import backends_screen_factory
 
     postgres = PostgresCollector(server.dsn, interval=interval)
@@ -130,7 +152,7 @@ def run_watch(options: WatchOptions) -> int:
 
         author = client.qualified(author)
         sharer = client.dashboard_sharer(store, options.share, author)
-    app = build_app(
+    session = watch_session(
         store,
         dsn,
         interval=options.interval,
@@ -139,43 +161,11 @@ def run_watch(options: WatchOptions) -> int:
         pgbouncer=options.pgbouncer,
         servers=servers,
     )
-    app.sharer = sharer
-    # An SSH drop (SIGHUP) or a kill (SIGTERM) ends the dashboard the way `q` does: the
-    # terminal restored and the partial rollup written. Notes are on disk already.
-    with ExitGuard() as guard:
-        guard.app = app
-        try:
-            app.run()
-        finally:
-            app.shutdown()  # idempotent: after q it has run already
-            if sharer is not None:
-                # One last publish attempt, bounded; after a signal, within its grace time
-                # (what is not published stays in the outbox for the next command).
-                sharer.stop(timeout=1.0 if guard.signum else 5.0)
+    session.sharer = sharer
+    status = run_dashboard(session)
     try:
-        report_pending(app)
         print(store.path, flush=True)
     except OSError:
         # The terminal is gone (an SSH drop): no one to tell, and the exit status says why.
         silence_output()
-    return 128 + guard.signum if guard.signum else 0
-
-
-def report_pending(app: WarroomApp) -> None:
-    recorder = app.recorder
-    if not app.kept_pending or recorder is None:
-        return
-    if recorder.kept_in is not None:
-        print(
-            f"warroom: warning: {app.kept_pending} write(s) could not reach the session; kept "
-            f"in {recorder.kept_in}, the next writer adds them",
-            file=sys.stderr,
-        )
-    else:  # not even the pending file could be written (the disk is still full): say so
-        why = recorder.error or "the disk refused them"
-        print(
-            f"warroom: warning: {app.kept_pending} write(s) could not be saved anywhere ({why})",
-            file=sys.stderr,
-        )
-
-
+    return status

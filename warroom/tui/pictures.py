@@ -1,7 +1,8 @@
 """Pictures for the draft: the dashboard rendered headless from the record at its worst moments.
 
-The replay app, opened at the peak-saturation and peak-latency windows, exported with Textual's
-own screenshot (SVG). Nothing connects anywhere: the record holds what the panes need.
+The dashboard on a replay session, opened at the peak-saturation and peak-latency windows,
+exported with Textual's own screenshot (SVG). Nothing connects anywhere: the record holds
+what the panes need.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from pathlib import Path
 
 from warroom.sessions.fileio import replace_atomically
 from warroom.sessions.model import Incident, SampleRollup, first_server_rollups
-from warroom.tui.replay import ReplayApp
+from warroom.tui.app import WarroomApp
+from warroom.tui.session import replay_session
 
 SIZE = (120, 40)
 
@@ -42,7 +44,7 @@ def peaks(incident: Incident) -> list[tuple[str, SampleRollup]]:
 
 
 async def _render(path: Path, incident: Incident, rollup: SampleRollup) -> str:
-    app = ReplayApp(path, incident, at=rollup.end)
+    app = WarroomApp(replay_session(path, incident, at=rollup.end))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         svg = app.export_screenshot(title=f"warroom {incident.id} at {rollup.at:%H:%M:%S} UTC")

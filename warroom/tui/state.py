@@ -66,11 +66,10 @@ class LiveState:
         alerts: AlertConfig | None = None,
         rollup_seconds: float = 10.0,
         server: str | None = None,
-        findings: bool = True,
+        findings: type[FindingsEngine] | None = FindingsEngine,
     ) -> None:
-        """``findings=False``: a state that shows recorded data only (replay). Its findings
-        come from the record's entries, as rollups keep no evidence to run the rules on, and
-        running them anyway was most of a seek."""
+        """``findings``: the engine that runs the findings rules on what is fed, or None where
+        the session builder has the findings said otherwise (a replay: from the record)."""
         self.server = server  # named in its rollups when several servers are watched
         self.conns = Series(HISTORY_POINTS)
         self.query_ms = Series(HISTORY_POINTS)
@@ -87,23 +86,19 @@ class LiveState:
         self.engine_window_s = config.latency_window_s
         self.rollup_seconds = rollup_seconds
         self.rollups = RollupBuilder(rollup_seconds, server=server)
-        self.findings = FindingsEngine(config.findings) if findings else None
+        self.findings = findings(config.findings) if findings is not None else None
         self.standbys = ReplicationWatch()
 
     # -- input ---------------------------------------------------------------------------
 
-    def feed_any(self, sample: Sample, history: bool = False) -> Fed:
-        """Any source's sample: what a recorded source yields, in time order."""
-        if isinstance(sample, PgSample):
-            return self.feed(sample, history)
-        if isinstance(sample, HostSample):
-            self.feed_host(sample)
-        else:
-            self.feed_bouncer(sample)
-        return Fed()
+    def feed(self, sample: PgSample) -> Fed:
+        """A new sample: what it changed, and the rollups it closed (to be recorded)."""
+        fed = self._take(sample)
+        fed.rollups = self.rollups.add(sample)
+        return fed
 
-    def feed(self, sample: PgSample, history: bool = False) -> Fed:
-        """``history``: a recorded sample shown again; it builds no rollup (it has one)."""
+    def _take(self, sample: PgSample) -> Fed:
+        """Series, alerts, findings and server changes: everything a sample feeds but rollups."""
         self.latest = sample
         self.downtime.track(sample)
         if sample.up:
@@ -116,10 +111,9 @@ class LiveState:
         self.refusals.append(sample.at, 1.0 if refused else 0.0)
         p95 = self.query_ms.window(self.engine_window_s, sample.at).p95
         events = self.engine.evaluate(sample, query_p95_ms=p95, bouncer=self.bouncer)
-        rollups = [] if history else self.rollups.add(sample)
         findings = self.findings.feed(sample) if self.findings is not None else []
         changes = [*sample.changes, *self.standbys.feed(sample)]
-        return Fed(events=events, rollups=rollups, findings=findings, changes=changes)
+        return Fed(events=events, findings=findings, changes=changes)
 
     def feed_server_log(self, counts: LogCounts, at: datetime) -> None:
         """A window of the server's own log, read at ``at``: its refusals, and the findings."""
@@ -197,7 +191,12 @@ class LiveState:
         rollups (they came from some), so the first live rollup is the first new window.
         """
         for sample in samples:
-            self.feed_any(sample, history=True)
+            if isinstance(sample, PgSample):
+                self._take(sample)  # a recorded sample shown again: it has its rollup
+            elif isinstance(sample, HostSample):
+                self.feed_host(sample)
+            else:
+                self.feed_bouncer(sample)
         extra = self.rollups.extra
         self.rollups = RollupBuilder(self.rollup_seconds, server=self.server)
         self.rollups.extra = extra

@@ -1,0 +1,137 @@
+"""The session builder: the one place that knows a live incident from a replayed one.
+
+It chooses the data source (live collectors on pollers, or a recording on a virtual clock),
+the clock, the sink (the Recorder, or review notes only) and which actions apply; the App runs
+the ``Session`` it is given. Watch, resume, replay and demo all run through ``run_dashboard``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from warroom.collectors.alerts import AlertConfig
+from warroom.sessions.model import Incident
+from warroom.sessions.recorder import Recorder
+from warroom.sessions.times import utcnow
+from warroom.tui.keys import LIVE, REPLAY
+from warroom.tui.parts import BackendsFactory, Drill, SampleSource, Session, Watched
+from warroom.tui.signals import ExitGuard
+from warroom.tui.sinks import RecorderSink
+from warroom.tui.terminal import silence_output
+
+if TYPE_CHECKING:
+    from warroom.tui.app import WarroomApp
+
+
+def live_session(
+    recorder: Recorder,
+    *,
+    servers: Sequence[Watched] | None = None,
+    postgres: SampleSource | None = None,
+    bouncer: SampleSource | None = None,
+    backends_factory: BackendsFactory | None = None,
+    host: SampleSource | None = None,
+    interval: float = 1.0,
+    alerts: AlertConfig | None = None,
+    author: str = "",
+    clock: Callable[[], datetime] = utcnow,
+    drill: Drill | None = None,
+) -> Session:
+    """A live (or resumed) incident: the collectors on the wall clock, everything recorded.
+
+    One server is the N = 1 case: ``postgres``/``bouncer``/``backends_factory`` make it, with
+    no name (it stays out of the record and the timeline)."""
+    from warroom.tui.live import LiveSource
+
+    if servers is None:
+        servers = [Watched("", postgres, bouncer, backends_factory)]
+    watched = list(servers)
+    return Session(
+        where=LIVE,
+        source=LiveSource(watched, host, interval, alerts),
+        sink=RecorderSink(recorder),
+        clock=clock,
+        servers=watched,
+        host=host,
+        interval=interval,
+        alerts=alerts,
+        author=author,
+        drill=drill,
+        # Test doubles and recordings have no such property: only a collector can say.
+        host_is_db_host=bool(getattr(watched[0].postgres, "is_local", False)),
+    )
+
+
+def replay_session(
+    path: Path,
+    incident: Incident,
+    *,
+    alerts: AlertConfig | None = None,
+    at: datetime | None = None,
+    speed: float | None = None,
+    author: str = "",
+) -> Session:
+    """A recorded incident on a virtual clock; only review notes are written."""
+    from warroom.sessions.follow import Follower
+    from warroom.tui.playback import Playback
+    from warroom.tui.replay import RecordedSource
+    from warroom.tui.sinks import ReviewSink
+
+    playback = Playback(incident, alerts, at=at, speed=speed)
+    source = RecordedSource(playback, Follower(path))
+    return Session(
+        where=REPLAY,
+        source=source,
+        sink=ReviewSink(path, lambda: playback.incident),
+        clock=playback,
+        servers=[Watched(name or "") for name in playback.servers],
+        alerts=alerts,
+        author=author,
+    )
+
+
+def run_dashboard(session: Session) -> int:
+    """Run the dashboard on ``session`` until it ends; the exit status (128 + the signal).
+
+    An SSH drop (SIGHUP) or a kill (SIGTERM) ends it the way `q` does: the terminal restored
+    and the partial rollup written. Notes are on disk already."""
+    from warroom.tui.app import WarroomApp
+
+    app = WarroomApp(session)
+    with ExitGuard() as guard:
+        guard.app = app
+        try:
+            app.run()
+        finally:
+            app.shutdown()  # idempotent: after q it has run already
+            if session.sharer is not None:
+                # One last publish attempt, bounded; after a signal, within its grace time
+                # (what is not published stays in the outbox for the next command).
+                session.sharer.stop(timeout=1.0 if guard.signum else 5.0)
+    try:
+        report_pending(app)
+    except OSError:
+        silence_output()  # the terminal is gone (an SSH drop): no one to tell
+    return 128 + guard.signum if guard.signum else 0
+
+
+def report_pending(app: WarroomApp) -> None:
+    recorder = app.recorder
+    if not app.kept_pending or recorder is None:
+        return
+    if recorder.kept_in is not None:
+        print(
+            f"warroom: warning: {app.kept_pending} write(s) could not reach the session; kept "
+            f"in {recorder.kept_in}, the next writer adds them",
+            file=sys.stderr,
+        )
+    else:  # not even the pending file could be written (the disk is still full): say so
+        why = recorder.error or "the disk refused them"
+        print(
+            f"warroom: warning: {app.kept_pending} write(s) could not be saved anywhere ({why})",
+            file=sys.stderr,
+        )
