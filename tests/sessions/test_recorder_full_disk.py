@@ -6,9 +6,6 @@ by a file that is then removed. Nothing is mocked.
 
 from __future__ import annotations
 
-import errno
-import os
-import subprocess
 import time
 import tomllib
 from collections.abc import Callable, Iterator
@@ -16,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from support.small_disk import fill, small_tmpfs
 
 from warroom.sessions import recorder as recorder_module
 from warroom.sessions.model import Incident, SampleRollup, Source, TimelineEntry
@@ -41,36 +39,8 @@ def rollup(second: int, server: str | None = None) -> SampleRollup:
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root")
-    where = tmp_path / "disk"
-    where.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=256k,mode=0700", "tmpfs", str(where)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    try:
+    with small_tmpfs(tmp_path / "disk") as where:
         yield where
-    finally:
-        subprocess.run(["umount", "-l", str(where)], check=False)
-
-
-def fill(path: Path) -> None:
-    """Write ``path`` until the filesystem has not one byte left."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
-    try:
-        for size in (1 << 16, 4096, 1):
-            chunk = b"x" * size
-            while True:
-                try:
-                    os.write(fd, chunk)
-                except OSError as exc:
-                    assert exc.errno == errno.ENOSPC
-                    break
-    finally:
-        os.close(fd)
 
 
 def plug(store: Store) -> list[tuple[datetime, str | None]]:

@@ -42,7 +42,8 @@ from warroom.sessions.model import (
     TimelineEntry,
 )
 from warroom.sessions.mutations import Mutation
-from warroom.sessions.store import SessionError, SessionLocked, Store
+from warroom.sessions.store import SessionDiskError, SessionError, SessionLocked, Store
+from warroom.sessions.store.errors import reason
 from warroom.sessions.times import utcnow
 
 STALL_S = 1.0  # waiting this long for the lock: keep the queue in the pending file
@@ -56,17 +57,16 @@ HELD_BATCH = 200  # rollups per append when they are written: a disk just freed 
 DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS})
 
 
-def disk_failure(exc: BaseException) -> OSError | None:
-    """The full or failing disk behind ``exc``, if that is what it is.
+def disk_failure(exc: BaseException) -> str | None:
+    """The OS's words for a full or failing disk, if that is what ``exc`` is; else None.
 
-    The Store words OS errors as one-line SessionErrors (raised from the OSError's handler, so
-    the OSError is their context); the errno says whether waiting can help.
+    The Store words OS errors as SessionDiskErrors that keep the errno, which says whether
+    waiting can help; an OSError from outside the Store is judged by its errno too.
     """
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, OSError) and seen.errno in DISK_ERRNOS:
-            return seen
-        seen = seen.__cause__ or seen.__context__
+    if isinstance(exc, SessionDiskError) and exc.errno in DISK_ERRNOS:
+        return exc.reason
+    if isinstance(exc, OSError) and exc.errno in DISK_ERRNOS:
+        return reason(exc)
     return None
 
 
@@ -271,7 +271,7 @@ class Recorder:
         except (SessionError, ModelError, OSError, ValueError) as exc:
             bad_disk = disk_failure(exc)
             if op.rows is not None and bad_disk is not None:
-                self._held_why = bad_disk.strerror or str(bad_disk)
+                self._held_why = bad_disk
                 self._retry_at = time.monotonic() + HELD_RETRY_S
                 self._hold(op)
                 return True
@@ -334,7 +334,7 @@ class Recorder:
             except (SessionError, ModelError, OSError, ValueError) as exc:
                 bad_disk = disk_failure(exc)
                 if bad_disk is not None:
-                    self._held_why = bad_disk.strerror or str(bad_disk)
+                    self._held_why = bad_disk
                     self._retry_at = time.monotonic() + HELD_RETRY_S
                     return
                 # Not the disk (the file went away, say): these fail as any refused write.

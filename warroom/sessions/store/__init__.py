@@ -24,13 +24,14 @@ that keeps rollups as bytes), ``load`` (``load``, ``load_header``, ``Loaded``), 
 from __future__ import annotations
 
 from warroom.sessions.store.appended import read_appended, repeats_ids
-from warroom.sessions.store.errors import SessionError, SessionLocked
+from warroom.sessions.store.errors import SessionDiskError, SessionError, SessionLocked
 from warroom.sessions.store.load import Loaded, load, load_header
 from warroom.sessions.store.problems import summary, warn_once
 from warroom.sessions.store.writer import Store, Written
 
 __all__ = [
     "Loaded",
+    "SessionDiskError",
     "SessionError",
     "SessionLocked",
     "Store",

@@ -51,7 +51,7 @@ def parse_file(path: Path, data: bytes, *, lazy: bool) -> Parsed:
 
 
 def read(path: Path) -> tuple[bytes, os.stat_result]:
-    """The whole file and its stat, from one open (an OSError worded as a SessionError)."""
+    """The whole file and its stat, from one open (an OSError worded: SessionDiskError)."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError as exc:

@@ -38,7 +38,13 @@ from warroom.sessions.model import (
 from warroom.sessions.mutations import Mutation
 from warroom.sessions.rollups import LazyRollups, render_session
 from warroom.sessions.store.appended import read_appended, repeats_ids
-from warroom.sessions.store.errors import SessionError, SessionLocked, os_error
+from warroom.sessions.store.errors import (
+    SessionDiskError,
+    SessionError,
+    SessionLocked,
+    os_error,
+    reason,
+)
 from warroom.sessions.store.load import parse_file, read
 from warroom.sessions.store.parse import Parsed, tomllib
 from warroom.sessions.store.problems import duplicate_problems, warn_once
@@ -180,8 +186,8 @@ class Store:
             with fileio.locked(path, exclusive=True):
                 fileio.create_exclusively(path, data)
                 st = os.stat(path)
-        except FileExistsError:
-            raise SessionError(f"session file already exists: {path}") from None
+        except FileExistsError as exc:
+            raise SessionDiskError.of(f"session file already exists: {path}", exc) from None
         except OSError as exc:
             raise os_error(path, exc, "cannot create") from None
         return cls(path, incident, _Seen.of(st), st.st_size)
@@ -376,8 +382,8 @@ class Store:
     def _stat(self) -> os.stat_result:
         try:
             return os.stat(self.path)
-        except FileNotFoundError:
-            raise SessionError(f"{self.path}: session file has gone away") from None
+        except FileNotFoundError as exc:
+            raise SessionDiskError.of(f"{self.path}: session file has gone away", exc) from None
 
     def _changed(self) -> bool:
         st = self._stat()
@@ -452,21 +458,22 @@ class Store:
         finally:
             os.close(fd)
 
-    def _undo_append(self, fd: int, old: int, exc: OSError) -> SessionError:
-        """Cut a failed append back off so no torn block is left behind."""
-        reason = exc.strerror or str(exc)
+    def _undo_append(self, fd: int, old: int, exc: OSError) -> SessionDiskError:
+        """Cut a failed append back off so no torn block is left behind (``exc``'s errno kept)."""
+        why = reason(exc)
         try:
             os.ftruncate(fd, old)
             os.fsync(fd)
         except OSError:
             self._whole = -1  # unknown: the next write re-reads and recovers the tail
-            return SessionError(
-                f"{self.path}: append failed ({reason}); the partial block left at the end "
-                "is cut off by the next write"
+            return SessionDiskError.of(
+                f"{self.path}: append failed ({why}); the partial block left at the end "
+                "is cut off by the next write",
+                exc,
             )
         self._seen = _Seen.of(os.fstat(fd))
         self._whole = self._seen.size
-        return SessionError(f"{self.path}: append failed ({reason}); nothing was written")
+        return SessionDiskError.of(f"{self.path}: append failed ({why}); nothing was written", exc)
 
     def _take_pending(self) -> None:
         """Add what writers that died left in pending files (under the lock), then drop them."""
@@ -523,8 +530,8 @@ class Store:
         try:
             fileio.replace_atomically(self.path, data)
         except OSError as exc:
-            raise SessionError(
-                f"{self.path}: rewrite failed ({exc.strerror or exc}); the file is unchanged"
+            raise SessionDiskError.of(
+                f"{self.path}: rewrite failed ({reason(exc)}); the file is unchanged", exc
             ) from None
         st = os.stat(self.path)
         self._seen = _Seen.of(st)
