@@ -11,16 +11,11 @@ clears, and the screen keeps answering while it waits.
 from __future__ import annotations
 
 import contextlib
-import time
-from collections.abc import Callable, Iterable
-from concurrent.futures import Future
+from collections.abc import Iterable
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-from rich.text import Text
-from textual import on, work
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import ComposeResult, SystemCommand
 from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.driver import Driver
@@ -28,45 +23,31 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, TextArea
 
-from warroom.collectors.alerts import AlertEvent, State
-from warroom.collectors.findings import FindingEvent, Transition
 from warroom.collectors.sample import PgSample
-from warroom.sessions.fileio import replace_atomically
 from warroom.sessions.model import (
-    SEVERITIES,
-    ActionItem,
     Incident,
     Kind,
-    ModelError,
-    Source,
-    Status,
     TimelineEntry,
 )
-from warroom.sessions.mutations import Mutation
-from warroom.sessions.postmortem import render
 from warroom.sessions.recorder import Recorder
-from warroom.sessions.times import TimeError, format_offset
+from warroom.sessions.times import format_offset
 from warroom.tui.keys import WHERE, YIELDS_TO_TEXT, bindings
+from warroom.tui.leaving import Leaving
 from warroom.tui.messages import (
     BouncerSampled,
     CollectorFailed,
     HostSampled,
-    NoteWritten,
     PgSampled,
     RecordChanged,
     ServerLogged,
     SourceChanged,
-    Written,
 )
-from warroom.tui.notes import PREFIX_HELP, parse_note
+from warroom.tui.note_box import NoteBox
+from warroom.tui.notes import PREFIX_HELP
+from warroom.tui.other_views import OtherViews
 from warroom.tui.palette import dashboard_commands
-from warroom.tui.parts import DrillAction, Session
-from warroom.tui.screens.action_item import ActionItemScreen
-from warroom.tui.screens.choose import ChooseScreen
-from warroom.tui.screens.confirm import ConfirmScreen
-from warroom.tui.screens.entry import EntryEdit, EntryEditScreen
-from warroom.tui.screens.incident_form import Changes, IncidentFormScreen
-from warroom.tui.state import LiveState
+from warroom.tui.parts import Session
+from warroom.tui.record_writes import RecordWrites
 from warroom.widgets.bouncer import BouncerPane
 from warroom.widgets.connections import ConnectionsPane
 from warroom.widgets.findings import FindingsLine
@@ -79,10 +60,9 @@ from warroom.widgets.timeline import TimelineRow, TimelineTable
 from warroom.widgets.views import HeaderView, ServersView
 
 STALL_SHOWN_S = 0.5  # a write waiting this long for the lock is news in the header
-QUIT_WAIT_S = 10.0  # `q` waits this long for pending writes, then leaves them pending
 
 
-class WarroomApp(App[None]):
+class WarroomApp(Leaving, NoteBox, OtherViews, RecordWrites):
     CSS_PATH = "warroom.tcss"
     TITLE = "warroom"
     # With several servers the replication pane takes the host pane's place below 100 columns.
@@ -160,32 +140,6 @@ class WarroomApp(App[None]):
         if self.failure is not None:
             self._exit_renderables.clear()
         super()._print_error_renderables()
-
-    # -- the record --------------------------------------------------------------------------
-
-    @property
-    def incident(self) -> Incident:
-        """What the screen shows, as the sink has it."""
-        return self.sink.incident
-
-    @property
-    def session_path(self) -> Path:
-        return self.sink.path
-
-    @property
-    def recorder(self) -> Recorder | None:
-        """The open writer, if any."""
-        return self.sink.recorder
-
-    @property
-    def states(self) -> list[LiveState]:
-        """One live state per watched server (a recording's seek makes new ones)."""
-        return self.source.states
-
-    @property
-    def state(self) -> LiveState:
-        """The selected server's: what the panes below the strip show."""
-        return self.source.states[self.selected]
 
     # -- layout --------------------------------------------------------------------------
 
@@ -266,25 +220,6 @@ class WarroomApp(App[None]):
         if server == self.selected:
             self.refresh_live()
             self._fed_since_tick = True
-
-    def record_alert(self, event: AlertEvent, tag: str = "") -> None:
-        entry = TimelineEntry(
-            at=event.at, text=tag + event.message, kind=Kind.ALERT, author="warroom",
-            source=Source.AUTO,
-        )  # fmt: skip
-        # Monitoring noticed: the first raised alert sets detected_at when it is unset, in the
-        # same write, so the draft's time to detect is measured, not left as a TODO.
-        detects = event.state is State.RAISED
-        self.queue("alert", lambda r: r.append_entry(entry, detects=detects))
-
-    def record_finding(self, event: FindingEvent, tag: str = "") -> None:
-        # Logged once per raise; a clear only leaves the findings line.
-        if event.state is Transition.RAISED:
-            self.log_auto(event.at, tag + event.message, Kind.FINDING)
-
-    def log_auto(self, at: datetime, text: str, kind: Kind) -> None:
-        entry = TimelineEntry(at=at, text=text, kind=kind, author="warroom", source=Source.AUTO)
-        self.queue(f"{kind.value} entry", lambda r: r.append_entry(entry))
 
     def on_host_sampled(self, message: HostSampled) -> None:
         if not self.is_running:
@@ -478,50 +413,6 @@ class WarroomApp(App[None]):
             text=entry.text,
         )
 
-    # -- writing the record --------------------------------------------------------------
-
-    def queue(
-        self,
-        label: str,
-        write: Callable[[Recorder], Future[Any]],
-        done: Callable[[], None] | None = None,
-    ) -> bool:
-        """Queue a write on the Recorder; a failure is shown when it comes, never raised."""
-        if not self.sink.records:
-            self.notify(self.sink.refusal, severity="warning")
-            return False
-        if self.failure is not None:
-            return False  # the app is ending on a bug: samples still queued record nothing
-        future = write(self.sink.writer())
-
-        def finished(f: Future[Any]) -> None:
-            exc = f.exception()
-            self.post_message(Written(label, clean(str(exc)) if exc else None, done))
-
-        future.add_done_callback(finished)
-        return True
-
-    def on_written(self, message: Written) -> None:
-        with contextlib.suppress(NoMatches):
-            self.report_written(message)
-
-    def report_written(self, message: Written) -> None:
-        if message.error is not None:
-            self.notify(message.error, title=f"not saved: {message.label}", severity="error",
-                        timeout=15)  # fmt: skip
-        elif message.done is not None:
-            message.done()
-        self.refresh_live()
-
-    def log_entry(self, text: str, kind: Kind = Kind.NOTE, at: datetime | None = None) -> bool:
-        entry = TimelineEntry(
-            at=at or self.clock(), text=text, kind=kind, author=self.author, source=Source.MANUAL
-        )
-        return self.queue(f"{kind.value} entry", lambda r: r.append_entry(entry))
-
-    def change(self, mutation: Mutation, done: Callable[[], None] | None = None) -> bool:
-        return self.queue(mutation.label, lambda r: r.mutate(mutation), done)
-
     # -- note input ----------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -538,192 +429,6 @@ class WarroomApp(App[None]):
             return not isinstance(self.focused, (Input, TextArea))
         return True
 
-    def action_note(self) -> None:
-        note = self.query_one("#note", Input)
-        if not note.display:
-            # The entry's time is when typing started, not when Enter is pressed.
-            if self._note_started is None:
-                self._note_started = self.clock()
-            note.display = True
-        # Focus now, not on the next loop turn (Widget.focus defers): keys typed right after
-        # `n` arrive in the same read and must land in the box, not trigger s, i, q...
-        self.screen.set_focus(note)
-
-    @on(Input.Submitted, "#note")
-    def save_note(self, event: Input.Submitted) -> None:
-        note = event.input
-        if self._note_saving is not None:
-            self.notify("still saving the previous note", severity="warning")
-            return
-        started = self._note_started or self.clock()
-        try:
-            parsed = parse_note(note.value, started)
-        except TimeError as exc:
-            self.notify(str(exc), title="not saved", severity="error")
-            return
-        if not parsed.text:
-            self.hide_note()
-            return
-        recorder = self.sink.writer()
-        entry = TimelineEntry(
-            at=parsed.at, text=parsed.text, kind=parsed.kind, author=self.author,
-            source=self.sink.note_source,
-        )  # fmt: skip
-        typed = note.value
-        self._note_saving = typed
-        note.border_title = "saving…"
-        future = recorder.append_entry(entry)
-
-        def finished(f: Future[Any]) -> None:
-            exc = f.exception()
-            self.post_message(NoteWritten(typed, clean(str(exc)) if exc else None))
-
-        # The text stays in the box until the Recorder has fsynced it: a failed write loses
-        # nothing, and the screen answers keys meanwhile.
-        future.add_done_callback(finished)
-
-    def on_note_written(self, message: NoteWritten) -> None:
-        with contextlib.suppress(NoMatches):
-            self.note_written(message)
-
-    def note_written(self, message: NoteWritten) -> None:
-        self._note_saving = None
-        note = self.query_one("#note", Input)
-        note.border_title = None
-        if message.error is not None:
-            note.border_title = "not saved"
-            self.notify(message.error, title="note not saved (it is still in the box)",
-                        severity="error", timeout=15)  # fmt: skip
-            return
-        if note.value == message.text:
-            note.value = ""
-            self._note_started = None
-            if self.focused is note:
-                self.hide_note()
-            else:
-                note.display = False
-        self.refresh_record()
-
-    def hide_note(self) -> None:
-        note = self.query_one("#note", Input)
-        note.display = False
-        self.screen.set_focus(self.query_one(TimelineTable))
-
-    def on_key(self, event: Any) -> None:
-        if event.key != "escape":
-            return
-        if self.focused is self.query_one("#note", Input):
-            # Hide, keep the draft: `n` brings it back with its original start time.
-            event.stop()
-            self.hide_note()
-        elif self.screen.query("HelpPanel"):
-            event.stop()
-            self.action_hide_help_panel()
-
-    def unsaved_note(self) -> str:
-        """The note box's text when it is not on disk nor on its way there ("" when none)."""
-        text = self.query_one("#note", Input).value
-        return text if text.strip() and text != self._note_saving else ""
-
-    # -- timeline editing ----------------------------------------------------------------
-
-    def selected_entry(self) -> TimelineEntry | None:
-        entry_id = self.query_one(TimelineTable).selected_id
-        if entry_id is None:
-            self.notify("no timeline entry selected")
-            return None
-        try:
-            return self.incident.entry(entry_id)
-        except ModelError:
-            return None
-
-    def action_edit_entry(self) -> None:
-        entry = self.selected_entry()
-        if entry is None:
-            return
-
-        def done(edit: EntryEdit | None) -> None:
-            if edit is not None:
-                self.change(Mutation.edit(entry.id, edit.at, edit.kind, edit.text))
-
-        self.push_screen(EntryEditScreen(entry), done)
-
-    def action_delete_entry(self) -> None:
-        entry = self.selected_entry()
-        if entry is None:
-            return
-        question = Text("Delete this timeline entry?\n\n")
-        question.append(f"{entry.at:%H:%M:%S} {entry.kind.value}: ", style="bold")
-        question.append(clean(entry.text, 200))
-        question.append("\n\n(u undoes it)", style="dim")
-
-        def deleted() -> None:
-            self._deleted.append(entry)
-            self.notify("deleted; u undoes it")
-
-        def done(yes: bool | None) -> None:
-            if yes:
-                self.change(Mutation.delete(entry.id), deleted)
-
-        self.push_screen(ConfirmScreen(question, yes="Delete"), done)
-
-    def action_undo_delete(self) -> None:
-        if not self._deleted:
-            self.notify("nothing to undo")
-            return
-        entry = self._deleted.pop()
-        self.change(Mutation.restore(entry), lambda: self.notify("restored"))
-
-    # -- incident header -----------------------------------------------------------------
-
-    def action_status(self) -> None:
-        inc = self.incident
-
-        def done(choice: str | None) -> None:
-            if choice is None or choice == inc.status.value:
-                return
-            self.change(Mutation.status(choice, self.clock(), self.author, Source.MANUAL))
-
-        self.push_screen(
-            ChooseScreen("Status", [s.value for s in Status], inc.status.value), done
-        )
-
-    def action_severity(self) -> None:
-        inc = self.incident
-
-        def done(choice: str | None) -> None:
-            if choice is None or choice == inc.severity:
-                return
-            self.change(Mutation.severity(choice, self.clock(), self.author, Source.MANUAL))
-
-        self.push_screen(ChooseScreen("Severity", list(SEVERITIES), inc.severity), done)
-
-    def action_incident_form(self) -> None:
-        inc = self.incident
-
-        def check(changes: Changes) -> str | None:
-            try:
-                inc.check_changes(changes)
-            except ModelError as exc:
-                return str(exc)
-            return None
-
-        def done(changes: Changes | None) -> None:
-            if changes:
-                self.change(Mutation.form(changes, self.clock(), self.author, Source.MANUAL))
-
-        self.push_screen(IncidentFormScreen(inc, check), done)
-
-    def action_action_item(self) -> None:
-        def added() -> None:
-            self.notify(f"action item added ({len(self.incident.action_items)} in all)")
-
-        def done(item: ActionItem | None) -> None:
-            if item is not None:
-                self.queue("action item", lambda r: r.append_action_item(item), added)
-
-        self.push_screen(ActionItemScreen(), done)
-
     def notify(
         self,
         message: str,
@@ -736,35 +441,6 @@ class WarroomApp(App[None]):
         """Every notification is plain text: ours quote application names, queries, errors,
         and a name like ``[/]`` read as markup would crash the app or lie to the reader."""
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
-
-    # -- drills --------------------------------------------------------------------------
-
-    def action_drill(self, index: int) -> None:
-        if self.drill is None:
-            return
-        self.run_drill(self.drill.actions()[index])
-
-    @work(thread=True, group="drill", exit_on_error=False)
-    def run_drill(self, act: DrillAction) -> None:
-        try:
-            done = act.run()
-        except Exception as exc:  # a drill step failing is news for the user, not a crash
-            self.call_from_thread(self.notify, f"{act.label} failed: {exc}", severity="error")
-            return
-        self.call_from_thread(self.log_entry, done, Kind.ACTION)
-
-    # -- other views ---------------------------------------------------------------------
-
-    def action_backends(self) -> None:
-        factory = self.servers[self.selected].backends_factory
-        if factory is None:
-            self.notify("the backends view needs a live database (warroom watch --dsn ...)")
-            return
-        self.push_screen(factory(self.log_action))
-
-    def log_action(self, text: str, kind: Kind) -> bool:
-        """What the user did in the backends view, naming the server it was done on."""
-        return self.log_entry(self.tag(self.selected) + text, kind)
 
     # -- the clock (a recording's: check_action hides these on the wall clock) -------------
 
@@ -796,131 +472,6 @@ class WarroomApp(App[None]):
                 if self.source.seek(entry.at):
                     self.moved()
                 return
-
-    def postmortem_path(self) -> Path:
-        return self.session_path.with_suffix(".postmortem.md")
-
-    def action_postmortem(self) -> None:
-        self.write_draft(self.incident.copy(), self.postmortem_path())
-
-    @work(thread=True, group="draft", exit_on_error=False)
-    def write_draft(self, incident: Incident, path: Path) -> None:
-        draft = render(incident)
-        try:
-            replace_atomically(path, draft.encode("utf-8"))
-        except OSError as exc:
-            self.call_from_thread(
-                self.notify, f"cannot write {path}: {exc.strerror}", severity="error"
-            )
-            return
-        # Imported here: Textual's Markdown widgets cost a tenth of the first frame.
-        from warroom.tui.screens.postmortem import PostmortemScreen
-
-        self.call_from_thread(self.push_screen, PostmortemScreen(draft, path))
-
-    def action_screenshot(self) -> None:
-        stamp = f"{self.clock():%Y%m%dT%H%M%S}"
-        name = f"{self.session_path.stem}.screen-{stamp}.svg"
-        svg = self.export_screenshot(title=f"warroom {self.incident.id} {stamp}")
-        self.save_picture(self.session_path.with_name(name), svg)
-
-    @work(thread=True, group="picture", exit_on_error=False)
-    def save_picture(self, path: Path, svg: str) -> None:
-        try:
-            replace_atomically(path, svg.encode("utf-8"))
-        except OSError as exc:
-            self.call_from_thread(
-                self.notify, f"cannot write {path}: {exc.strerror}", severity="error"
-            )
-            return
-        self.call_from_thread(self.notify, f"screen saved to {path}")
-
-    def action_toggle_time(self) -> None:
-        self.local_time = not self.local_time
-        self.refresh_timeline()
-        self.refresh_live()
-
-    def action_help(self) -> None:
-        if self.screen.query("HelpPanel"):
-            self.action_hide_help_panel()
-        else:
-            self.action_show_help_panel()
-
-    # -- leaving -------------------------------------------------------------------------
-
-    async def action_quit(self) -> None:
-        # Textual's ctrl+q: the same way out as `q` (it exited at once, the note box and any
-        # pending writes unasked).
-        self.action_quit_saved()
-
-    def action_quit_saved(self) -> None:
-        """Quit once every write is on disk; a second `q` leaves the rest in the pending file.
-
-        A note typed and not saved is never dropped without a word: quitting asks first."""
-        if self._quitting:
-            self.exit()
-            return
-        if isinstance(self.screen, ConfirmScreen) and self.screen.id == "drop-note":
-            return  # already asking
-        draft = self.unsaved_note()
-        if draft:
-            self.ask_to_drop(draft)
-            return
-        self._quitting = True
-        self.stop_sampling()
-        recorder = self.recorder
-        if recorder is None or recorder.pending == 0:
-            self.exit()
-            return
-        self.notify(f"writing {recorder.pending} pending… (q again leaves them pending beside "
-                    "the session; the next writer adds them)", timeout=QUIT_WAIT_S)  # fmt: skip
-        deadline = time.monotonic() + QUIT_WAIT_S
-
-        def check() -> None:
-            self.refresh_live()
-            if recorder.pending == 0 or time.monotonic() >= deadline:
-                self.exit()
-
-        self.set_interval(0.1, check)
-
-    def ask_to_drop(self, draft: str) -> None:
-        question = Text("The note box holds a note that is not saved:\n\n")
-        question.append(clean(draft, 300), style="bold")
-        question.append("\n\nQuit and drop it? No goes back to it (Enter saves it).")
-
-        def done(drop: bool | None) -> None:
-            if drop:
-                self.query_one("#note", Input).value = ""
-                self._note_started = None
-                self.action_quit_saved()
-            else:
-                self.action_note()
-
-        screen = ConfirmScreen(question, yes="Quit, drop it")
-        screen.id = "drop-note"
-        self.push_screen(screen, done)
-
-    def stop_sampling(self) -> None:
-        """Stop the pollers and queue the partial rollup; safe to call twice."""
-        if self._flushed:
-            return
-        self._flushed = True
-        self.source.stop()
-        rollups = [r for state in self.states for r in state.flush()]
-        if rollups and self.sink.records:
-            self.sink.writer().append_samples(rollups)
-
-    def shutdown(self) -> None:
-        """Stop sampling, write what is queued (briefly), close the sources; safe to call twice."""
-        if self._shut_down:
-            return
-        self._shut_down = True
-        self.stop_sampling()
-        self.kept_pending = self.sink.close(timeout=2.0)
-        self.source.close()
-
-    async def on_unmount(self) -> None:
-        self.shutdown()
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
