@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 import tomllib
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from support.lockholder import LockHolder
+from support.polling import wait_until as until
 
 from warroom.sessions import pending
 from warroom.sessions.model import Incident, Kind, SampleRollup, Source, Status, TimelineEntry
@@ -23,14 +22,6 @@ from warroom.sessions.recorder import STALL_S, Recorder
 from warroom.sessions.store import SessionError, Store, load
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
-
-
-def until(condition: Callable[[], object], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.02)
 
 
 def note(text: str, minute: float = 1) -> TimelineEntry:

@@ -6,13 +6,13 @@ by a file that is then removed. Nothing is mocked.
 
 from __future__ import annotations
 
-import time
 import tomllib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from support.polling import wait_until as until
 from support.small_disk import fill, small_tmpfs
 
 from warroom.sessions import recorder as recorder_module
@@ -21,14 +21,6 @@ from warroom.sessions.recorder import Recorder
 from warroom.sessions.store import SessionError, Store
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
-
-
-def until(condition: Callable[[], object], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.02)
 
 
 def rollup(second: int, server: str | None = None) -> SampleRollup:

@@ -5,25 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
+from support.polling import wait_until as wait_until  # where the sharing tests found it
 from warroom.sessions.model import Incident, TimelineEntry
 from warroom.sessions.store import load
-
-
-def wait_until(check: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
-    """Poll ``check`` until it returns something truthy; the deadline only bounds a failure."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.05)
-    raise AssertionError(f"{what} not reached within {timeout}s (last: {last!r})")
 
 
 class Host:
