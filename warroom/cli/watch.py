@@ -118,18 +118,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if args.at:
         # A clock time means the incident's day, not today: replays happen days later.
         at = parse_clock(args.at, incident.started_at) or parse_time(args.at)
-    from warroom.tui.replay import ReplayApp
-    from warroom.tui.signals import ExitGuard
+    from warroom.tui.session import replay_session, run_dashboard
 
-    app = ReplayApp(args.path, incident, alerts=load_config(), at=at, speed=args.speed,
-                    author=author(args.author))  # fmt: skip
-    with ExitGuard() as guard:
-        guard.app = app
-        try:
-            app.run()
-        finally:
-            app.shutdown()
-    return 128 + guard.signum if guard.signum else 0
+    return run_dashboard(replay_session(args.path, incident, alerts=load_config(), at=at,
+                                        speed=args.speed, author=author(args.author)))  # fmt: skip
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
 
 from warroom.collectors.poll import Poller
 from warroom.sessions.follow import Follower
@@ -182,12 +181,3 @@ class RecordedSource:
     def seek(self, at: datetime) -> bool:
         self.playback.seek(at)
         return True
-
-
-def ReplayApp(path: Any, incident: Incident, **options: Any) -> Any:
-    """Until the CLI calls ``run_dashboard(replay_session(...))``: the dashboard on a replay
-    session (the old class's name and arguments)."""
-    from warroom.tui.app import WarroomApp
-    from warroom.tui.session import replay_session
-
-    return WarroomApp(replay_session(path, incident, **options))
