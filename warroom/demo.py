@@ -14,7 +14,9 @@ from warroom.sessions.model import Kind, Source, TimelineEntry
 from warroom.sessions.store import Store
 from warroom.sessions.times import utcnow
 from warroom.tui.app import WarroomApp
-from warroom.tui.launch import LaunchError, WatchOptions, build_app, open_store, report_pending
+from warroom.tui.launch import LaunchError, WatchOptions, open_store, watch_session
+from warroom.tui.parts import Session
+from warroom.tui.session import run_dashboard
 from warroom.tui.signals import ExitGuard
 
 
@@ -27,7 +29,13 @@ class DemoOptions:
 
 
 def demo_app(run: DrillRun, *, author: str, interval: float = 1.0) -> tuple[WarroomApp, Store]:
-    """A new incident for a started drill, the dashboard on it, and the drill's clock running.
+    """The dashboard on ``demo_session`` (for driving it in a test)."""
+    session, store = demo_session(run, author=author, interval=interval)
+    return WarroomApp(session), store
+
+
+def demo_session(run: DrillRun, *, author: str, interval: float = 1.0) -> tuple[Session, Store]:
+    """A new incident for a started drill, its live session, and the drill's clock running.
 
     The session is a normal one in the sessions directory: it and its postmortem outlive the
     sandbox. The services' own alerts reach the timeline the way `warroom note` does, through
@@ -53,13 +61,13 @@ def demo_app(run: DrillRun, *, author: str, interval: float = 1.0) -> tuple[Warr
             )
         )  # fmt: skip
 
-    app = build_app(
+    session = watch_session(
         store, run.monitor_dsn, interval=interval, author=author, alerts=alerts,
         drill=run, server_port=run.server_port,
     )  # fmt: skip
     run.begin()
     run.watch_services(service_alert)
-    return app, store
+    return session, store
 
 
 def run_demo(options: DemoOptions) -> int:
@@ -80,13 +88,9 @@ def run_demo(options: DemoOptions) -> int:
                 run.start()
             except SandboxUnavailable as exc:
                 raise LaunchError(str(exc)) from None
-            app, store = demo_app(run, author=options.author, interval=options.interval)
-            guard.app = app
-            try:
-                app.run()
-            finally:
-                app.shutdown()
-            report_pending(app)
+            session, store = demo_session(run, author=options.author, interval=options.interval)
+            # The one way a dashboard runs, inside the guard that also stops the sandbox.
+            run_dashboard(session, guard=guard)  # its status is the guard's, read below
     finally:
         run.close()
     if store is not None:

@@ -55,7 +55,7 @@ async def test_storm_alert_fix_recover_resolve_postmortem_and_nothing_left(
             assert app.state.latest is not None and app.state.latest.connections is not None
             assert app.state.latest.connections.by_application[0].name == "shop-api"
             # The host pane counts the sockets of the storm, not the monitor's proxied path.
-            host = app.sources["host"]
+            host = app.session.host
             assert isinstance(host, HostCollector)
             sockets = HostCollector(host.db_port).sample().tcp_by_state
             assert sockets.get("ESTABLISHED", 0) >= 40

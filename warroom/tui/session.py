@@ -7,6 +7,7 @@ the ``Session`` it is given. Watch, resume, replay and demo all run through ``ru
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -94,15 +95,16 @@ def replay_session(
     )
 
 
-def run_dashboard(session: Session) -> int:
+def run_dashboard(session: Session, guard: ExitGuard | None = None) -> int:
     """Run the dashboard on ``session`` until it ends; the exit status (128 + the signal).
 
     An SSH drop (SIGHUP) or a kill (SIGTERM) ends it the way `q` does: the terminal restored
-    and the partial rollup written. Notes are on disk already."""
+    and the partial rollup written. Notes are on disk already. ``guard``: one the caller has
+    entered already (the demo's, which also stops the sandbox it started before the screen)."""
     from warroom.tui.app import WarroomApp
 
     app = WarroomApp(session)
-    with ExitGuard() as guard:
+    with contextlib.nullcontext(guard) if guard is not None else ExitGuard() as guard:
         guard.app = app
         try:
             app.run()
