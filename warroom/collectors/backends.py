@@ -2,7 +2,7 @@
 
 Both run on the collector's held monitoring connection: during a connection storm it is the one
 connection we are sure to have. Listing is on demand (only while the view is open), capped, and
-one round trip that returns JSON.
+one round trip that returns JSON. The statements are pg_queries.BACKENDS_*_SQL.
 """
 
 from __future__ import annotations
@@ -10,44 +10,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from typing import Any
-
-# Ordered by how long the current query (or open transaction) has run: the culprit first.
-LIST_SQL = """
-SELECT coalesce(json_agg(b ORDER BY b.age DESC NULLS LAST), '[]')::text FROM (
-  SELECT pid,
-         coalesce(application_name, '') AS application,
-         coalesce(usename::text, '') AS "user",
-         coalesce(host(client_addr), 'local') AS client,
-         coalesce(state, '') AS state,
-         extract(epoch FROM now() - xact_start)::float8 AS xact_s,
-         extract(epoch FROM now() - query_start)::float8 AS query_s,
-         extract(epoch FROM now() - state_change)::float8 AS state_s,
-         coalesce(wait_event_type, '') AS wait_type,
-         coalesce(wait_event, '') AS wait_event,
-         CASE WHEN wait_event_type = 'Lock' THEN pg_blocking_pids(pid) ELSE '{}' END AS blocked_by,
-         left(query, 200) AS query,
-         greatest(now() - xact_start, now() - query_start) AS age
-  FROM pg_stat_activity
-  WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
-    AND application_name IS DISTINCT FROM 'warroom-probe'
-  ORDER BY greatest(now() - xact_start, now() - query_start) DESC NULLS LAST
-  LIMIT $1
-) b
-"""
-
-# One statement per action; the count is of backends PostgreSQL agreed to signal.
-SIGNAL_PIDS_SQL = """
-SELECT count(*) FILTER (WHERE CASE WHEN $2 THEN pg_terminate_backend(p)
-                                   ELSE pg_cancel_backend(p) END)
-FROM unnest($1::int[]) AS p
-WHERE p <> pg_backend_pid()
-"""
-SIGNAL_APP_SQL = """
-SELECT count(*) FILTER (WHERE CASE WHEN $2 THEN pg_terminate_backend(pid)
-                                   ELSE pg_cancel_backend(pid) END)
-FROM pg_stat_activity
-WHERE application_name = $1 AND backend_type = 'client backend' AND pid <> pg_backend_pid()
-"""
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from enum import StrEnum
 import psycopg
 from psycopg import sql
 
+from warroom.collectors import pg_queries
 from warroom.collectors.serverlog import locate
 from warroom.sanitize import one_line
 
@@ -38,28 +39,12 @@ class Check:
     fix: str = ""  # SQL to run as a superuser
 
 
-CHECK_SQL = """
-SELECT current_user, current_setting('server_version_num')::int,
-       (SELECT rolsuper FROM pg_roles WHERE rolname = current_user),
-       pg_has_role(current_user, 'pg_monitor', 'USAGE'),
-       pg_has_role(current_user, 'pg_signal_backend', 'USAGE'),
-       CASE WHEN current_setting('server_version_num')::int >= 160000
-            THEN pg_has_role(current_user, 'pg_use_reserved_connections', 'USAGE') END,
-       CASE WHEN current_setting('server_version_num')::int >= 160000
-            THEN current_setting('reserved_connections')::int END,
-       (SELECT extversion FROM pg_extension WHERE extname = 'pg_stat_statements'),
-       -- NULL without pg_read_all_settings (a part of pg_monitor): unknown, not empty
-       (SELECT setting FROM pg_settings WHERE name = 'shared_preload_libraries'),
-       current_database()
-"""
-
-
 def _grant(role: str, user: str) -> str:
     return f"GRANT {role} TO {sql.Identifier(user).as_string(None)};"
 
 
 def run_checks(conn: psycopg.Connection[tuple[object, ...]]) -> list[Check]:
-    row = conn.execute(CHECK_SQL).fetchone()
+    row = conn.execute(pg_queries.DOCTOR_CHECK_SQL).fetchone()
     assert row is not None
     user, version, superuser, monitor, signal, reserved_role, reserved, pgss, preload, db = row
     user, db = str(user), str(db)

@@ -5,7 +5,7 @@ sample shows roots (someone waits on a lock), this statement names, for each roo
 it holds that its direct waiters queue for: ``ExclusiveLock on transactionid 1234`` for a row
 (with the relation of the rows, from the tuple lock the first waiter holds),
 ``AccessExclusiveLock on relation orders`` for a table. One snapshot of pg_locks
-(MATERIALIZED) serves every reference to it.
+(MATERIALIZED) serves every reference to it. The statement is pg_queries.LOCK_DETAIL_SQL.
 """
 
 from __future__ import annotations
@@ -14,44 +14,6 @@ import json
 from dataclasses import replace
 
 from warroom.collectors.sample import BlockedBackend, HeldLock, LockRoot
-
-# $1: the roots' pids; $2: the pids waiting on a lock.
-SQL = """
-WITH k AS MATERIALIZED (
-    SELECT pid, locktype, mode, granted, database, relation, page, tuple, virtualxid,
-           transactionid, classid, objid, objsubid
-    FROM pg_locks WHERE pid = ANY ($1::int[]) OR pid = ANY ($2::int[])
-), w AS (
-    SELECT * FROM k WHERE NOT granted AND pid = ANY ($2::int[])
-)
-SELECT coalesce(json_agg(json_build_array(
-           h.pid, h.locktype, h.mode,
-           CASE WHEN h.relation IS NOT NULL THEN h.relation::regclass::text END,
-           coalesce(h.transactionid::text, h.virtualxid,
-                    CASE WHEN h.tuple IS NOT NULL THEN '(' || h.page || ',' || h.tuple || ')' END,
-                    h.page::text, h.objid::text, ''),
-           -- A row lock is a wait on the holder's transaction id; the first waiter holds the
-           -- tuple lock, and its relation is the table of the row.
-           CASE WHEN h.locktype = 'transactionid' THEN
-               (SELECT json_agg(DISTINCT t.relation::regclass::text) FROM k t
-                WHERE t.locktype = 'tuple' AND t.pid IN
-                      (SELECT x.pid FROM w x WHERE x.locktype = 'transactionid'
-                       AND x.transactionid = h.transactionid)) END
-       ) ORDER BY h.pid, h.locktype), '[]')
-FROM k h
-WHERE h.granted AND h.pid = ANY ($1::int[])
-  AND EXISTS (SELECT 1 FROM w
-              WHERE w.locktype = h.locktype
-                AND w.database IS NOT DISTINCT FROM h.database
-                AND w.relation IS NOT DISTINCT FROM h.relation
-                AND w.page IS NOT DISTINCT FROM h.page
-                AND w.tuple IS NOT DISTINCT FROM h.tuple
-                AND w.virtualxid IS NOT DISTINCT FROM h.virtualxid
-                AND w.transactionid IS NOT DISTINCT FROM h.transactionid
-                AND w.classid IS NOT DISTINCT FROM h.classid
-                AND w.objid IS NOT DISTINCT FROM h.objid
-                AND w.objsubid IS NOT DISTINCT FROM h.objsubid)
-"""
 
 
 def params(roots: tuple[LockRoot, ...], blocked: tuple[BlockedBackend, ...]) -> list[bytes | None]:

@@ -5,6 +5,11 @@ sample: ``EXECUTE warroom_ping`` (the latency probe) and ``EXECUTE warroom_sampl
 aggregate over one snapshot of pg_stat_activity that returns everything as one JSON value, so
 the server does the counting (GROUP BY) and only a few hundred bytes cross the wire whatever the
 number of backends.
+
+Also here: the statements sent beside the sample on the same connection (the lock detail, the
+backends view's list and signals) and `warroom doctor`'s check. Their siblings hold the rest,
+one module per concern: pg_queries_replication.py, pg_queries_statements.py (pg_stat_statements)
+and pg_queries_serverlog.py. The ops database's schema SQL stays in sessions/share/opsdb.py.
 """
 
 from __future__ import annotations
@@ -197,6 +202,7 @@ SETTINGS_SQL = (
     " FROM pg_settings"
 )
 
+
 @dataclass(frozen=True, slots=True)
 class Limits:
     max_connections: int
@@ -330,3 +336,96 @@ def parse_sample(text: str, limits: Limits) -> Aggregate:
         longest_query=longest,
         blocked=blocked,
     )
+
+
+# $1: the roots' pids; $2: the pids waiting on a lock.
+LOCK_DETAIL_SQL = """
+WITH k AS MATERIALIZED (
+    SELECT pid, locktype, mode, granted, database, relation, page, tuple, virtualxid,
+           transactionid, classid, objid, objsubid
+    FROM pg_locks WHERE pid = ANY ($1::int[]) OR pid = ANY ($2::int[])
+), w AS (
+    SELECT * FROM k WHERE NOT granted AND pid = ANY ($2::int[])
+)
+SELECT coalesce(json_agg(json_build_array(
+           h.pid, h.locktype, h.mode,
+           CASE WHEN h.relation IS NOT NULL THEN h.relation::regclass::text END,
+           coalesce(h.transactionid::text, h.virtualxid,
+                    CASE WHEN h.tuple IS NOT NULL THEN '(' || h.page || ',' || h.tuple || ')' END,
+                    h.page::text, h.objid::text, ''),
+           -- A row lock is a wait on the holder's transaction id; the first waiter holds the
+           -- tuple lock, and its relation is the table of the row.
+           CASE WHEN h.locktype = 'transactionid' THEN
+               (SELECT json_agg(DISTINCT t.relation::regclass::text) FROM k t
+                WHERE t.locktype = 'tuple' AND t.pid IN
+                      (SELECT x.pid FROM w x WHERE x.locktype = 'transactionid'
+                       AND x.transactionid = h.transactionid)) END
+       ) ORDER BY h.pid, h.locktype), '[]')
+FROM k h
+WHERE h.granted AND h.pid = ANY ($1::int[])
+  AND EXISTS (SELECT 1 FROM w
+              WHERE w.locktype = h.locktype
+                AND w.database IS NOT DISTINCT FROM h.database
+                AND w.relation IS NOT DISTINCT FROM h.relation
+                AND w.page IS NOT DISTINCT FROM h.page
+                AND w.tuple IS NOT DISTINCT FROM h.tuple
+                AND w.virtualxid IS NOT DISTINCT FROM h.virtualxid
+                AND w.transactionid IS NOT DISTINCT FROM h.transactionid
+                AND w.classid IS NOT DISTINCT FROM h.classid
+                AND w.objid IS NOT DISTINCT FROM h.objid
+                AND w.objsubid IS NOT DISTINCT FROM h.objsubid)
+"""
+
+# Ordered by how long the current query (or open transaction) has run: the culprit first.
+BACKENDS_LIST_SQL = """
+SELECT coalesce(json_agg(b ORDER BY b.age DESC NULLS LAST), '[]')::text FROM (
+  SELECT pid,
+         coalesce(application_name, '') AS application,
+         coalesce(usename::text, '') AS "user",
+         coalesce(host(client_addr), 'local') AS client,
+         coalesce(state, '') AS state,
+         extract(epoch FROM now() - xact_start)::float8 AS xact_s,
+         extract(epoch FROM now() - query_start)::float8 AS query_s,
+         extract(epoch FROM now() - state_change)::float8 AS state_s,
+         coalesce(wait_event_type, '') AS wait_type,
+         coalesce(wait_event, '') AS wait_event,
+         CASE WHEN wait_event_type = 'Lock' THEN pg_blocking_pids(pid) ELSE '{}' END AS blocked_by,
+         left(query, 200) AS query,
+         greatest(now() - xact_start, now() - query_start) AS age
+  FROM pg_stat_activity
+  WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
+    AND application_name IS DISTINCT FROM 'warroom-probe'
+  ORDER BY greatest(now() - xact_start, now() - query_start) DESC NULLS LAST
+  LIMIT $1
+) b
+"""
+
+# One statement per action; the count is of backends PostgreSQL agreed to signal.
+BACKENDS_SIGNAL_PIDS_SQL = """
+SELECT count(*) FILTER (WHERE CASE WHEN $2 THEN pg_terminate_backend(p)
+                                   ELSE pg_cancel_backend(p) END)
+FROM unnest($1::int[]) AS p
+WHERE p <> pg_backend_pid()
+"""
+BACKENDS_SIGNAL_APP_SQL = """
+SELECT count(*) FILTER (WHERE CASE WHEN $2 THEN pg_terminate_backend(pid)
+                                   ELSE pg_cancel_backend(pid) END)
+FROM pg_stat_activity
+WHERE application_name = $1 AND backend_type = 'client backend' AND pid <> pg_backend_pid()
+"""
+
+# `warroom doctor`: the monitoring role's grants and the settings it needs, one row.
+DOCTOR_CHECK_SQL = """
+SELECT current_user, current_setting('server_version_num')::int,
+       (SELECT rolsuper FROM pg_roles WHERE rolname = current_user),
+       pg_has_role(current_user, 'pg_monitor', 'USAGE'),
+       pg_has_role(current_user, 'pg_signal_backend', 'USAGE'),
+       CASE WHEN current_setting('server_version_num')::int >= 160000
+            THEN pg_has_role(current_user, 'pg_use_reserved_connections', 'USAGE') END,
+       CASE WHEN current_setting('server_version_num')::int >= 160000
+            THEN current_setting('reserved_connections')::int END,
+       (SELECT extversion FROM pg_extension WHERE extname = 'pg_stat_statements'),
+       -- NULL without pg_read_all_settings (a part of pg_monitor): unknown, not empty
+       (SELECT setting FROM pg_settings WHERE name = 'shared_preload_libraries'),
+       current_database()
+"""

@@ -10,7 +10,14 @@ import json
 import threading
 import time
 
-from warroom.collectors import pg_queries, pg_wire, replication, statements
+from warroom.collectors import (
+    pg_queries,
+    pg_queries_replication,
+    pg_queries_statements,
+    pg_wire,
+    replication,
+    statements,
+)
 from warroom.collectors.pg_connection import MonitorSession
 from warroom.collectors.pg_wire import WireError
 from warroom.collectors.sample import Replication
@@ -48,11 +55,11 @@ class ExtraReads:
             return None
         try:
             if not session.replication_prepared:
-                sql = replication.prepare_sql(session.version).encode()
+                sql = pg_queries_replication.prepare_sql(session.version).encode()
                 self._own_statements += 1
                 pg_wire.execute(session.pgconn, lambda c: c.send_query(sql), deadline, self._stop)
                 session.replication_prepared = True
-            name = replication.REPLICATION.encode()
+            name = pg_queries_replication.REPLICATION.encode()
             self._own_statements += 1
             results = pg_wire.execute(
                 session.pgconn, lambda c: c.send_query_prepared(name, None), deadline, self._stop
@@ -95,7 +102,7 @@ class ExtraReads:
         self._statements_due = now + self.statements_every
         if not session.statements_checked:
             session.statements_checked = True
-            found = self._optional(session, statements.CHECK_SQL, None, deadline)
+            found = self._optional(session, pg_queries_statements.CHECK_SQL, None, deadline)
             if found is None:
                 self._statements_note = "pg_stat_statements is not installed (CREATE EXTENSION)"
                 return
@@ -110,7 +117,7 @@ class ExtraReads:
         if schema is None:
             return
         text = self._optional(
-            session, statements.numbers_sql(session.version, schema), None, deadline
+            session, pg_queries_statements.numbers_sql(session.version, schema), None, deadline
         )
         if text is None:
             return
@@ -123,7 +130,8 @@ class ExtraReads:
             if not missing:
                 break
             ids = ("{" + ",".join(str(q) for q in missing) + "}").encode()
-            texts = self._optional(session, statements.texts_sql(schema), [ids], deadline)
+            texts_sql = pg_queries_statements.texts_sql(schema)
+            texts = self._optional(session, texts_sql, [ids], deadline)
             if texts is None:
                 break
             learned = statements.parse_texts(texts)

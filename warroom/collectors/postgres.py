@@ -180,7 +180,7 @@ class PostgresCollector(Connecting, ExtraReads, SampleAssembly):
     def list_backends(self, limit: int = 500) -> list[backends.Backend] | Failure:
         """Client backends, longest running first (capped at ``limit``); or why not."""
         params = [str(max(limit, 1)).encode()]
-        return self._run_json(backends.LIST_SQL.encode(), params, backends.parse_list)
+        return self._run_json(pg_queries.BACKENDS_LIST_SQL.encode(), params, backends.parse_list)
 
     def signal_backends(
         self,
@@ -197,10 +197,12 @@ class PostgresCollector(Connecting, ExtraReads, SampleAssembly):
         flag = b"true" if terminate else b"false"
         if application is not None:
             return self._run_json(
-                backends.SIGNAL_APP_SQL.encode(), [application.encode(), flag], int
+                pg_queries.BACKENDS_SIGNAL_APP_SQL.encode(), [application.encode(), flag], int
             )
         pid_list = "{" + ",".join(str(int(p)) for p in pids or ()) + "}"
-        return self._run_json(backends.SIGNAL_PIDS_SQL.encode(), [pid_list.encode(), flag], int)
+        return self._run_json(
+            pg_queries.BACKENDS_SIGNAL_PIDS_SQL.encode(), [pid_list.encode(), flag], int
+        )
 
     def _run_json(
         self, sql: bytes, params: list[bytes | None], parse: Callable[[str], T]
@@ -283,7 +285,7 @@ class PostgresCollector(Connecting, ExtraReads, SampleAssembly):
             agg = pg_queries.parse_sample(text, session.limits)
             if agg.roots and deadline - time.monotonic() > self.budget / 4:
                 # Which locks the roots hold: pg_locks is read only while sessions wait.
-                held = self._optional(session, lock_detail.SQL,
+                held = self._optional(session, pg_queries.LOCK_DETAIL_SQL,
                                       lock_detail.params(agg.roots, agg.blocked), deadline,
                                       note=False)  # fmt: skip
                 agg = replace(agg, roots=lock_detail.attach(agg.roots, held))

@@ -19,22 +19,9 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from warroom.collectors import pg_queries_serverlog
 from warroom.collectors.serverlog.parse import FORMATS
 
-PROBE_SQL = """
-SELECT current_user,
-       -- each NULL where this role may not see it (pg_read_all_settings, a part of pg_monitor)
-       (SELECT setting FROM pg_settings WHERE name = 'logging_collector'),
-       (SELECT setting FROM pg_settings WHERE name = 'log_destination'),
-       (SELECT setting FROM pg_settings WHERE name = 'log_line_prefix'),
-       (SELECT setting FROM pg_settings WHERE name = 'log_directory'),
-       (SELECT setting FROM pg_settings WHERE name = 'data_directory'),
-       current_setting('port')::int,
-       extract(epoch FROM pg_postmaster_start_time())::float8,
-       has_function_privilege('pg_current_logfile(text)', 'EXECUTE'),
-       has_function_privilege('pg_ls_logdir()', 'EXECUTE'),
-       has_function_privilege('pg_read_binary_file(text,bigint,bigint,boolean)', 'EXECUTE')
-"""
 READ_GRANT = "GRANT EXECUTE ON FUNCTION pg_read_binary_file(text, bigint, bigint, boolean) TO {};"
 Conn = psycopg.Connection[Any]
 
@@ -71,12 +58,7 @@ def same_server(data_dir: Path, port: int, started: float) -> bool:
         return False
 
 
-# pg_current_logfile() is the superuser's by default: a pg_monitor role takes the newest file
-# of the format's suffix in pg_ls_logdir() instead (the server's own naming: .csv, .json).
-_NEWEST_SQL = """
-SELECT name FROM pg_ls_logdir() WHERE (name ~ '[.](csv|json)$') = %s AND name ~ %s
-ORDER BY modification DESC, name DESC LIMIT 1
-"""
+# The server's own naming of each format's files (.csv, .json), for NEWEST_SQL.
 _SUFFIX = {"csvlog": r"[.]csv$", "jsonlog": r"[.]json$", "stderr": ""}
 
 
@@ -84,9 +66,9 @@ def current_logfile(conn: Conn, fmt: str, log_directory: str | None = None) -> s
     """The file the server writes ``fmt`` to now: from pg_current_logfile(), or when
     ``log_directory`` is given (no EXECUTE on it), the newest such file in pg_ls_logdir()."""
     if log_directory is None:
-        row = conn.execute("SELECT pg_current_logfile(%s)", (fmt,)).fetchone()
+        row = conn.execute(pg_queries_serverlog.CURRENT_SQL, (fmt,)).fetchone()
         return str(row[0]) if row and row[0] else None
-    row = conn.execute(_NEWEST_SQL, (fmt != "stderr", _SUFFIX[fmt])).fetchone()
+    row = conn.execute(pg_queries_serverlog.NEWEST_SQL, (fmt != "stderr", _SUFFIX[fmt])).fetchone()
     return f"{log_directory.rstrip('/')}/{row[0]}" if row else None
 
 
@@ -111,7 +93,7 @@ def resolve(data_dir: Path | None, path: str) -> Path | None:
 
 def locate(conn: Conn, *, local_files: bool = True) -> Location:
     """Find the log and the way to read it; one probe query and one per log format."""
-    row = conn.execute(PROBE_SQL).fetchone()
+    row = conn.execute(pg_queries_serverlog.PROBE_SQL).fetchone()
     assert row is not None
     user, collector, destination, prefix, log_dir, data_dir_s, port, started, can_current, \
         can_ls, can_read = row  # fmt: skip

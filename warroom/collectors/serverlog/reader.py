@@ -23,6 +23,7 @@ from pathlib import Path
 
 import psycopg
 
+from warroom.collectors import pg_queries_serverlog
 from warroom.collectors.serverlog.counts import LogCounts, Tally
 from warroom.collectors.serverlog.locate import (
     Conn,
@@ -38,9 +39,6 @@ from warroom.sanitize import one_line
 CHUNK = 1 << 20  # one read (file) or one pg_read_binary_file call
 MARK = 64  # bytes kept from before the offset (a log line's time and pid differ line to line)
 MAX_OLD = 8  # rotated files still to be read; more (rotation far faster than reads) are dropped
-SIZE_SQL = """
-SELECT size FROM pg_ls_logdir() WHERE name = regexp_replace(%s, '^.*/', '')
-"""
 
 
 class _Tail:
@@ -101,11 +99,11 @@ class _ServerTail(_Tail):
         self.offset = 0
 
     def size(self) -> int | None:
-        row = self._conn.execute(SIZE_SQL, (self.path,)).fetchone()
+        row = self._conn.execute(pg_queries_serverlog.SIZE_SQL, (self.path,)).fetchone()
         return int(row[0]) if row else None
 
     def read_at(self, offset: int, length: int) -> bytes:
-        row = self._conn.execute("SELECT pg_read_binary_file(%s, %s, %s, true)",
+        row = self._conn.execute(pg_queries_serverlog.READ_SQL,
                                  (self.path, offset, length)).fetchone()  # fmt: skip
         return bytes(row[0]) if row and row[0] is not None else b""
 
