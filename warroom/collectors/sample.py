@@ -3,6 +3,11 @@
 A sample never raises into its caller: when the database cannot answer, ``status`` is ``down``
 and ``error`` says why. When the monitoring connection answers but the connect probe is refused
 (a connection storm), ``status`` stays ``up`` and ``probe_error`` carries the refusal.
+
+Over 500 lines on purpose: this is the one record every consumer shares (collectors, findings,
+the UI, the session files through ``to_json``), frozen dataclasses and their one serialization.
+Split by topic, the record's shape and its JSON would be spread over several files that must
+change together; the parts are each small and read top to bottom, failures first.
 """
 
 from __future__ import annotations
