@@ -3,6 +3,9 @@
 SampleRollup is defined outside both packages (``warroom.rollup``) and named here,
 so the record and the dashboard share the one type.
 
+One module of ~530 lines on purpose: the record's types and the rules that keep its key times,
+statuses and limits consistent check each other, and a reader should find them in one place.
+
 Plain dataclasses; no I/O. The store turns them into TOML and back, the draft reads them, the TUI
 edits them. Key timestamps are kept consistent here: an out-of-order timestamp is refused with a
 message that names both fields, never silently fixed.
