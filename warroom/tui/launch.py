@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from warroom.collectors.alerts import AlertConfig, load_config
 from warroom.collectors.dsn import db_port, default_title, redact
@@ -68,24 +68,12 @@ def _target(options: WatchOptions) -> Target:
                   servers=servers)  # fmt: skip
 
 
-def build_app(
-    store: Store,
-    dsn: str,
-    *,
-    interval: float,
-    author: str,
-    alerts: AlertConfig,
-    pgbouncer: str | None = None,
-    drill: Drill | None = None,
-    server_port: int | None = None,
-    servers: Sequence[Server] = (),
-) -> WarroomApp:
-    """The dashboard on ``watch_session``'s session (what `demo` runs)."""
+def build_app(store: Store, dsn: str, **options: Any) -> WarroomApp:
+    """The dashboard on ``watch_session(store, dsn, **options)`` (tests and benchmarks drive it
+    with a pilot; `watch` and `demo` run the session through ``run_dashboard``)."""
     from warroom.tui.app import WarroomApp
 
-    return WarroomApp(watch_session(store, dsn, interval=interval, author=author, alerts=alerts,
-                                    pgbouncer=pgbouncer, drill=drill, server_port=server_port,
-                                    servers=servers))  # fmt: skip
+    return WarroomApp(watch_session(store, dsn, **options))
 
 
 def watch_session(
