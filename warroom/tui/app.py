@@ -259,6 +259,8 @@ class WarroomApp(Leaving, NoteBox, OtherViews, RecordWrites):
 
     def moved(self) -> None:
         """The clock moved (a recording's cursor): panes, header and the timeline's mark."""
+        if not self.is_running:
+            return  # a frame timer's last tick while the app closes: the widgets may be gone
         self.refresh_live()
         self.refresh_panes()
         entry = self.entry_at(self.clock())

@@ -51,11 +51,14 @@ class Leaving(DashboardBase):
         deadline = time.monotonic() + QUIT_WAIT_S
 
         def check() -> None:
+            if not self.is_running:
+                return  # closing already: the screen's widgets may be gone
             self.refresh_live()
             if recorder.pending == 0 or time.monotonic() >= deadline:
+                timer.stop()  # a tick after exit() met the pruned screen (NoMatches)
                 self.exit()
 
-        self.set_interval(0.1, check)
+        timer = self.set_interval(0.1, check)
 
     def ask_to_drop(self, draft: str) -> None:
         question = Text("The note box holds a note that is not saved:\n\n")
