@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from warroom.collectors.dsn import DsnError, redact
+from warroom.dsn import DsnError
+from warroom.dsn import without_password as redact
 from warroom.sessions.store import load
 from warroom.tui.launch import WatchOptions, open_store
 

@@ -1,4 +1,5 @@
-"""Connection strings as libpq reads them: without the password, the port, a default title."""
+"""Connection strings as libpq reads them: the port, a default title, a server's name (the
+password stripper is ``warroom.dsn.without_password``)."""
 
 from __future__ import annotations
 
@@ -6,14 +7,9 @@ import os
 
 from psycopg import conninfo
 
-from warroom.dsn import DsnError, without_password
+from warroom.dsn import DsnError
 
-__all__ = ["DsnError", "db_port", "default_title", "redact", "server_name"]
-
-
-def redact(dsn: str) -> str:
-    """The DSN without its password, in libpq's keyword form (URIs included)."""
-    return without_password(dsn)
+__all__ = ["DsnError", "db_port", "default_title", "server_name"]
 
 
 def db_port(dsn: str) -> int:

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from warroom.collectors.alerts import AlertConfig, load_config
-from warroom.collectors.dsn import db_port, default_title, redact
+from warroom.collectors.dsn import db_port, default_title
+from warroom.dsn import without_password as redact
 from warroom.errors import UserError
 from warroom.sessions.model import Incident, Server, Target
 from warroom.sessions.paths import new_session_path
