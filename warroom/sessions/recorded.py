@@ -11,7 +11,7 @@ Schema-1 rollups hold less, and what they lack stays unknown (shown as "—"), n
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -327,3 +327,40 @@ class Recording:
 
     def _longest(self) -> float:
         return max((r.seconds for r in self._items[-3:]), default=10.0)
+
+
+class RecordedServer:
+    """One server's recording as a source, like a collector: ``sample()`` on a clock.
+
+    A collector's ``sample()`` returns what the server says now; this one returns what the
+    recording says happened between the previous call and the clock's now (the samples the
+    collector would have returned meanwhile, in order), so a virtual clock that moves drives
+    it exactly as the wall clock drives a poller. ``history`` is what a state shows on arrival
+    at a moment (the chart span before it); ``rewind`` places the source there.
+    """
+
+    def __init__(self, recording: Recording, clock: Callable[[], datetime]) -> None:
+        self.recording = recording
+        self._clock = clock
+        self._last = clock()
+
+    def sample(self) -> list[Sample]:
+        now = self._clock()
+        last, self._last = self._last, now
+        if now <= last:
+            return []
+        return [s for s in self.recording.between(last, now) if last < s.at <= now]
+
+    def history(self, at: datetime, span_s: float, dense_s: float) -> list[Sample]:
+        """The ``span_s`` seconds before ``at``: at the windows' peaks, then (the last
+        ``dense_s``) sample by sample, as the latency percentiles and hysteresis need them."""
+        dense_from = at - timedelta(seconds=dense_s)
+        sparse = self.recording.between(at - timedelta(seconds=span_s), dense_from, False)
+        out = [s for s in sparse if s.at <= dense_from]
+        return out + [s for s in self.recording.between(dense_from, at) if s.at > dense_from]
+
+    def rewind(self, at: datetime) -> None:
+        self._last = at
+
+    def close(self) -> None:
+        """Nothing open: a recording is read, never held."""

@@ -1,8 +1,10 @@
-"""A recorded incident on a virtual clock: the cursor, and the live state for the cursor's window.
+"""A recorded incident on a virtual clock: the clock, each server's recorded source, their states.
 
-No Textual here: replay, the draft's pictures and the benchmark drive the same object. Seeking
-rebuilds the live state from the ten minutes of rollups before the cursor (what the charts
-show); playing feeds the samples between the old and the new cursor, the way live data arrives.
+No Textual here: replay, the draft's pictures and the benchmark drive the same object. Each
+server's recording is a source with ``sample()`` (sessions.recorded.RecordedServer) read on the
+virtual clock, as a collector is read on the wall clock: moving the clock on and asking each
+source for its samples is how playing feeds the live states, the way live data arrives. Seeking
+rebuilds the states from the ten minutes before the cursor (what the charts show).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from datetime import datetime, timedelta
 
 from warroom.collectors.alerts import AlertConfig
 from warroom.sessions.model import Incident, SampleRollup, TimelineEntry, W, rollups_by_server
-from warroom.sessions.recorded import Recording
+from warroom.sessions.recorded import RecordedServer, Recording
 from warroom.sessions.rollups import Blocks, LazyRollups, RollupHead
 from warroom.sessions.servers import by_server
 from warroom.tui.state import CHART_SPAN_S, LiveState
@@ -39,6 +41,23 @@ def lazy_blocks(incident: Incident) -> tuple[Blocks, list[RollupHead]] | None:
     blocks = samples.blocks() if isinstance(samples, LazyRollups) else None
     heads = blocks.heads() if blocks is not None else None
     return (blocks, heads) if blocks is not None and heads is not None else None
+
+
+class VirtualClock:
+    """The replay's clock: a cursor the user plays, pauses, seeks and speeds up."""
+
+    def __init__(self, at: datetime, speed: float | None = None) -> None:
+        self.cursor = at
+        self.speed = speed or 1.0
+        self.playing = speed is not None
+
+    def __call__(self) -> datetime:
+        return self.cursor
+
+    def faster(self, up: bool) -> None:
+        index = min(range(len(SPEEDS)), key=lambda i: abs(SPEEDS[i] - self.speed))
+        index = min(max(index + (1 if up else -1), 0), len(SPEEDS) - 1)
+        self.speed = SPEEDS[index]
 
 
 class Playback:
@@ -72,11 +91,11 @@ class Playback:
         # ``fail`` would read the whole file again to say where (the full decode reports it).
         quick = dataclasses.replace(self.blocks, fail=None) if self.blocks is not None else None
         self.recordings = [Recording(part, quick) for part in parts]
-        self.speed = speed or 1.0
-        self.playing = speed is not None
+        self.clock = VirtualClock(incident.started_at, speed)
+        self.sources = [RecordedServer(r, self.clock) for r in self.recordings]
         self.states = self._fresh_states()
         self.selected = 0
-        self.cursor = self.start
+        self.clock.cursor = self.start
         self.seek(at if at is not None else self.start)
 
     def _parts(self, split: Mapping[str | None, list[W]]) -> list[list[W]]:
@@ -98,7 +117,19 @@ class Playback:
 
     def __call__(self) -> datetime:
         """The virtual clock's time: the cursor."""
-        return self.cursor
+        return self.clock.cursor
+
+    @property
+    def cursor(self) -> datetime:
+        return self.clock.cursor
+
+    @property
+    def speed(self) -> float:
+        return self.clock.speed
+
+    @property
+    def playing(self) -> bool:
+        return self.clock.playing
 
     @property
     def state(self) -> LiveState:
@@ -136,12 +167,10 @@ class Playback:
     def seek(self, at: datetime) -> None:
         at = min(max(at, self.start), self.end)
         self.states = self._fresh_states()
-        dense_from = at - timedelta(seconds=DENSE_S)
-        for state, recording in zip(self.states, self.recordings, strict=True):
-            sparse = recording.between(at - timedelta(seconds=CHART_SPAN_S), dense_from, False)
-            state.feed_history(s for s in sparse if s.at <= dense_from)
-            state.feed_history(s for s in recording.between(dense_from, at) if s.at > dense_from)
-        self.cursor = at
+        for state, source in zip(self.states, self.sources, strict=True):
+            state.feed_history(source.history(at, CHART_SPAN_S, DENSE_S))
+            source.rewind(at)
+        self.clock.cursor = at
 
     def step(self, seconds: float) -> None:
         if 0 < seconds <= STEP_FORWARD_S:
@@ -150,10 +179,9 @@ class Playback:
             self.seek(self.cursor + timedelta(seconds=seconds))
 
     def _feed_to(self, new: datetime) -> None:
-        for state, recording in zip(self.states, self.recordings, strict=True):
-            fresh = [s for s in recording.between(self.cursor, new) if self.cursor < s.at <= new]
-            state.feed_history(fresh)
-        self.cursor = new
+        self.clock.cursor = new
+        for state, source in zip(self.states, self.sources, strict=True):
+            state.feed_history(source.sample())
 
     def advance(self, real_seconds: float) -> bool:
         """Play on by ``real_seconds`` of wall time; True when the cursor moved."""
@@ -165,12 +193,10 @@ class Playback:
     def toggle(self) -> None:
         if self.at_end and not self.playing:
             self.seek(self.start)  # play again from the top
-        self.playing = not self.playing
+        self.clock.playing = not self.clock.playing
 
     def faster(self, up: bool) -> None:
-        index = min(range(len(SPEEDS)), key=lambda i: abs(SPEEDS[i] - self.speed))
-        index = min(max(index + (1 if up else -1), 0), len(SPEEDS) - 1)
-        self.speed = SPEEDS[index]
+        self.clock.faster(up)
 
     # -- the timeline ----------------------------------------------------------------------
 
