@@ -44,6 +44,23 @@ class Follower:
         self.seen = key
         return True
 
+    def read_if_changed(self) -> Incident | None:
+        """The incident when the file changed since the last look, else None.
+
+        Stat first, then read: a change during the read shows as another change next time.
+        SessionError when it changed but cannot be read now (gone, or broken for a moment);
+        a file that cannot be read is looked at again next time.
+        """
+        if not self.changed():
+            return None
+        if self.seen is None:
+            raise SessionError(f"{self.path}: the session file has gone away")
+        try:
+            return self.read()
+        except SessionError:
+            self.seen = None
+            raise
+
     def read(self) -> Incident:
         """The incident as it is now; SessionError when the file cannot be read."""
         try:

@@ -97,13 +97,10 @@ class RecordedSource:
 
     def _reload_if_changed(self) -> Incident | None:
         """Runs on the follower's thread: read the file again only when it changed."""
-        if not self._file.changed():
-            return None
         try:
-            return self._file.read()
+            return self._file.read_if_changed()
         except SessionError:
-            self._file.seen = None  # broken for a moment (or gone): look again next time
-            return None
+            return None  # broken for a moment (or gone): looked at again next time
 
     def _deliver(self, incident: Incident | None) -> None:
         if incident is not None:

@@ -101,15 +101,10 @@ class FileFollower:
     async def run(self, feed: Feed) -> None:
         while True:
             await asyncio.sleep(self.poll)
-            # Stat first, then read: a change during the read shows as another change next poll.
-            if not self._follower.changed():
-                continue
-            if self._follower.seen is None:
-                feed.report(f"{self.path}: the session file has gone away")
-                continue
             try:
-                incident = await asyncio.to_thread(self.read)
+                incident = await asyncio.to_thread(self._follower.read_if_changed)
             except SessionError as exc:
                 feed.report(str(exc))
                 continue
-            feed.publish(incident)
+            if incident is not None:
+                feed.publish(incident)
