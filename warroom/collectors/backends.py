@@ -1,14 +1,17 @@
 """The backends view's data and its two actions: list client backends, cancel or terminate them.
 
 Both run on the collector's held monitoring connection: during a connection storm it is the one
-connection we are sure to have. Listing is on demand (only while the view is open), capped, and
-one round trip that returns JSON. The statements are pg_queries.BACKENDS_*_SQL.
+connection we are sure to have. Listing is on demand (only while the view is open, or while the
+flight recorder asks), capped for the view and uncapped for the recorder, and one round trip
+that returns JSON. The statements are pg_queries.backends_list_sql (per server version) and
+pg_queries.BACKENDS_*_SQL.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 
@@ -17,7 +20,7 @@ class Backend:
     pid: int
     application: str
     user: str
-    client: str
+    client: str  # the client's address, or 'local' for a Unix socket
     state: str
     xact_s: float | None  # open transaction age
     query_s: float | None  # current (or last) query age
@@ -25,11 +28,22 @@ class Backend:
     wait_type: str
     wait_event: str
     blocked_by: tuple[int, ...]
-    query: str  # first 200 characters, raw: display code sanitises
+    query: str  # up to 1024 characters, raw: display code sanitises
+    backend_start: datetime | None = None  # UTC; with pid, the backend's identity
+    database: str = ""
+    client_port: int | None = None  # None for a Unix socket (the server says -1 or NULL)
+    xact_start: datetime | None = None  # UTC
+    query_start: datetime | None = None  # UTC
+    query_truncated: bool = False  # the text is cut (by the server or by us): not the statement
 
     @property
     def idle_in_transaction(self) -> bool:
         return self.state.startswith("idle in transaction")
+
+    @property
+    def identity(self) -> tuple[int, datetime | None]:
+        """pid and backend start: a pid the server reuses is another backend."""
+        return (self.pid, self.backend_start)
 
 
 def parse_list(text: str) -> list[Backend]:
@@ -48,6 +62,12 @@ def parse_list(text: str) -> list[Backend]:
             wait_event=str(r["wait_event"]),
             blocked_by=tuple(int(p) for p in r.get("blocked_by") or ()),
             query=str(r.get("query") or ""),
+            backend_start=_utc(r.get("backend_start")),
+            database=str(r.get("database") or ""),
+            client_port=_port(r.get("client_port")),
+            xact_start=_utc(r.get("xact_start")),
+            query_start=_utc(r.get("query_start")),
+            query_truncated=bool(r.get("query_truncated")),
         )
         for r in rows
     ]
@@ -55,6 +75,18 @@ def parse_list(text: str) -> list[Backend]:
 
 def _float(value: object) -> float | None:
     return None if value is None else float(value)  # type: ignore[arg-type]
+
+
+def _utc(value: object) -> datetime | None:
+    """A JSON timestamp (ISO, taken AT TIME ZONE 'UTC' by the statement) as an aware datetime."""
+    if value is None:
+        return None
+    return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
+
+
+def _port(value: object) -> int | None:
+    port = None if value is None else int(value)  # type: ignore[call-overload]
+    return port if port is not None and port >= 0 else None
 
 
 def blocked_chains(backends: list[Backend]) -> list[Backend]:

@@ -376,29 +376,54 @@ WHERE h.granted AND h.pid = ANY ($1::int[])
                 AND w.objsubid IS NOT DISTINCT FROM h.objsubid)
 """
 
-# Ordered by how long the current query (or open transaction) has run: the culprit first.
-BACKENDS_LIST_SQL = """
-SELECT coalesce(json_agg(b ORDER BY b.age DESC NULLS LAST), '[]')::text FROM (
+BACKENDS_QUERY_CHARS = 1024  # what pg_stat_activity keeps by default (track_activity_query_size)
+
+
+def backends_list_sql(server_version: int) -> str:
+    """The backends view's (and the recorder's) list: one row per client backend, as JSON.
+
+    Ordered by how long the current query (or open transaction) has run: the culprit first.
+    ``$1``: the row cap, NULL for none (``LIMIT NULL`` is no limit). Times are UTC ISO text
+    (a JSON timestamp is ISO whatever DateStyle says); ages are seconds on the server's clock.
+    """
+    # As in the sample: 18 lists a backend from its fork on, as 'starting'; one not yet
+    # authenticated has no name, holds no slot anyone could use, and is not in the counts.
+    started = "\n    AND state IS DISTINCT FROM 'starting'" if server_version >= 180000 else ""
+    return f"""
+SELECT coalesce(json_agg(b ORDER BY b.age DESC NULLS LAST, b.pid), '[]')::text FROM (
   SELECT pid,
+         backend_start AT TIME ZONE 'UTC' AS backend_start,
+         coalesce(datname::text, '') AS database,
          coalesce(application_name, '') AS application,
          coalesce(usename::text, '') AS "user",
          coalesce(host(client_addr), 'local') AS client,
+         client_port,
          coalesce(state, '') AS state,
+         xact_start AT TIME ZONE 'UTC' AS xact_start,
+         query_start AT TIME ZONE 'UTC' AS query_start,
          extract(epoch FROM now() - xact_start)::float8 AS xact_s,
          extract(epoch FROM now() - query_start)::float8 AS query_s,
          extract(epoch FROM now() - state_change)::float8 AS state_s,
          coalesce(wait_event_type, '') AS wait_type,
          coalesce(wait_event, '') AS wait_event,
-         CASE WHEN wait_event_type = 'Lock' THEN pg_blocking_pids(pid) ELSE '{}' END AS blocked_by,
-         left(query, 200) AS query,
+         CASE WHEN wait_event_type = 'Lock' THEN pg_blocking_pids(pid) ELSE '{{}}' END
+           AS blocked_by,
+         left(query, {BACKENDS_QUERY_CHARS}) AS query,
+         -- The server cut the text at track_activity_query_size bytes (less one), or we did.
+         (octet_length(query) >= t.size - 1 OR length(query) > {BACKENDS_QUERY_CHARS})
+           AS query_truncated,
          greatest(now() - xact_start, now() - query_start) AS age
-  FROM pg_stat_activity
+  FROM pg_stat_activity,
+       -- In bytes here ('1kB' from current_setting).
+       (SELECT setting::int AS size FROM pg_settings
+        WHERE name = 'track_activity_query_size') t
   WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
-    AND application_name IS DISTINCT FROM 'warroom-probe'
-  ORDER BY greatest(now() - xact_start, now() - query_start) DESC NULLS LAST
+    AND application_name IS DISTINCT FROM '{PROBE_APPLICATION}'{started}
+  ORDER BY greatest(now() - xact_start, now() - query_start) DESC NULLS LAST, pid
   LIMIT $1
 ) b
 """
+
 
 # One statement per action; the count is of backends PostgreSQL agreed to signal.
 BACKENDS_SIGNAL_PIDS_SQL = """

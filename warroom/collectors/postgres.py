@@ -177,10 +177,12 @@ class PostgresCollector(Connecting, ExtraReads, SampleAssembly):
 
     # -- the backends view: on the held connection, the one a storm cannot take away ------
 
-    def list_backends(self, limit: int = 500) -> list[backends.Backend] | Failure:
-        """Client backends, longest running first (capped at ``limit``); or why not."""
-        params = [str(max(limit, 1)).encode()]
-        return self._run_json(pg_queries.BACKENDS_LIST_SQL.encode(), params, backends.parse_list)
+    def list_backends(self, limit: int | None = 500) -> list[backends.Backend] | Failure:
+        """Client backends, longest running first (capped at ``limit``, None: all); or why not."""
+        params = [None if limit is None else str(max(limit, 1)).encode()]
+        session = self._session
+        sql = pg_queries.backends_list_sql(session.version if session else 0)
+        return self._run_json(sql.encode(), params, backends.parse_list)
 
     def signal_backends(
         self,
