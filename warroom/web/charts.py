@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from warroom.sessions.model import SampleRollup
+from warroom.sessions.postmortem.stamps import axis_labels
 
 # A small viewBox, so the labels stay readable when the chart is scaled down to a phone.
 WIDTH, HEIGHT = 420, 180
@@ -106,23 +107,30 @@ def _axes(frame: _Frame, top: float) -> list[str]:
         f'<text class="tick" x="{LEFT - 4}" y="{_n(bottom)}" text-anchor="end">0</text>',
     ]
     end = frame.start + timedelta(seconds=frame.span)
-    for fraction, anchor in ((0.0, "start"), (0.5, "middle"), (1.0, "end")):
-        at = frame.start + (end - frame.start) * fraction
+    ticks = ((0.0, "start"), (0.5, "middle"), (1.0, "end"))
+    # Labels that differ: seconds for a short incident, the date across midnight.
+    labels = axis_labels([frame.start + (end - frame.start) * f for f, _ in ticks])
+    for (fraction, anchor), label in zip(ticks, labels, strict=True):
         x = LEFT + _plot_w() * fraction
         out.append(
             f'<text class="tick" x="{_n(x)}" y="{HEIGHT - 5}" text-anchor="{anchor}">'
-            f"{at:%H:%M}</text>"
+            f"{label}</text>"
         )
     return out
 
 
 # Key moments drawn on every chart; the labels are ours, never text from the record.
-MARK_LABELS = {"detected_at": "detected", "mitigated_at": "mitigated", "resolved_at": "resolved"}
+MARK_LABELS = {"detected_at": "detected", "identified_at": "identified",
+               "mitigated_at": "mitigated", "resolved_at": "resolved"}
+# Marks closer than this (in viewBox units) put their labels on alternate rows.
+MARK_LABEL_GAP = 56
 
 
 def _marks(frame: _Frame, marks: dict[str, datetime]) -> list[str]:
     out: list[str] = []
     bottom = TOP + _plot_h()
+    last_x: float | None = None
+    row = 0
     for name, label in MARK_LABELS.items():
         at = marks.get(name)
         if at is None:
@@ -133,9 +141,13 @@ def _marks(frame: _Frame, marks: dict[str, datetime]) -> list[str]:
         x = LEFT + _plot_w() * offset / frame.span
         anchor = "end" if x > WIDTH - 60 else "start"
         dx = -3 if anchor == "end" else 3
+        # Two moments close together (detected and identified a minute apart) would print
+        # their words over each other: the second goes one row up.
+        row = 1 - row if last_x is not None and abs(x - last_x) < MARK_LABEL_GAP else 0
+        last_x = x
         out.append(
             f'<line class="mark" x1="{_n(x)}" y1="{TOP}" x2="{_n(x)}" y2="{_n(bottom)}"/>'
-            f'<text class="mark-label" x="{_n(x + dx)}" y="{TOP - 6}" '
+            f'<text class="mark-label" x="{_n(x + dx)}" y="{TOP - 6 - 9 * row}" '
             f'text-anchor="{anchor}">{label}</text>'
         )
     return out

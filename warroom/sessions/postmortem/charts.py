@@ -7,10 +7,43 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 
-from warroom.sessions.model import SampleRollup
+from warroom.sessions.model import Incident, SampleRollup
 from warroom.sessions.postmortem.markdown import clean
+from warroom.sessions.postmortem.stamps import _stamp, axis_labels
 
 CHART_POINTS = 48  # a Mermaid chart stays readable on a page
+
+# The key moments marked on the x axis (Mermaid's xychart has no vertical rule): the label of
+# the point that holds one says so. Our words, never recorded text.
+MARKS: tuple[tuple[str, str], ...] = (
+    ("detected_at", "detected"), ("identified_at", "identified"),
+    ("mitigated_at", "mitigated"), ("resolved_at", "resolved"),
+)
+
+
+def chart_marks(incident: Incident) -> dict[str, datetime]:
+    """The key moments the incident has, by the word the charts write."""
+    return {label: at for name, label in MARKS if (at := getattr(incident, name)) is not None}
+
+
+def _labels(starts: list[datetime], end: datetime, marks: dict[str, datetime]) -> str:
+    """Quoted x-axis labels for buckets starting at ``starts``; a bucket holding a key moment
+    carries its name. A moment outside the charted time (before the first sample, after the
+    last) marks nothing: the caption below still gives its time."""
+    shown = axis_labels(starts)
+    for label, at in marks.items():
+        if not starts or at < starts[0] or at > end:
+            continue
+        index = bisect.bisect_right(starts, at) - 1
+        shown[index] += f" {label}"
+    return ", ".join(f'"{text}"' for text in shown)
+
+
+def _caption(marks: dict[str, datetime]) -> list[str]:
+    if not marks:
+        return []
+    said = ", ".join(f"{label} {_stamp(at)}" for label, at in marks.items())
+    return ["", f"Marked on the x axis: {said}."]
 
 
 def _series(samples: list[SampleRollup], value: Callable[[SampleRollup], float | None],
@@ -23,11 +56,12 @@ def _series(samples: list[SampleRollup], value: Callable[[SampleRollup], float |
     return out
 
 
-def _mermaid(samples: list[SampleRollup]) -> list[str]:
+def _mermaid(samples: list[SampleRollup], marks: dict[str, datetime] | None = None) -> list[str]:
     """Text charts (Mermaid ``xychart-beta``): GitHub and GitLab draw them in the draft."""
     size = max(1, -(-len(samples) // CHART_POINTS))
     buckets = [samples[i : i + size] for i in range(0, len(samples), size)]
-    labels = ", ".join(f'"{b[0].at:%H:%M}"' for b in buckets)
+    marks = marks or {}
+    labels = _labels([b[0].at for b in buckets], samples[-1].end, marks)
     conns = _series(samples, lambda s: s.conn_max, buckets)
     usable = _series(samples, lambda s: s.usable_slots, buckets)
     p95 = _series(samples, lambda s: s.query_p95_ms, buckets)
@@ -42,7 +76,7 @@ def _mermaid(samples: list[SampleRollup]) -> list[str]:
                   '    title "Query round trip p95 (ms)"', f"    x-axis [{labels}]",
                   f'    y-axis "ms" 0 --> {int(max(p95) * 1.1) + 1}',
                   f"    line [{', '.join(f'{v:g}' for v in p95)}]", "```"]
-    return lines
+    return lines + _caption(marks)
 
 
 # Mermaid titles are quoted strings with their own syntax; a server name keeps only characters
@@ -78,13 +112,11 @@ def _xychart(title: str, labels: str, axis: str, series: list[list[float]]) -> l
 
 
 def _server_charts(
-    name: str, rollups: list[SampleRollup], starts: list[datetime]
+    name: str, rollups: list[SampleRollup], starts: list[datetime], end: datetime,
+    marks: dict[str, datetime] | None = None,
 ) -> list[str]:
     buckets = _bucketed(rollups, starts)
-    shown = [f"{at:%H:%M}" for at in starts]
-    if len(set(shown)) < len(shown):  # buckets under a minute: the seconds tell them apart
-        shown = [f"{at:%H:%M:%S}" for at in starts]
-    labels = ", ".join(f'"{text}"' for text in shown)
+    labels = _labels(starts, end, marks or {})
     title = _mermaid_name(name)
     conns = _series(rollups, lambda s: s.conn_max, buckets)
     usable = _series(rollups, lambda s: s.usable_slots, buckets)

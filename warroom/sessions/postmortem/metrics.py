@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from warroom.sessions import servers
 from warroom.sessions.model import Incident
-from warroom.sessions.postmortem.charts import _mermaid
+from warroom.sessions.postmortem.charts import _mermaid, chart_marks
 from warroom.sessions.postmortem.figures import _peak_against_usable, _window_figures
 from warroom.sessions.postmortem.markdown import escape_line, one_line
 from warroom.sessions.postmortem.several_servers import _servers_metrics
@@ -32,14 +32,14 @@ def _metrics(
 ) -> list[str]:
     split = servers.by_server(incident)
     if servers.several(split):
-        lines = _servers_metrics(split)
+        lines = _servers_metrics(split, chart_marks(incident))
         if pictures:
             lines += _pictures(pictures, servers.label(next(iter(split))))
         return lines
     lines = _figures(incident)
     samples = sorted(incident.samples, key=lambda s: s.at)
     if samples:
-        lines += _mermaid(samples)
+        lines += _mermaid(samples, chart_marks(incident))
     if pictures:
         lines += _pictures(pictures)
     return lines

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from warroom.formats import format_bytes, format_duration, format_seconds, format_utc, lag_text
 from warroom.sessions import servers
 from warroom.sessions.model import SampleRollup
-from warroom.sessions.postmortem.charts import _buckets, _server_charts
+from warroom.sessions.postmortem.charts import _buckets, _caption, _server_charts
 from warroom.sessions.postmortem.figures import (
     _peak_against_usable,
     _runs,
@@ -91,12 +91,15 @@ def _servers_table(split: dict[str | None, list[SampleRollup]]) -> list[str]:
     return lines
 
 
-def _servers_metrics(split: dict[str | None, list[SampleRollup]]) -> list[str]:
+def _servers_metrics(
+    split: dict[str | None, list[SampleRollup]], marks: dict[str, datetime] | None = None
+) -> list[str]:
     everything = sorted((r for rollups in split.values() for r in rollups), key=lambda s: s.at)
     last = max(everything, key=lambda s: s.end)
     lines = [f"From {len(everything):,} sample windows of {len(split)} servers recorded by "
              f"warroom, {_span(everything[0].at, last.end)}.", ""]
     lines += _servers_table(split)
+    lines += _caption(marks or {})
     starts = _buckets(everything)
     for name, rollups in split.items():
         shown = servers.label(name)
@@ -104,5 +107,5 @@ def _servers_metrics(split: dict[str | None, list[SampleRollup]]) -> list[str]:
                   _role_line(rollups)]
         lines += _window_figures(rollups, _peak_against_usable, p95=True)
         lines += _replication_lines(rollups)
-        lines += _server_charts(shown, rollups, starts)
+        lines += _server_charts(shown, rollups, starts, last.end, marks)
     return lines

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -43,3 +44,27 @@ def _span(start: datetime, end: datetime) -> str:
 
 def _since_start(incident: Incident, value: datetime | None) -> str:
     return format_duration(value - incident.started_at) if value is not None else ""
+
+
+def axis_labels(times: Sequence[datetime]) -> list[str]:
+    """Chart x-axis labels for ``times`` (UTC, in order) that tell every point apart.
+
+    ``HH:MM`` when the minutes differ; ``HH:MM:SS`` when two points share a minute (a short
+    incident would otherwise read ``18:32`` five times); and the date (``MM-DD``) on the first
+    label and wherever the day changes, so a chart across midnight never reads as going back.
+    Shared by the draft's Mermaid charts and the page's SVG charts.
+    """
+    clock = "%H:%M"
+    minutes = [at.replace(second=0, microsecond=0) for at in times]
+    if len(set(minutes)) < len(minutes):
+        clock = "%H:%M:%S"
+    dated = len({at.date() for at in times}) > 1
+    labels: list[str] = []
+    shown_day = None
+    for at in times:
+        text = at.strftime(clock)
+        if dated and at.date() != shown_day:
+            text = f"{at:%m-%d} {text}"
+        shown_day = at.date()
+        labels.append(text)
+    return labels

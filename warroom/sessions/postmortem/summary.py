@@ -7,6 +7,8 @@ from datetime import tzinfo
 from warroom.formats import format_duration
 from warroom.sessions import servers
 from warroom.sessions.model import Incident, RefusedFigure
+from warroom.sessions.postmortem.impact import impact_numbers
+from warroom.sessions.postmortem.lead_up import lead_up
 from warroom.sessions.postmortem.markdown import _first_paragraph, _heading_text, _prose, one_line
 from warroom.sessions.postmortem.stamps import _at, _stamp
 from warroom.sessions.toml_codec import scrub_dsn
@@ -93,6 +95,7 @@ def _summary(incident: Incident, zone: tzinfo | None) -> list[str]:
 
 
 def _impact(incident: Incident) -> list[str]:
+    """The responder's words first, then the numbers the record holds, then the lead-up."""
     lines = _prose(
         incident.impact,
         "TODO: describe who and what was affected, how badly and for how long: users, "
@@ -104,7 +107,7 @@ def _impact(incident: Incident) -> list[str]:
                   f"{_stamp(incident.started_at)} to {_stamp(end)}."]
     else:
         lines += ["", f"Impact began {_stamp(incident.started_at)} and is not yet over."]
-    return lines + _server_refusals(incident)
+    return lines + impact_numbers(incident) + _server_refusals(incident) + lead_up(incident)
 
 
 def _server_refusals(incident: Incident) -> list[str]:
