@@ -17,8 +17,10 @@ from warroom.formats import format_duration, ms
 from warroom.rollup import Group
 from warroom.sessions import servers
 from warroom.sessions.model import Incident, SampleRollup
-from warroom.sessions.postmortem.figures import _runs, down_windows
+from warroom.sessions.postmortem.figures import down_windows
 from warroom.sessions.postmortem.markdown import _cell, one_line
+
+Split = dict[str | None, list[SampleRollup]]
 
 # Holders named in Impact; the rest are counted, not listed.
 MAX_HOLDERS = 5
@@ -37,7 +39,9 @@ def saturation_thresholds() -> list[tuple[str, float]]:
 def in_window(incident: Incident, rollups: list[SampleRollup]) -> list[SampleRollup]:
     """The rollups whose window overlaps impact start to its end (all after start if ongoing)."""
     start, end = incident.started_at, incident.end
-    return [r for r in rollups if r.end > start and (end is None or r.at < end)]
+    # ``end`` (a timedelta sum) only for the few windows that begin before impact start.
+    return [r for r in rollups
+            if (end is None or r.at < end) and (r.at >= start or r.end > start)]
 
 
 def _share(rollup: SampleRollup) -> float | None:
@@ -95,11 +99,41 @@ class ServerImpact:
     holders: list[Holder]
 
 
+def _time_above(
+    rollups: list[SampleRollup], percents: list[float]
+) -> list[tuple[timedelta, int]]:
+    """For each share, the time in windows whose peak reached it and in how many stretches,
+    merged as ``down_windows`` merges. One pass in epoch seconds: a draft of 8 h has
+    thousands of windows, and datetime arithmetic per window would cost the draft its speed."""
+    spent = [0.0] * len(percents)
+    stretches = [0] * len(percents)
+    open_end: list[float | None] = [None] * len(percents)
+    low = min(percents, default=0.0)
+    for rollup in rollups:
+        share = _share(rollup)
+        if share is None or share < low:
+            open_end = [None] * len(percents)
+            continue
+        start = rollup.at.timestamp()
+        length = max(rollup.seconds, 0.0)
+        slack = max(rollup.seconds, 1.0) / 2
+        for i, percent in enumerate(percents):
+            if share < percent:
+                open_end[i] = None
+                continue
+            end = open_end[i]
+            if end is None or start > end + slack:
+                stretches[i] += 1
+            spent[i] += length
+            open_end[i] = start + length
+    return [(timedelta(seconds=t), n) for t, n in zip(spent, stretches, strict=True)]
+
+
 def measure(rollups: list[SampleRollup]) -> ServerImpact:
-    above = []
-    for level, percent in saturation_thresholds():
-        runs = _runs(rollups, lambda r, p=percent: (_share(r) or 0.0) >= p)
-        above.append((level, percent, _total(runs), len(runs)))
+    """One server's numbers from its rollups over the impact (time order)."""
+    levels = saturation_thresholds()
+    above = [(level, percent, spent, count) for (level, percent), (spent, count)
+             in zip(levels, _time_above(rollups, [p for _, p in levels]), strict=True)]
     down = down_windows(rollups)
     logs = [r.log_refused for r in rollups if r.log_refused is not None]
     worst = [v for r in rollups for v in (r.query_max_ms, r.query_p95_ms) if v is not None]
@@ -171,10 +205,10 @@ def _table(split: dict[str | None, ServerImpact]) -> list[str]:
     return lines
 
 
-def impact_numbers(incident: Incident) -> list[str]:
-    """The measured part of ## Impact; a line saying why when there is nothing to measure."""
-    split = {name: in_window(incident, rollups)
-             for name, rollups in servers.by_server(incident).items()}
+def impact_numbers(incident: Incident, by_server: Split) -> list[str]:
+    """The measured part of ## Impact (``by_server``: servers.by_server's split); a line
+    saying why when there is nothing to measure."""
+    split = {name: in_window(incident, rollups) for name, rollups in by_server.items()}
     split = {name: rollups for name, rollups in split.items() if rollups}
     if not split:
         return ["", "No sample windows were recorded during the impact, so warroom has no "

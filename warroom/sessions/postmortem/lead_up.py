@@ -66,7 +66,8 @@ def climb(
 
 
 def _changes(entries: list[TimelineEntry], since: datetime, until: datetime) -> list[str]:
-    found = [e for e in entries if e.kind is Kind.CHANGE and since <= e.at <= until]
+    found = sorted((e for e in entries if e.kind is Kind.CHANGE and since <= e.at <= until),
+                   key=lambda e: e.at)
     if not found:
         return ["", "No server change (restart, reload, promotion) was recorded in the lead-up."]
     lines = ["", "Server changes in the lead-up:", ""]
@@ -75,11 +76,11 @@ def _changes(entries: list[TimelineEntry], since: datetime, until: datetime) -> 
     return lines
 
 
-def lead_up(incident: Incident) -> list[str]:
-    """``**Lead-up.**`` and what the record shows before detection."""
+def lead_up(incident: Incident, split: dict[str | None, list[SampleRollup]]) -> list[str]:
+    """``**Lead-up.**`` and what the record shows before detection (``split``: the rollups
+    by server, servers.by_server's)."""
     until = incident.detected_at or incident.started_at
     what = "detection" if incident.detected_at is not None else "impact start"
-    split = servers.by_server(incident)
     if not any(split.values()):
         return ["", "**Lead-up.** No sample windows were recorded, so the climb cannot be "
                 "dated: TODO: say when it began, from your monitoring."]
@@ -96,4 +97,4 @@ def lead_up(incident: Incident) -> list[str]:
         lines.append(f"- {head}{text}")
     earliest = min((r.at for rollups in split.values() for r in rollups), default=until)
     since = min([earliest, *starts]) - CHANGE_LOOKBACK
-    return lines + _changes(incident.entries_in_order(), since, until)
+    return lines + _changes(incident.timeline, since, until)

@@ -6,7 +6,7 @@ from datetime import tzinfo
 
 from warroom.formats import format_duration
 from warroom.sessions import servers
-from warroom.sessions.model import Incident, RefusedFigure
+from warroom.sessions.model import Incident, RefusedFigure, SampleRollup
 from warroom.sessions.postmortem.impact import impact_numbers
 from warroom.sessions.postmortem.lead_up import lead_up
 from warroom.sessions.postmortem.markdown import _first_paragraph, _heading_text, _prose, one_line
@@ -107,13 +107,15 @@ def _impact(incident: Incident) -> list[str]:
                   f"{_stamp(incident.started_at)} to {_stamp(end)}."]
     else:
         lines += ["", f"Impact began {_stamp(incident.started_at)} and is not yet over."]
-    return lines + impact_numbers(incident) + _server_refusals(incident) + lead_up(incident)
+    split = servers.by_server(incident)
+    return (lines + impact_numbers(incident, split) + _server_refusals(split)
+            + lead_up(incident, split))
 
 
-def _server_refusals(incident: Incident) -> list[str]:
+def _server_refusals(split: dict[str | None, list[SampleRollup]]) -> list[str]:
     """What each server's own log counted as refused connections, and whom it refused most."""
     lines: list[str] = []
-    for name, rollups in servers.by_server(incident).items():
+    for name, rollups in split.items():
         refusing = [r for r in rollups if r.log_refused]
         if not refusing:
             continue

@@ -19,17 +19,24 @@ def _timeline(entries: list[TimelineEntry]) -> list[str]:
     lines.append("")
     shown: date | None = None
     # Seconds only where they tell entries of one minute apart.
+    minutes = [e.at.replace(second=0, microsecond=0) for e in entries]
     seconds_in: dict[datetime, set[int]] = {}
-    for e in entries:
-        seconds_in.setdefault(e.at.replace(second=0, microsecond=0), set()).add(e.at.second)
-    for entry in entries:
+    for minute, e in zip(minutes, entries, strict=True):
+        seconds_in.setdefault(minute, set()).add(e.at.second)
+    # A few people write most entries: each author is escaped once, not once per entry.
+    authors: dict[tuple[str, Source], str] = {}
+    for minute, entry in zip(minutes, entries, strict=True):
         day = entry.at.date()
-        crowded = len(seconds_in[entry.at.replace(second=0, microsecond=0)]) > 1
+        crowded = len(seconds_in[minute]) > 1
         clock = f"{entry.at:%H:%M:%S}" if crowded else f"{entry.at:%H:%M}"
         when = clock if day == shown else f"{entry.at:%Y-%m-%d} {clock}"
         shown = day
         parts = [f"**{when}**", MISLEADING if entry.kind is Kind.MISLEADING else entry.kind.value]
-        who = one_line(entry.author) or ("warroom" if entry.source is Source.AUTO else "")
+        key = (entry.author, entry.source)
+        who = authors.get(key)
+        if who is None:
+            who = authors[key] = (one_line(entry.author)
+                                  or ("warroom" if entry.source is Source.AUTO else ""))
         if who:
             parts.append(who)
         lines += _item(" · ".join(parts) + " — ", entry.text)
