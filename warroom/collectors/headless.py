@@ -13,17 +13,33 @@ import queue
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from warroom.collectors.poll import Poller
 
 if TYPE_CHECKING:
+    from warroom.collectors.bouncer_sample import BouncerSample
     from warroom.collectors.findings import FindingsEngine
     from warroom.collectors.findings.config import FindingsConfig
+    from warroom.collectors.findings.model import FindingEvent
     from warroom.collectors.host import HostCollector
     from warroom.collectors.pgbouncer import PgBouncerCollector
     from warroom.collectors.postgres import PostgresCollector
+    from warroom.collectors.sample import PgSample
+    from warroom.collectors.serverlog.counts import LogCounts
     from warroom.collectors.serverlog.source import ServerLogSource
+
+
+@dataclass(frozen=True, slots=True)
+class Taken:
+    """One server's sample: the JSON line's object and what it was made of."""
+
+    sample: PgSample
+    pools: BouncerSample | None
+    logged: LogCounts
+    findings: list[FindingEvent]  # the transitions this sample caused
+    body: dict[str, Any]
 
 
 class ServerLines:
@@ -68,6 +84,14 @@ class ServerLines:
         return self._log, self._engine
 
     def line(self) -> str:
+        return json.dumps(self.take().body, separators=(",", ":"))
+
+    def take(self) -> Taken:
+        """One sample of everything, as the line's object and the parts it was made of.
+
+        ``warroom record`` (recording/sampler.py) keeps the parts too: the sample and pools for
+        the alert rules, the findings' transitions for its log.
+        """
         log, engine = self._begin()
         started = time.monotonic()
         side, bouncer = self._side, self.bouncer
@@ -81,14 +105,14 @@ class ServerLines:
             engine.feed_host(self._host.sample())
         if pools is not None:
             engine.feed_bouncer(pools)
-        engine.feed(sample)
+        events = engine.feed(sample)
         findings = [f.to_json() for f in engine.active()]
         body = sample.to_json(findings)
         out = body if self.name is None else {"server": self.name, **body}
         if pools is not None:
             out["pgbouncer"] = pools.to_json()
         out["server_log"] = log.to_json(logged)
-        return json.dumps(out, separators=(",", ":"))
+        return Taken(sample, pools, logged, events, out)
 
     def close_side(self) -> None:
         """What the poller's thread releases as it ends (the collectors are closed by the owner)."""

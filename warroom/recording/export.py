@@ -1,0 +1,64 @@
+"""`warroom frames`: an incident's frames beside its record, as ``NAME.frames.sqlite``.
+
+The span is the incident's: from ``lead`` before its impact start through its resolution (or
+now). The copy has the recorder's schema and starts at a keyframe, so it opens anywhere (copied
+to another host with the record). Written to a temporary name and renamed: an earlier copy is
+replaced whole or not at all.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from warroom.collectors.dsn import server_name
+from warroom.errors import UserError
+from warroom.recording.retention import Retention
+from warroom.recording.store import FrameStore, StoreError
+from warroom.sessions.model import Incident
+
+SUFFIX = ".frames.sqlite"
+
+
+class FramesError(UserError):
+    """Nothing to save, or the store cannot be read; one line."""
+
+
+def frames_path(session: Path) -> Path:
+    return session.with_name(session.stem + SUFFIX)
+
+
+def server_names(incident: Incident) -> list[str]:
+    """The names the recorder keeps the incident's servers under (host:port, or the target's)."""
+    target = incident.target
+    if target.servers:
+        return [s.name for s in target.servers]
+    return [server_name(target.dsn)]
+
+
+def save_frames(session: Path, store: Path, lead_s: float) -> tuple[Path, int]:
+    from warroom.sessions.store import load_header
+
+    incident = load_header(session)
+    since = incident.started_at - timedelta(seconds=lead_s)
+    until = incident.resolved_at or datetime.now(UTC)
+    target = frames_path(session)
+    partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        source = FrameStore(store, readonly=True)
+    except StoreError as exc:
+        raise FramesError(str(exc)) from None
+    count = 0
+    try:
+        with source, FrameStore(partial, retention=Retention(float("inf"), 2**62)) as copy:
+            for name in server_names(incident):
+                count += source.export(copy, name, since, until)
+        if count == 0:
+            raise FramesError(f"{store}: no frames of {', '.join(server_names(incident))} "
+                              f"between {since:%Y-%m-%d %H:%M} and {until:%H:%M} UTC")  # fmt: skip
+        os.replace(partial, target)
+    finally:
+        for leftover in (partial, Path(f"{partial}-wal"), Path(f"{partial}-shm")):
+            leftover.unlink(missing_ok=True)
+    return target, count

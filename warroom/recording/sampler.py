@@ -1,0 +1,73 @@
+"""One server's frame per sample: the headless sample, then its backends on the same connection.
+
+The sample is ``warroom sample --json``'s (collectors/headless.py: PostgreSQL, its PgBouncer,
+its server log, the findings); the backends are the backends view's list, read right after on
+the collector's held monitoring connection (the one a connection storm cannot take away). The
+alerts are the dashboard's rules on the same figures. Runs on the server's poller thread;
+what it returns goes to the recorder's one writer thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from warroom.collectors.alerts import AlertConfig, AlertEngine, State
+from warroom.collectors.sample import Failure, PgSample
+from warroom.collectors.series import RollupBuilder, Series
+from warroom.recording.frame import BackendRow, Frame, row_of
+from warroom.rollup import SampleRollup
+from warroom.sanitize import one_line
+
+if TYPE_CHECKING:
+    from warroom.collectors.headless import ServerLines
+    from warroom.collectors.postgres import PostgresCollector
+
+ROLLUP_SECONDS = 10.0  # the dashboard's windows: the lead-up's rollups read like the record's
+NO_CAP = 1_000_000  # the row cap for a listing that still takes one
+
+
+@dataclass(slots=True)
+class Sampled:
+    frame: Frame
+    rollups: list[SampleRollup] = field(default_factory=list)
+    log: list[str] = field(default_factory=list)  # raises and clears, one line each
+
+
+class ServerFrames:
+    def __init__(self, lines: ServerLines, server: str, alerts: AlertConfig) -> None:
+        self.lines = lines
+        self.server = server
+        self.alerts = AlertEngine(alerts)
+        self._window_s = alerts.latency_window_s
+        self._query_ms = Series()
+        self.rollups = RollupBuilder(ROLLUP_SECONDS, server=server)
+
+    def sample(self) -> Sampled:
+        taken = self.lines.take()
+        sample = taken.sample
+        backends = list_backends(self.lines.collector, sample) if sample.up else None
+        frame = Frame(self.server, sample.at, sample.status, taken.body, backends)
+        out = Sampled(frame, log=[f"finding {e.state.value}: {e.message}" for e in taken.findings])
+        if sample.up and sample.query_ms is not None:
+            self._query_ms.append(sample.at, sample.query_ms)
+        p95 = self._query_ms.window(self._window_s, sample.at).p95
+        for event in self.alerts.evaluate(sample, query_p95_ms=p95, bouncer=taken.pools):
+            word = "raised" if event.state is State.RAISED else "cleared"
+            out.log.append(f"alert {event.level.value} {word}: {event.message}")
+        out.log = [f"{self.server}: {one_line(line, 400)}" for line in out.log]
+        self.rollups.add_server_log(taken.logged, sample.at)
+        out.rollups = self.rollups.add(sample)
+        return out
+
+
+def list_backends(collector: PostgresCollector, sample: PgSample) -> tuple[BackendRow, ...] | None:
+    """Every client backend (no cap: the recorder keeps all), None when the list failed."""
+    try:
+        listed = collector.list_backends(None)  # type: ignore[arg-type]
+    except TypeError:  # a listing that still requires a cap
+        listed = collector.list_backends(NO_CAP)
+    if isinstance(listed, Failure):
+        return None
+    at = sample.at.timestamp()
+    return tuple(row_of(b, at) for b in listed)

@@ -1,0 +1,60 @@
+"""``[record]`` in the config file: the recorder's defaults, overridden by its options.
+
+    [record]
+    store = "/var/lib/warroom/recorder.sqlite"   # default $XDG_STATE_HOME/warroom/recorder.sqlite
+    interval = 1                                 # seconds
+    retention_age = "48h"
+    retention_size = "1GiB"
+    targets = ["primary", "replica-1"]           # [[targets]] names; default every one
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from warroom.config import ConfigError, ConfigFile
+from warroom.recording.retention import DEFAULT_AGE_S, DEFAULT_BYTES, parse_age, parse_size
+
+_KNOWN = ("store", "interval", "retention_age", "retention_size", "targets")
+
+
+def default_store() -> Path:
+    """``$XDG_STATE_HOME/warroom/recorder.sqlite`` (``~/.local/state/...``)."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "warroom" / "recorder.sqlite"
+
+
+@dataclass(frozen=True, slots=True)
+class RecordSettings:
+    store: Path | None = None
+    interval: float = 1.0
+    retention_age_s: float = DEFAULT_AGE_S
+    retention_bytes: int = DEFAULT_BYTES
+    targets: tuple[str, ...] = ()
+
+
+def parse_record(found: ConfigFile) -> RecordSettings:
+    table = found.table("record")
+    where = f"{found.where}: record"
+    unknown = sorted(set(table) - set(_KNOWN))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(_KNOWN)})")
+    out = RecordSettings()
+    store = table.get("store")
+    if store is not None and (not isinstance(store, str) or not store):
+        raise ConfigError(f"{where}.store: expected a path")
+    interval = table.get("interval", out.interval)
+    if type(interval) not in (int, float) or not 0 < interval < float("inf"):
+        raise ConfigError(f"{where}.interval: expected seconds above 0")
+    try:
+        age = parse_age(str(table.get("retention_age", out.retention_age_s)))
+        size = parse_size(str(table.get("retention_size", out.retention_bytes)))
+    except ValueError as exc:
+        raise ConfigError(f"{where}: retention: {exc}") from None
+    targets = table.get("targets", [])
+    if not isinstance(targets, list) or any(not isinstance(t, str) for t in targets):
+        raise ConfigError(f"{where}.targets: expected a list of [[targets]] names")
+    return RecordSettings(Path(store).expanduser() if store else None, float(interval), age,
+                          size, tuple(targets))  # fmt: skip
