@@ -320,7 +320,7 @@ def test_action_items_are_a_checklist_with_owner_kind_and_due() -> None:
     inc.action_items = [
         ActionItem("Cap the pool at 50 per host", owner="bob", kind="prevent",
                    due=date(2022, 11, 1)),
-        ActionItem("Alert on connection saturation", owner="carol", kind="detect", done=True),
+        ActionItem("Alert on connection saturation", owner="carol", kind="detect", status="done"),
         ActionItem("Write a runbook for connection storms", kind="process"),
     ]
     measures = section(render(inc), "Corrective and Preventative Measures")
@@ -445,7 +445,7 @@ def hostile_incident(text: str) -> Incident:
     inc.add_entry(TimelineEntry(at=t(9, 10), text=text, kind=Kind.MISLEADING))
     inc.add_entry(TimelineEntry(at=t(9, 20), text=text, kind=Kind.RESOLUTION))
     inc.status_change("resolved", t(10))
-    inc.action_items = [ActionItem(text, owner=text), ActionItem(text, done=True)]
+    inc.action_items = [ActionItem(text, owner=text), ActionItem(text, status="done")]
     inc.samples = rollups("ud")
     return inc
 

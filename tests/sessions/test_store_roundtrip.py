@@ -22,6 +22,7 @@ from warroom.sessions.model import (
     TEXT_FIELDS,
     ActionItem,
     ActionKind,
+    ActionStatus,
     Incident,
     Kind,
     ModelError,
@@ -88,7 +89,7 @@ action_items = st.builds(
     owner=texts,
     kind=st.sampled_from(ActionKind),
     due=st.none() | st.dates(),
-    done=st.booleans(),
+    status=st.sampled_from(ActionStatus),
     id=ids,
 )
 rollups = st.builds(
@@ -128,6 +129,7 @@ def headers(draw: st.DrawFn) -> Incident:
         status=draw(st.sampled_from(Status)),
         **times,
         **{name: draw(texts) for name in TEXT_FIELDS},
+        contributing_factors=tuple(draw(st.lists(texts, max_size=3))),
         roles=Roles(commander=draw(texts), scribe=draw(texts), comms=draw(texts)),
         target=Target(
             dsn=draw(st.sampled_from(["", "host=db1 dbname=orders", "postgresql://app@db1/o"])),
@@ -147,7 +149,7 @@ operations = st.lists(
         st.tuples(st.just("severity"), st.sampled_from(SEVERITIES)),
         st.tuples(st.just("edit"), st.integers(0, 20), texts),
         st.tuples(st.just("delete"), st.integers(0, 20)),
-        st.tuples(st.just("done"), st.integers(0, 20)),
+        st.tuples(st.just("done"), st.integers(0, 20), st.sampled_from(ActionStatus)),
     ),
     max_size=10,
 )
@@ -188,7 +190,7 @@ def apply(store: Store, op: tuple[Any, ...]) -> None:
                 owner=item.owner,
                 kind=item.kind,
                 due=item.due,
-                done=not item.done,
+                status=op[2],
                 id=item.id,
             )
 
@@ -223,9 +225,7 @@ def apply_in_memory(incident: Incident, op: tuple[Any, ...], store: Store) -> No
             incident.remove_entry(entry.id)
     elif kind == "done" and incident.action_items:
         i = op[1] % len(incident.action_items)
-        incident.action_items[i] = dataclasses.replace(
-            incident.action_items[i], done=not incident.action_items[i].done
-        )
+        incident.action_items[i] = incident.action_items[i].with_status(op[2])
 
 
 

@@ -71,6 +71,15 @@ class ActionKind(StrEnum):
     PROCESS = "process"
 
 
+class ActionStatus(StrEnum):
+    """Where a follow-up stands. Only ``open`` items are due; ``wont_do`` is a decision to drop
+    one (kept, so the draft and the history show what was decided against)."""
+
+    OPEN = "open"
+    DONE = "done"
+    WONT_DO = "wont_do"
+
+
 # The key timestamps in the order an incident normally moves through them.
 KEY_TIMES: tuple[str, ...] = (
     "started_at",
@@ -114,8 +123,13 @@ TITLE_MAX_CHARS = 200
 
 TEXT_FIELDS: tuple[str, ...] = ("summary", "impact", "trigger", "root_cause", "resolution")
 ROLE_NAMES: tuple[str, ...] = ("commander", "scribe", "comms")
+# The conditions that let the root cause do harm (PagerDuty's contributing factors, Atlassian's
+# causes besides the proximate one): a list, one factor each, not folded into root_cause.
+FACTORS = "contributing_factors"
 # What the incident form may change, and so what ``apply_changes`` accepts.
-FORM_FIELDS: frozenset[str] = frozenset({"title", *KEY_TIMES, *TEXT_FIELDS, *ROLE_NAMES})
+FORM_FIELDS: frozenset[str] = frozenset(
+    {"title", *KEY_TIMES, *TEXT_FIELDS, *ROLE_NAMES, FACTORS}
+)
 
 
 def check_note_text(text: str, what: str = "a note") -> str:
@@ -176,15 +190,30 @@ class TimelineEntry:
 
 @dataclass(frozen=True, slots=True)
 class ActionItem:
+    """A follow-up. ``status`` says where it stands; ``done`` is the file's older word for it
+    (a record written before statuses has only ``done``: open unless done)."""
+
     text: str
     owner: str = ""
     kind: ActionKind = ActionKind.PREVENT
     due: date | None = None
-    done: bool = False
+    status: ActionStatus = ActionStatus.OPEN
     id: str = field(default_factory=new_id)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", ActionKind(self.kind))
+        object.__setattr__(self, "status", ActionStatus(self.status))
+
+    @property
+    def done(self) -> bool:
+        return self.status is ActionStatus.DONE
+
+    def with_status(self, status: ActionStatus | str) -> ActionItem:
+        return replace(self, status=ActionStatus(status))
+
+    def overdue(self, today: date) -> bool:
+        """Open with its due date passed: a due date is the whole day, so overdue the day after."""
+        return self.status is ActionStatus.OPEN and self.due is not None and self.due < today
 
 
 @dataclass(slots=True)
@@ -232,6 +261,7 @@ class Incident:
     trigger: str = ""
     root_cause: str = ""
     resolution: str = ""
+    contributing_factors: tuple[str, ...] = ()
     roles: Roles = field(default_factory=Roles)
     target: Target = field(default_factory=Target)
     share: str = ""  # the ops database this incident is shared through (no password); "" = not
@@ -241,6 +271,7 @@ class Incident:
 
     def __post_init__(self) -> None:
         self.status = Status(self.status)
+        self.contributing_factors = tuple(self.contributing_factors)
         check_severity(self.severity)
         for name in KEY_TIMES:
             value = getattr(self, name)
@@ -399,6 +430,12 @@ class Incident:
         for name in TEXT_FIELDS:
             if name in changes and changes[name] != getattr(self, name):
                 check_note_text(str(changes[name] or ""), name)
+        if FACTORS in changes:
+            factors = factor_list(changes[FACTORS])
+            old = set(self.contributing_factors)
+            for number, factor in enumerate(factors, 1):
+                if factor not in old:
+                    check_note_text(factor, f"contributing factor {number}")
         times = self.key_times() | {k: v for k, v in changes.items() if k in KEY_TIMES}
         self.check_key_times(times)  # type: ignore[arg-type]
 
@@ -417,6 +454,8 @@ class Incident:
                 setattr(self, name, as_utc(value) if isinstance(value, datetime) else None)
             elif name in ROLE_NAMES:
                 setattr(self.roles, name, str(value or ""))
+            elif name == FACTORS:
+                self.contributing_factors = factor_list(value)
             else:
                 setattr(self, name, str(value or ""))
         entry = TimelineEntry(
@@ -425,6 +464,27 @@ class Incident:
         )  # fmt: skip
         self.timeline.append(entry)
         return entry
+
+    # -- follow-ups ----------------------------------------------------------------------------
+
+    def action_item(self, ident: str) -> ActionItem:
+        """The action item ``ident`` names: its whole id, or the start of exactly one id."""
+        exact = [a for a in self.action_items if a.id == ident]
+        found = exact or [a for a in self.action_items if ident and a.id.startswith(ident)]
+        if not found:
+            raise ModelError(f"no action item with id {ident!r} (`warroom action list` shows them)")
+        if len(found) > 1:
+            raise ModelError(
+                f"{ident!r} starts {len(found)} action item ids; give more of the id"
+            )
+        return found[0]
+
+    def set_action_status(self, ident: str, status: ActionStatus | str) -> ActionItem:
+        """Close (or reopen) a follow-up; the same status twice is a no-op, not an error."""
+        old = self.action_item(ident)
+        new = old.with_status(status)
+        self.action_items[self.action_items.index(old)] = new
+        return new
 
     def restore_entry(self, entry: TimelineEntry) -> None:
         """Put a deleted entry back (undo); a no-op when it is there already."""
@@ -468,6 +528,20 @@ class Incident:
 
 def _entry_order(entry: TimelineEntry) -> tuple[datetime, str]:
     return (entry.at, entry.id if UUID_RE.match(entry.id) else "")
+
+
+def factor_list(value: object) -> tuple[str, ...]:
+    """Contributing factors as the record keeps them: stripped, blanks and repeats left out."""
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise ModelError("contributing factors are a list of texts")
+    out: list[str] = []
+    for item in value:
+        if not isinstance(item, str):
+            raise ModelError("contributing factors are a list of texts")
+        text = item.strip()
+        if text and text not in out:
+            out.append(text)
+    return tuple(out)
 
 
 def check_severity(severity: str) -> str:

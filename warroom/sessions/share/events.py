@@ -185,6 +185,7 @@ def action_data(item: ActionItem) -> dict[str, Any]:
         "kind": item.kind.value,
         "due": item.due.isoformat() if item.due else None,
         "done": item.done,
+        "status": item.status.value,  # hosts before statuses read done alone
     }
 
 
@@ -199,7 +200,8 @@ def action_from(data: dict[str, Any]) -> ActionItem:
             owner=_name(data.get("owner", ""), "action owner"),
             kind=data.get("kind", "prevent"),
             due=date.fromisoformat(due) if due else None,
-            done=bool(data.get("done", False)),
+            # Older hosts send ``done`` alone.
+            status=data.get("status") or ("done" if data.get("done") else "open"),
         )
     except (KeyError, ValueError, TypeError) as exc:
         raise BadEvent(f"action item: {exc}") from None

@@ -32,7 +32,7 @@ from warroom.sessions.toml_codec.samples import (
 # Every key a block may hold; the torn-tail check uses it to tell a cut-off write from garbage.
 BLOCK_KEYS: dict[str, frozenset[str]] = {
     "timeline": frozenset({"id", "at", "kind", "text", "author", "source"}),
-    "action_items": frozenset({"id", "text", "owner", "kind", "due", "done"}),
+    "action_items": frozenset({"id", "text", "owner", "kind", "due", "status", "done"}),
     "samples": frozenset({"at", "seconds", "samples", "status", "refused", *_ROLLUP_OPTIONAL,
                           *_ROLLUP_PAIRS, *_ROLLUP_NAMED, "bouncer_pools", "top_groups",
                           "log_refused_top"}),

@@ -11,10 +11,12 @@ from typing import Any
 
 from warroom.dsn import scrub
 from warroom.sessions.model import (
+    FACTORS,
     KEY_TIMES,
     TEXT_FIELDS,
     ActionItem,
     ActionKind,
+    ActionStatus,
     Incident,
     Kind,
     Roles,
@@ -29,6 +31,10 @@ from warroom.sessions.toml_codec.reader import FieldError, _model, _Reader, _Whe
 
 SCHEMA = 2  # 2: rollups that can redraw the dashboard (by state, top apps, host, PgBouncer)
 OLDEST_SCHEMA = 1
+# Keys added within schema 2 are optional and written only when they say something, so a file
+# that does not use them is byte for byte what it was and reads anywhere as before (issue 23):
+# [incident] contributing_factors (written when there are any) and an action item's status
+# (written when ``done`` cannot say it: wont_do).
 
 # Array-of-tables blocks, in the order a rewrite writes them.
 BLOCKS: tuple[str, ...] = ("timeline", "action_items", "samples")
@@ -58,6 +64,8 @@ def header_tables(incident: Incident) -> dict[str, Any]:
             table[name] = value
     for name in TEXT_FIELDS:
         table[name] = getattr(incident, name)
+    if incident.contributing_factors:
+        table[FACTORS] = list(incident.contributing_factors)
     table["roles"] = {
         "commander": incident.roles.commander,
         "scribe": incident.roles.scribe,
@@ -103,6 +111,8 @@ def action_item_table(item: ActionItem) -> dict[str, Any]:
     }
     if item.due is not None:
         table["due"] = item.due
+    if item.status is ActionStatus.WONT_DO:
+        table["status"] = item.status.value
     table["done"] = item.done  # required and last: see the package docstring
     return table
 
@@ -148,6 +158,7 @@ def decode_header(doc: Mapping[str, Any]) -> Incident:
         values[name] = r.moment(name, required=False)
     for name in TEXT_FIELDS:
         values[name] = r.string(name, required=False)
+    values[FACTORS] = r.strings(FACTORS, required=False)
     roles = Roles()
     sub = r.sub("roles", "incident.roles", "incident.roles")
     if sub is not None:
@@ -209,9 +220,16 @@ def decode_action_item(table: object, index: int) -> ActionItem:
         "owner": r.string("owner"),
         "kind": r.choice("kind", ActionKind),
         "due": r.day("due", required=False),
+        "status": r.choice("status", ActionStatus, required=False),
         "done": r.boolean("done"),
     }
     r.done()
+    status, done = values["status"], values.pop("done")
+    if status is None:  # written before statuses, or open/done: ``done`` says which
+        values["status"] = ActionStatus.DONE if done else ActionStatus.OPEN
+    elif (status is ActionStatus.DONE) != done:
+        # Two keys that disagree: refuse rather than guess which one a hand edit meant.
+        raise where.error("status", f"{status.value!r} disagrees with done = {str(done).lower()}")
     return _model(where, lambda: ActionItem(**values))
 
 

@@ -142,6 +142,17 @@ class _Reader:
             "a local date",
         )
 
+    def strings(self, key: str, required: bool = True) -> tuple[str, ...]:
+        """An array of strings; a wrong item is named by its place (``key[2]``)."""
+        value = self._typed(key, required, lambda v: isinstance(v, list), "an array of strings")
+        for index, item in enumerate(value or ()):
+            if not isinstance(item, str):
+                found = self.where.error(key, "")  # keyed so the store can name the line
+                place = str(found).removesuffix(": ")
+                found.args = (f"{place}[{index}]: expected a string, got {describe(item)}",)
+                raise found
+        return tuple(value or ())
+
     def choice(self, key: str, enum: type[_E], required: bool = True) -> _E | None:
         value = self.string(key, required, default="")
         if not required and key not in self.table:
