@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -94,8 +95,8 @@ def add_check(subs: Subparsers) -> None:
 
 
 def add_sessions(subs: Subparsers) -> None:
-    p = add_command(subs, "sessions", "list incidents in the sessions directory, newest first",
-                    "warroom sessions")
+    p = add_command(subs, "sessions", "list incidents in the sessions directory, newest first, "
+                    "each with its overdue follow-ups", "warroom sessions")
     share_arg(p, "also list the incidents shared there; default: $WARROOM_SHARE, else config")
     p.set_defaults(func=cmd_sessions)
 
@@ -104,10 +105,12 @@ def add_sessions(subs: Subparsers) -> None:
 
 
 def cmd_new(args: argparse.Namespace) -> int:
+    from warroom.notify import hooks as notify
     from warroom.sessions.paths import new_session_path
     from warroom.sessions.share import client
     from warroom.sessions.store import Store
 
+    notify.check()  # a bad [[notify]] fails before anything is written
     started = utcnow() if args.at is None else parse_past_time(args.at)
     incident = Incident.create(args.title, started, severity=args.severity)
     dsn = client.configured_dsn(args.share)
@@ -115,15 +118,18 @@ def cmd_new(args: argparse.Namespace) -> int:
         client.refuse_if_taken(dsn, incident.id)
     path = args.session if args.session is not None else new_session_path(incident.id)
     store = Store.create(path, incident)
+    notify.announce_opened(store)
     if dsn:
         who = client.qualified(author(args.author))
         outbox = client.start_sharing(store, dsn, client.host_name(), who)
         _publish(outbox, dsn, who, "the incident is")
     print(path)
+    notify.finish(warn)
     return 0
 
 
 def cmd_note(args: argparse.Namespace) -> int:
+    from warroom.notify import hooks as notify
     from warroom.sessions.share.oneshot import entry_author, open_session
 
     text = " ".join(args.text).strip()
@@ -133,23 +139,28 @@ def cmd_note(args: argparse.Namespace) -> int:
     path = resolve_session(args.session)
     who = entry_author(author(args.author), path, args.share)
     store, outbox, dsn = open_session(path, args.share, who)
+    notify.watch(store)
     entry = TimelineEntry(at=at, text=text, kind=Kind(args.kind), author=who, source=Source.CLI)
     store.append_entry(entry)
     print(entry.id)
     _publish(outbox, dsn, who, f"note {entry.id} is")
+    notify.finish(warn)
     return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from warroom.notify import hooks as notify
     from warroom.sessions.share.oneshot import entry_author, open_session
 
     at = utcnow() if args.at is None else parse_past_time(args.at)
     path = resolve_session(args.session)
     who = entry_author(author(args.author), path, args.share)
     store, outbox, dsn = open_session(path, args.share, who)
+    notify.watch(store)
     entry = store.update(lambda incident: incident.status_change(args.status, at, who, Source.CLI))
     print(entry.id)
     _publish(outbox, dsn, who, f"status {args.status} is")
+    notify.finish(warn)
     return 0
 
 
@@ -251,6 +262,7 @@ def _list_shared(dsn: str) -> int:
 
 
 def _list_local() -> int:
+    from warroom.sessions.followups import today
     from warroom.sessions.paths import list_sessions, sessions_dir
 
     found = list_sessions()
@@ -264,4 +276,21 @@ def _list_local() -> int:
             continue
         started = format_utc(inc.started_at, seconds=False)
         print(f"{inc.status.value:<13} {inc.severity:<4} {started:<20} {inc.title}  {item.path}")
+        _overdue_lines(item.path, today())
     return 0
+
+
+def _overdue_lines(path: Path, day: date) -> None:
+    """The session's open follow-ups past their due date, under its line."""
+    from warroom.sanitize import one_line
+    from warroom.sessions.followups import overdue, read_action_items
+    from warroom.sessions.store import SessionError
+
+    try:
+        late = overdue(read_action_items(path), day)
+    except (OSError, SessionError) as exc:  # the list goes on; `warroom check` says more
+        warn(f"{path}: follow-ups not read: {exc}")
+        return
+    for a in late:
+        owner = one_line(a.owner) or "no owner"
+        print(f"    overdue since {a.due}: {one_line(a.text)}  ({owner}; {a.id})")
