@@ -26,12 +26,12 @@ def alert(ev: Event) -> dict[str, Any]:
         name = "warroom_incident"
     else:
         name = "warroom_" + kind.replace(".", "_")
-    labels = {"alertname": name, "warroom_event": kind}
+    labels = {"alertname": name}  # identity: a clear carries the labels of its raise
     if ev.get("severity") or incident.get("severity"):
         labels["severity"] = str(ev.get("severity") or incident.get("severity"))
     if incident:
         labels["incident"] = str(incident["id"])
-    annotations = {"summary": str(ev.get("text", ""))}
+    annotations = {"summary": str(ev.get("text", "")), "warroom_event": kind}
     if incident:
         annotations["incident_title"] = str(incident.get("title", ""))
     if ev.get("draft"):

@@ -52,7 +52,7 @@ class Destination:
     min_interval_s: float = 1.0  # the rate limit: events within it fold into one message
     retry_base_s: float = 1.0
     retry_max_s: float = 300.0
-    max_batch: int = 20
+    max_batch: int = 100  # events in one message at most (a burst past it takes several)
 
     def wants(self, event: Mapping[str, Any]) -> bool:
         kind = str(event.get("type", ""))
@@ -150,7 +150,7 @@ def _one(entry: object, taken: set[str]) -> Destination:
         min_interval_s=_number(entry, "min_interval_s", 1.0, 0.0),
         retry_base_s=_number(entry, "retry_base_s", 1.0, 0.01),
         retry_max_s=_number(entry, "retry_max_s", 300.0, 0.01),
-        max_batch=int(_number(entry, "max_batch", 20, 1)),
+        max_batch=int(_number(entry, "max_batch", 100, 1)),
     )  # fmt: skip
 
 
