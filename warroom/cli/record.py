@@ -114,9 +114,10 @@ def cmd_record(args: argparse.Namespace) -> int:
     if args.unit:
         from warroom.recording.unit import unit_args, unit_text
 
-        options = ["--interval", f"{interval:g}", "--store", str(store.absolute()),
-                   "--retention-age", f"{retention.max_age_s:g}",
+        options = ["--interval", f"{interval:g}", "--retention-age", f"{retention.max_age_s:g}",
                    "--retention-size", str(retention.max_bytes)]  # fmt: skip
+        if args.store or settings.store:  # else the service's own state directory
+            options += ["--store", str(store.absolute())]
         sys.stdout.write(unit_text(unit_args(args.dsn, args.pgbouncer, args.target, options)))
         return 0
     if store.is_dir():

@@ -101,6 +101,9 @@ class FrameStore:
             self._db = sqlite3.connect(path, isolation_level=None)
         try:
             self._setup(readonly)
+        except sqlite3.OperationalError:  # a full disk, a locked or unwritable file: not its form
+            self._db.close()
+            raise
         except sqlite3.DatabaseError as exc:
             self._db.close()
             raise StoreError(f"{path}: not a recorder store ({exc})") from None
