@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from warroom import __version__
 from warroom.cli import action, doctor, incident, notify, record, sample, serve, share, watch
+from warroom.cli.history import add_history
 from warroom.cli.options import PROG, Formatter, Parser, UsageError
 from warroom.cli.output import share_warnings_to_stderr
 from warroom.errors import UserError
@@ -23,7 +24,7 @@ from warroom.sessions.times import TimeError
 COMMANDS = (
     incident.add_new, share.add_join, share.add_share, incident.add_note, incident.add_status,
     incident.add_postmortem, watch.add_replay, incident.add_check, incident.add_sessions,
-    action.add_action,
+    action.add_action, add_history,
     watch.add_watch, sample.add_sample, record.add_record, record.add_frames, doctor.add_doctor,
     watch.add_demo, serve.add_serve, notify.add_notify,
 )  # fmt: skip
