@@ -29,6 +29,7 @@ H2 = [
     "Impact",
     "Detection",
     "Timeline",
+    "What We Ruled Out",
     "Root Cause and Resolution",
     "Corrective and Preventative Measures",
     "Lessons Learned",
@@ -36,6 +37,7 @@ H2 = [
 ]
 H3 = [
     "Root cause",
+    "Contributing factors",
     "Trigger",
     "Resolution",
     "What went well",
@@ -322,14 +324,17 @@ def test_action_items_are_a_checklist_with_owner_kind_and_due() -> None:
                    due=date(2022, 11, 1)),
         ActionItem("Alert on connection saturation", owner="carol", kind="detect", status="done"),
         ActionItem("Write a runbook for connection storms", kind="process"),
+        ActionItem("Rewrite the ORM", kind="prevent", status="wont_do"),
     ]
     measures = section(render(inc), "Corrective and Preventative Measures")
     lines = [line for line in measures.splitlines() if line.startswith("- ")]
     assert lines == [
-        "- [ ] Cap the pool at 50 per host — prevent · owner: bob · due 2022-11-01",
-        "- [x] Alert on connection saturation — detect · owner: carol",
-        "- [ ] Write a runbook for connection storms — process · TODO: assign an owner · "
+        "- [ ] Cap the pool at 50 per host — open · prevent · owner: bob · due 2022-11-01",
+        "- [x] Alert on connection saturation — done · detect · owner: carol",
+        "- [ ] Write a runbook for connection storms — open · process · TODO: assign an owner · "
         "TODO: set a due date",
+        # dropped: kept on record, and nobody is asked to own it
+        "- [ ] Rewrite the ORM — won't do · prevent",
     ]
 
 
@@ -439,6 +444,7 @@ def test_latency_falls_back_to_p95_when_no_max_was_kept() -> None:
 def hostile_incident(text: str) -> Incident:
     inc = Incident.create(text + " title", t(9))
     inc.summary = inc.impact = inc.root_cause = inc.trigger = inc.resolution = text
+    inc.contributing_factors = (text, "a second factor")
     inc.roles = Roles(commander=text, scribe=text, comms=text)
     inc.target = Target(dsn=text)
     inc.add_entry(TimelineEntry(at=t(9, 5), text=text, kind=Kind.DETECTION, author=text))
@@ -469,6 +475,8 @@ def assert_structure_intact(inc: Incident, md: str) -> list[Token]:
             # Our own code spans are command hints; none may come from the record.
             assert child.type != "code_inline" or child.content.startswith("warroom"), child
     assert len(top_items(section_tokens(tokens, "Timeline"))) == len(inc.timeline)
+    misleading = [e for e in inc.timeline if e.kind is Kind.MISLEADING]
+    assert len(top_items(section_tokens(tokens, "What We Ruled Out"))) == len(misleading)
     assert len(top_items(section_tokens(tokens, "Corrective and Preventative Measures"))) == 2
     assert not CONTROL.search(md)
     return tokens

@@ -6,8 +6,9 @@ every piece of recorded text (typed at 3 a.m., pasted from psql, or written by t
 escaped so it reads literally and can never add a heading, a list item or a code block.
 
 One module per part of the draft: summary.py (title, Issue Summary, Impact), detection.py,
-timeline.py, root_cause.py, actions.py, lessons.py and metrics.py (with figures.py, charts.py and
-several_servers.py); markdown.py escapes recorded text and stamps.py writes the times.
+timeline.py, ruled_out.py, root_cause.py, actions.py, lessons.py and metrics.py (with
+figures.py, charts.py and several_servers.py); markdown.py escapes recorded text and stamps.py
+writes the times.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from warroom.sessions.postmortem.lessons import _lessons
 from warroom.sessions.postmortem.markdown import clean, escape_line, one_line
 from warroom.sessions.postmortem.metrics import _metrics
 from warroom.sessions.postmortem.root_cause import _root_cause
+from warroom.sessions.postmortem.ruled_out import _ruled_out
 from warroom.sessions.postmortem.stamps import _zone
 from warroom.sessions.postmortem.summary import _impact, _summary, _title
 from warroom.sessions.postmortem.timeline import MISLEADING, _timeline
@@ -31,6 +33,7 @@ SECTIONS: tuple[str, ...] = (
     "Impact",
     "Detection",
     "Timeline",
+    "What We Ruled Out",
     "Root Cause and Resolution",
     "Corrective and Preventative Measures",
     "Lessons Learned",
@@ -56,6 +59,7 @@ def render(
         _impact(incident),
         _detection(incident, entries),
         _timeline(entries),
+        _ruled_out(incident, entries),
         _root_cause(incident, entries),
         _measures(incident),
         _lessons(incident, entries),

@@ -1,4 +1,9 @@
-"""## Root Cause and Resolution, with warroom's findings kept apart from the humans' cause."""
+"""## Root Cause and Resolution, with warroom's findings kept apart from the humans' cause.
+
+The root cause is one story; the contributing factors are a list of the conditions that let it
+do harm (PagerDuty's contributing factors; Atlassian's causes besides the proximate one), each
+one a follow-up can address.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,14 @@ def _root_cause(incident: Incident, entries: list[TimelineEntry]) -> list[str]:
     lines += _prose(incident.root_cause,
                     "TODO: describe the root cause: why it happened, not only what broke "
                     "(`warroom` field root_cause)")
+    lines += ["", "### Contributing factors", ""]
+    if incident.contributing_factors:
+        for factor in incident.contributing_factors:
+            lines += _item("", factor)
+    else:
+        lines.append("TODO: list what let the cause do harm or made it worse: a missing limit, "
+                     "an alert that did not fire, a retry without backoff (`warroom` field "
+                     "contributing_factors, one per line in the incident form)")
     lines += ["", "### Trigger", ""]
     lines += _prose(incident.trigger,
                     "TODO: what set it off: a deploy, a traffic spike, a job, a config change "
