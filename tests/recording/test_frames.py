@@ -1,0 +1,80 @@
+"""`warroom frames`: an incident's frames saved beside it, readable on their own."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+from support.pgcluster import APP_ROLE
+from support.polling import wait_until
+
+from recording.recorder_process import frame_count, monitor_dsn, recording
+from warroom.recording.store import FrameStore
+from warroom.sessions.model import Incident, Target
+from warroom.sessions.store import Store
+
+
+def frames_cli(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, WARROOM_CONFIG=str(home / "config.toml"))
+    env.pop("WARROOM_DEBUG", None)
+    return subprocess.run([sys.executable, "-m", "warroom", "frames", *args], env=env,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+
+
+def session(path: Path, dsn: str, started: datetime) -> Path:
+    incident = Incident.create("orders pool leaking", started)
+    incident.target = Target(dsn=dsn)
+    Store.create(path, incident)
+    return path
+
+
+def test_frames_of_an_incident_are_saved_beside_it_and_open_elsewhere(pg, tmp_path: Path) -> None:
+    store = tmp_path / "rec.sqlite"
+    dsn = monitor_dsn(pg)
+    with psycopg.connect(pg.dsn(user=APP_ROLE, application_name="leaky")) as held:
+        held.execute("SELECT 'left open by the pool'")
+        args = ["--dsn", dsn, "--store", str(store), "--interval", "0.2"]
+        with recording(args, tmp_path) as rec:
+            wait_until(lambda: frame_count(store) >= 5, 30, "5 frames")
+            assert rec.stop() == 0
+        pid = held.info.backend_pid
+    path = session(tmp_path / "20261204-0900-orders.toml", dsn, datetime.now(UTC))
+    before = store.read_bytes()
+    done = frames_cli(str(path), "--store", str(store), "--lead", "5m", home=tmp_path)
+    assert done.returncode == 0, done.stderr
+    saved = tmp_path / "20261204-0900-orders.frames.sqlite"
+    assert done.stdout.startswith(f"{saved}: ") and "frames" in done.stdout
+    assert store.read_bytes() == before
+    elsewhere = tmp_path / "other-host" / saved.name  # copied away from the recorder's store
+    elsewhere.parent.mkdir()
+    shutil.copy(saved, elsewhere)
+    with FrameStore(elsewhere, readonly=True) as copy:
+        (server,) = copy.servers()
+        first, last = copy.span(server) or (None, None)
+        assert first is not None and last is not None
+        frames = list(copy.frames(server, first, last))
+    assert len(frames) == frame_count(store)
+    for frame in frames:
+        rows = {b.pid: b for b in frame.backends or ()}
+        assert rows[pid].query == "SELECT 'left open by the pool'"
+        assert rows[pid].state == "idle in transaction"
+
+
+def test_frames_refuses_what_it_cannot_save_in_one_line(pg, tmp_path: Path) -> None:
+    path = session(tmp_path / "s.toml", "host=db9.example port=5432", datetime.now(UTC))
+    missing = frames_cli(str(path), "--store", str(tmp_path / "none.sqlite"), home=tmp_path)
+    assert missing.returncode == 1 and missing.stderr.count("\n") == 1
+    assert missing.stderr.startswith("warroom: error: ")
+    assert "no such recorder store" in missing.stderr
+    store = tmp_path / "rec.sqlite"
+    with recording(["--dsn", monitor_dsn(pg), "--store", str(store), "--frames", "2"],
+                   tmp_path) as rec:  # fmt: skip
+        assert rec.proc.wait(timeout=60) == 0
+    other = frames_cli(str(path), "--store", str(store), home=tmp_path)
+    assert other.returncode == 1 and "no frames of db9.example:5432" in other.stderr
+    assert not [p.name for p in tmp_path.iterdir() if "s.frames" in p.name]  # nor a partial
