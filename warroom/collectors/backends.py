@@ -10,6 +10,7 @@ pg_queries.BACKENDS_*_SQL.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -44,6 +45,30 @@ class Backend:
     def identity(self) -> tuple[int, datetime | None]:
         """pid and backend start: a pid the server reuses is another backend."""
         return (self.pid, self.backend_start)
+
+
+@dataclass(frozen=True, slots=True)
+class Signalled:
+    """What a signal to a set did: the pids PostgreSQL signalled, and those already gone."""
+
+    signalled: tuple[int, ...]
+    gone: tuple[int, ...]
+
+
+def identity_params(targets: Sequence[Backend], terminate: bool) -> list[bytes | None]:
+    """BACKENDS_SIGNAL_IDENTITIES_SQL's parameters as libpq text: pids, starts, the verb."""
+    with_start = [b for b in targets if b.backend_start is not None]
+    pids = "{" + ",".join(str(int(b.pid)) for b in with_start) + "}"
+    starts = "{" + ",".join(
+        '"' + b.backend_start.replace(tzinfo=None).isoformat() + '"'  # type: ignore[union-attr]
+        for b in with_start
+    ) + "}"
+    return [pids.encode(), starts.encode(), b"true" if terminate else b"false"]
+
+
+def parse_signalled(text: str) -> Signalled:
+    d = json.loads(text)
+    return Signalled(tuple(int(p) for p in d["signalled"]), tuple(int(p) for p in d["gone"]))
 
 
 def parse_list(text: str) -> list[Backend]:

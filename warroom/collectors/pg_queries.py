@@ -439,6 +439,26 @@ FROM pg_stat_activity
 WHERE application_name = $1 AND backend_type = 'client backend' AND pid <> pg_backend_pid()
 """
 
+# The tagged set and the predicate action: each backend named by pid and start (the JSON's
+# UTC text), so a pid the server gave to a new backend since the list is left alone. A backend
+# gone, or that ended before the signal reached it (the function says false), is 'gone'.
+BACKENDS_SIGNAL_IDENTITIES_SQL = f"""
+SELECT json_build_object(
+  'signalled', coalesce(json_agg(t.pid ORDER BY t.pid) FILTER (WHERE t.ok), '[]'),
+  'gone', coalesce(json_agg(t.pid ORDER BY t.pid) FILTER (WHERE t.ok IS NOT TRUE), '[]'))::text
+FROM (
+  SELECT w.pid,
+         CASE WHEN a.pid IS NULL THEN NULL
+              WHEN $3 THEN pg_terminate_backend(a.pid)
+              ELSE pg_cancel_backend(a.pid) END AS ok
+  FROM unnest($1::int[], $2::timestamp[]) AS w(pid, started)
+  LEFT JOIN pg_stat_activity a
+    ON a.pid = w.pid AND a.backend_start AT TIME ZONE 'UTC' = w.started
+   AND a.backend_type = 'client backend' AND a.pid <> pg_backend_pid()
+   AND a.application_name IS DISTINCT FROM '{PROBE_APPLICATION}'
+) t
+"""
+
 # `warroom doctor`: the monitoring role's grants and the settings it needs, one row.
 DOCTOR_CHECK_SQL = """
 SELECT current_user, current_setting('server_version_num')::int,

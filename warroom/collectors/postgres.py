@@ -25,16 +25,25 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TypeVar
 
+from psycopg import pq
 from psycopg.conninfo import make_conninfo
 
-from warroom.collectors import backends, lock_detail, pg_queries, pg_wire, proctitles, statements
+from warroom.collectors import (
+    backends,
+    backends_explain,
+    lock_detail,
+    pg_queries,
+    pg_wire,
+    proctitles,
+    statements,
+)
 from warroom.collectors.downtime import DownTracker, DownWindow
 from warroom.collectors.pg_assembly import SampleAssembly
 from warroom.collectors.pg_connection import Connecting, Connector, MonitorSession
 from warroom.collectors.pg_probe import ProbeResult, now_utc
 from warroom.collectors.pg_reads import ExtraReads
 from warroom.collectors.pg_wire import Stopped, WireError
-from warroom.collectors.sample import Failure, FailureKind, PgSample
+from warroom.collectors.sample import BlockedBackend, Failure, FailureKind, LockRoot, PgSample
 from warroom.collectors.server_changes import ServerWatch
 from warroom.dsn import DsnError
 from warroom.dsn import parse as parse_dsn
@@ -206,10 +215,53 @@ class PostgresCollector(Connecting, ExtraReads, SampleAssembly):
             pg_queries.BACKENDS_SIGNAL_PIDS_SQL.encode(), [pid_list.encode(), flag], int
         )
 
+    def signal_identities(
+        self, targets: Sequence[backends.Backend], *, terminate: bool = False
+    ) -> backends.Signalled | Failure:
+        """Cancel (or terminate) exactly these backends, each named by pid and start: a pid
+        reused since the list is not touched; one that ended is reported gone."""
+        params = backends.identity_params(targets, terminate)
+        return self._run_json(pg_queries.BACKENDS_SIGNAL_IDENTITIES_SQL.encode(), params,
+                              backends.parse_signalled)  # fmt: skip
+
+    def lock_detail(
+        self, roots: tuple[LockRoot, ...], waiting: tuple[BlockedBackend, ...]
+    ) -> tuple[LockRoot, ...] | Failure:
+        """The locks ``roots`` hold that ``waiting`` queue for (the sample's lock detail)."""
+        return self._run_json(pg_queries.LOCK_DETAIL_SQL.encode(),
+                              lock_detail.params(roots, waiting),
+                              lambda text: lock_detail.attach(roots, text))  # fmt: skip
+
+    def explain(
+        self, query: str, *, truncated: bool = False
+    ) -> backends_explain.Plan | backends_explain.Unexplainable | Failure:
+        """EXPLAIN (never ANALYZE) of a backend's query on this connection, within its
+        statement and lock timeouts; or why it cannot be explained."""
+        session = self._session
+        if session is None:
+            return self._last_failure or Failure(FailureKind.UNREACHABLE, "not connected")
+        sql = backends_explain.statement(query, truncated, session.version)
+        if isinstance(sql, backends_explain.Unexplainable):
+            return sql
+        generic = "GENERIC_PLAN" in sql.split("\n", 1)[0]
+        return self._run_json(sql.encode(), [],
+                              lambda text: backends_explain.parse_plan(text, generic),
+                              one_statement=True)  # fmt: skip
+
     def _run_json(
-        self, sql: bytes, params: list[bytes | None], parse: Callable[[str], T]
+        self,
+        sql: bytes,
+        params: list[bytes | None],
+        parse: Callable[[str], T],
+        *,
+        one_statement: bool = False,
     ) -> T | Failure:
-        """One statement on the monitoring connection, within the sample budget."""
+        """One statement on the monitoring connection, within the sample budget.
+
+        ``one_statement``: text we did not write (EXPLAIN of a backend's query). A generic plan
+        cannot go through Bind (its $1 would be bound), so the text runs as a simple query, but
+        only once the server has parsed it as one prepared statement: a second statement after
+        a ';' fails that parse and never runs."""
         deadline = time.monotonic() + self.budget
         if not self._lock.acquire(timeout=self.budget):
             return Failure(FailureKind.TIMEOUT, "the monitoring connection is busy")
@@ -218,10 +270,13 @@ class PostgresCollector(Connecting, ExtraReads, SampleAssembly):
             if session is None or self._closed:
                 return self._last_failure or Failure(FailureKind.UNREACHABLE, "not connected")
             try:
-                results = pg_wire.execute(
-                    session.pgconn, lambda c: c.send_query_params(sql, params),
-                    deadline, self._stop,
-                )  # fmt: skip
+                if one_statement:
+                    pg_wire.execute(session.pgconn, lambda c: c.send_prepare(b"", sql),
+                                    deadline, self._stop)  # fmt: skip
+                    send: Callable[[pq.PGconn], None] = lambda c: c.send_query(sql)  # noqa: E731
+                else:
+                    send = lambda c: c.send_query_params(sql, params)  # noqa: E731
+                results = pg_wire.execute(session.pgconn, send, deadline, self._stop)
             except Stopped:
                 return Failure(FailureKind.OTHER, "collector closed")
             except WireError as exc:
