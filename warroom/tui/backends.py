@@ -1,28 +1,41 @@
 """Backends view: who holds connections, what runs longest, who blocks whom; the kill switch.
 
-Every cancel or terminate asks first, naming exactly what will be signalled, and lands on the
-timeline as an action with before/after counts. Database text is shown literally.
+The query text fills what the narrow fixed columns leave, the pane under the table holds the
+selected backend's facts and Enter opens it whole (backends_detail.py). `/` filters and `s`
+sorts (backends_filter.py), both named in the header. Space tags rows by pid and backend start,
+so a pid the server reused since is never signalled; `c`/`x` act on the tagged set when there
+is one, `!` on a predicate (backends_predicate.py). `E` explains and `y` copies the selected
+query (backends_text.py). Every cancel or terminate asks first, naming exactly what will be
+signalled, and lands on the timeline as one action with before/after counts. Every read and
+signal runs in a thread worker on the monitoring connection; database text is shown literally.
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Footer, Input, Static
 
-from warroom.collectors.backends import Backend, blocked_chains
-from warroom.collectors.sample import Failure
+from warroom.collectors.backends import Backend, Signalled, blocked_chains
+from warroom.collectors.backends_explain import Plan, Unexplainable
+from warroom.collectors.sample import BlockedBackend, Failure, LockRoot
 from warroom.formats import age
+from warroom.sanitize import text_block
 from warroom.sessions.model import Kind
+from warroom.tui import backends_filter
+from warroom.tui.backends_detail import BackendDetailScreen, pane
+from warroom.tui.backends_filter import FILTER_HELP, SORTS, Predicate
+from warroom.tui.backends_predicate import PredicateScreen, listing
+from warroom.tui.backends_text import CopyScreen, ExplainScreen
 from warroom.widgets.text import clean, literal
 
 LIMIT = 500
@@ -31,10 +44,17 @@ MODES = {
     "idle_tx": "idle in transaction",
     "blocked": "blocked chains",
 }
+WIDE = 110  # from this width on, the table also shows the user
+WIDER = 150  # and from this one the wait event and who blocks it (the pane always has them)
+QUERY_MIN = 20
+_STATE_SHORT = {"idle in transaction": "idle tx", "idle in transaction (aborted)": "idle tx!",
+                "fastpath function call": "fastpath"}  # fmt: skip
+
+Identity = tuple[int, object]
 
 
 class BackendSource(Protocol):
-    def list_backends(self, limit: int = LIMIT) -> list[Backend] | Failure: ...
+    def list_backends(self, limit: int | None = LIMIT) -> list[Backend] | Failure: ...
 
     def signal_backends(
         self,
@@ -43,6 +63,18 @@ class BackendSource(Protocol):
         application: str | None = None,
         terminate: bool = False,
     ) -> int | Failure: ...
+
+    def signal_identities(
+        self, targets: Sequence[Backend], *, terminate: bool = False
+    ) -> Signalled | Failure: ...
+
+    def explain(
+        self, query: str, *, truncated: bool = False
+    ) -> Plan | Unexplainable | Failure: ...
+
+    def lock_detail(
+        self, roots: tuple[LockRoot, ...], waiting: tuple[BlockedBackend, ...]
+    ) -> tuple[LockRoot, ...] | Failure: ...
 
 
 def _top(counter: Counter[str], n: int = 5) -> Text:
@@ -53,28 +85,74 @@ def _top(counter: Counter[str], n: int = 5) -> Text:
     return text
 
 
+def columns(width: int) -> list[tuple[str, int]]:
+    """The table's columns for a screen ``width`` (each one's text width; the table draws it
+    one cell wider, the gap to the next): narrow fixed ones, the query takes what is left."""
+    fixed = [(" ", 1), ("pid", 7), ("application", 11)]
+    if width >= WIDE:
+        fixed += [("user", 10)]
+    fixed += [("state", 8), ("xact", 6), ("query", 6)]
+    if width >= WIDER:
+        fixed += [("wait", 16), ("blocked", 10)]
+    # The gaps, and two cells for the vertical scrollbar.
+    used = sum(w + 1 for _label, w in fixed) + 2
+    return [*fixed, ("query text", max(QUERY_MIN, width - used - 1))]
+
+
+def _state_style(b: Backend) -> str:
+    if b.blocked_by:
+        return "bold red"
+    return "yellow" if b.idle_in_transaction else ""
+
+
 class BackendsScreen(Screen[None]):
     DEFAULT_CSS = """
     BackendsScreen #summary { height: 3; }
     BackendsScreen #summary Static {
         width: 1fr; height: 3; border: round $primary-darken-1; padding: 0 1;
     }
+    BackendsScreen #filter { height: 1; border: none; padding: 0 1; display: none; }
+    BackendsScreen #filter.open { display: block; }
     BackendsScreen #status { height: 1; background: $panel; padding: 0 1; }
     BackendsScreen DataTable { height: 1fr; }
+    BackendsScreen #detail {
+        height: 6; border-top: solid $primary-darken-1; padding: 0 1; overflow: hidden;
+    }
     """
     BINDINGS = [
-        Binding("escape,b", "app.pop_screen", "Back", id="backends.back"),
-        Binding("l", "mode('longest')", "Longest", id="backends.longest"),
-        Binding("i", "mode('idle_tx')", "Idle in tx", id="backends.idle_tx"),
-        Binding("k", "mode('blocked')", "Blocked", id="backends.blocked"),
+        Binding("escape,b", "back", "Back", id="backends.back"),
+        Binding("l", "mode('longest')", "Longest", id="backends.longest", show=False,
+                tooltip="Longest running first"),
+        Binding("i", "mode('idle_tx')", "Idle in tx", id="backends.idle_tx", show=False,
+                tooltip="Only the backends idle in transaction"),
+        Binding("k", "mode('blocked')", "Blocked", id="backends.blocked", show=False,
+                tooltip="Blocked chains: each blocker followed by those it blocks"),
+        Binding("slash", "filter", "Filter", id="backends.filter",
+                tooltip="Filter: " + FILTER_HELP),
+        Binding("s", "sort", "Sort", id="backends.sort",
+                tooltip="Sort by an age column: longest, xact, query, time in state"),
+        Binding("space", "tag", "Tag", id="backends.tag",
+                tooltip="Tag or untag the selected backend (c/x then act on the tagged set)"),
+        Binding("a", "tag_all", "Tag all", id="backends.tag_all", show=False,
+                tooltip="Tag every backend shown (again: untag them)"),
         Binding("c", "signal(False, False)", "Cancel", id="backends.cancel",
-                tooltip="Cancel the selected backend's query"),
+                tooltip="Cancel the query of the tagged backends, or of the selected one"),
         Binding("x", "signal(True, False)", "Terminate", id="backends.terminate",
-                tooltip="Terminate the selected backend"),
-        Binding("C", "signal(False, True)", "Cancel app", id="backends.cancel_app",
+                tooltip="Terminate the tagged backends, or the selected one"),
+        Binding("C", "signal(False, True)", "Cancel app", id="backends.cancel_app", show=False,
                 tooltip="Cancel every backend of the selected backend's application"),
         Binding("X", "signal(True, True)", "Terminate app", id="backends.terminate_app",
+                show=False,
                 tooltip="Terminate every backend of the selected backend's application"),
+        Binding("exclamation_mark", "predicate", "Kill by…", id="backends.predicate",
+                tooltip="Cancel or terminate every backend matching a state, age, user, "
+                        "application or client (shows which, asks first)"),
+        Binding("E", "explain", "Explain", id="backends.explain",
+                tooltip="EXPLAIN the selected query (never ANALYZE; a generic plan on 16+)"),
+        Binding("y", "copy", "Copy", id="backends.copy",
+                tooltip="Copy the selected query (OSC 52) and show it to select by hand"),
+        Binding("enter", "details", "Details", id="backends.details", show=False,
+                tooltip="The selected backend in full: the whole query, locks, blockers"),
     ]
 
     def __init__(
@@ -89,30 +167,37 @@ class BackendsScreen(Screen[None]):
         self.log_action = log
         self.interval = interval
         self.mode = "longest"
+        self.filter_text = ""
+        self.sort = ""
+        self.tags: set[Identity] = set()
         self.backends: list[Backend] = []
         self.shown: list[Backend] = []
         self.failure: Failure | None = None
+        self._columns_for = -1
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="summary"):
             for name in ("apps", "users", "clients"):
-                pane = Static("", id=name)
-                pane.border_title = f"top {name}"
-                yield pane
+                pane_ = Static("", id=name)
+                pane_.border_title = f"top {name}"
+                yield pane_
+        yield Input(placeholder=FILTER_HELP, id="filter")
         yield Static("loading…", id="status")
-        yield DataTable(id="backends", cursor_type="row")
+        # No cell padding: each column is one cell wider than its text, the gap; at 80 columns the
+        # padding of nine columns would cost the query text half its room.
+        yield DataTable(id="backends", cursor_type="row", cell_padding=0)
+        yield Static("", id="detail")
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for label, width in (("pid", 8), ("application", 16), ("user", 10), ("client", 15),
-                             ("state", 12), ("xact", 7), ("query", 7), ("wait", 14),
-                             ("blocked by", 12), ("query text", None)):
-            table.add_column(label, width=width)
-        table.focus()
+        self.query_one(DataTable).focus()
         self.refresh_list()
         # Only while this screen is shown: no sampling for a view nobody looks at.
         self.set_interval(self.interval, self.refresh_list)
+
+    def on_resize(self, event: events.Resize) -> None:
+        if event.size.width != self._columns_for:
+            self.render_list()
 
     @work(thread=True, exclusive=True, group="backends", exit_on_error=False)
     def refresh_list(self) -> None:
@@ -129,46 +214,87 @@ class BackendsScreen(Screen[None]):
             return
         self.failure = None
         self.backends = result
+        # A tag names one backend (pid and start): one that has ended takes its tag with it.
+        self.tags &= {b.identity for b in result}
         self.render_list()
+
+    def visible(self) -> list[Backend]:
+        backends = backends_filter.filtered(self.backends, self.filter_text)
+        if self.mode == "idle_tx":
+            backends = [b for b in backends if b.idle_in_transaction]
+        elif self.mode == "blocked":
+            return blocked_chains(backends)  # its own order: blockers, then who they block
+        return backends_filter.sorted_by(backends, self.sort)
+
+    def header(self, shown: int) -> Text:
+        status = Text(no_wrap=True, overflow="ellipsis")
+        status.append(f"{MODES[self.mode]}: {shown} of {len(self.backends)}", "bold")
+        if self.filter_text.strip():
+            status.append("  filter ")
+            status.append(clean(self.filter_text, 40), style="bold cyan")
+        status.append(f"  sort {SORTS[self.sort] if self.mode != 'blocked' else 'chains'}")
+        if self.tags:
+            status.append(f"  {len(self.tags)} tagged", style="bold magenta")
+        status.append("   / filter  s sort  space tag  c/x act  ! by predicate  ? keys",
+                      style="dim")  # fmt: skip
+        return status
 
     def render_list(self) -> None:
         backends = self.backends
         self.query_one("#apps", Static).update(_top(Counter(b.application for b in backends)))
         self.query_one("#users", Static).update(_top(Counter(b.user for b in backends)))
         self.query_one("#clients", Static).update(_top(Counter(b.client for b in backends)))
-        if self.mode == "idle_tx":
-            shown = [b for b in backends if b.idle_in_transaction]
-        elif self.mode == "blocked":
-            shown = blocked_chains(backends)
-        else:
-            shown = backends
-        self.shown = shown
-        status = Text(no_wrap=True)
-        status.append(f"{MODES[self.mode]}: {len(shown)} of {len(backends)} backends", "bold")
-        status.append("   l longest  i idle-in-tx  k blocked   c/x cancel/terminate one   "
-                      "C/X the whole application", style="dim")
-        self.query_one("#status", Static).update(status)
+        shown = self.visible()
+        self.query_one("#status", Static).update(self.header(len(shown)))
         table = self.query_one(DataTable)
         selected = self.selected()
-        table.clear()
+        width = self.size.width
+        cols = columns(width)
+        if width != self._columns_for:
+            table.clear(columns=True)
+            for label, w in cols:
+                table.add_column(label, width=w + 1)
+            self._columns_for = width
+        else:
+            table.clear()
+        self.shown = shown
+        labels = [label for label, _w in cols]
+        query_width = cols[-1][1]
         for b in shown:
-            table.add_row(
-                Text(str(b.pid)),
-                literal(b.application),
-                literal(b.user),
-                literal(b.client),
-                Text(clean(b.state), style="yellow" if b.idle_in_transaction else ""),
+            tagged = b.identity in self.tags
+            cells: list[Text] = [
+                Text("●" if tagged else " ", style="bold magenta"),
+                Text(str(b.pid), style="bold magenta" if tagged else ""),
+                literal(b.application, limit=11),
+            ]
+            if "user" in labels:
+                cells.append(literal(b.user, limit=10))
+            cells += [
+                Text(_STATE_SHORT.get(b.state, clean(b.state, 8)), style=_state_style(b)),
                 Text(age(b.xact_s)),
                 Text(age(b.query_s)),
-                # ClientRead on an idle backend is the normal state, not news.
-                literal(f"{b.wait_type}:{b.wait_event}"
-                        if b.wait_type and b.wait_type != "Client" else ""),
-                Text(",".join(map(str, b.blocked_by)), style="bold red" if b.blocked_by else ""),
-                literal(b.query, limit=200),
-                key=str(b.pid),
-            )
-        if selected is not None and selected in shown:
-            table.move_cursor(row=shown.index(selected))
+            ]
+            if "wait" in labels:
+                cells += [
+                    # ClientRead on an idle backend is the normal state, not news.
+                    literal(f"{b.wait_type}:{b.wait_event}"
+                            if b.wait_type and b.wait_type != "Client" else "", limit=16),
+                    Text(",".join(map(str, b.blocked_by)), style="bold red" if b.blocked_by
+                         else "", no_wrap=True, overflow="ellipsis"),
+                ]  # fmt: skip
+            cells.append(literal(b.query, limit=query_width))
+            table.add_row(*cells, key=str(b.pid))
+        if selected is not None:
+            ids = [b.identity for b in shown]
+            if selected.identity in ids:
+                table.move_cursor(row=ids.index(selected.identity))
+        self.show_detail()
+
+    def show_detail(self) -> None:
+        self.query_one("#detail", Static).update(pane(self.selected(), self.backends))
+
+    def on_data_table_row_highlighted(self, _event: DataTable.RowHighlighted) -> None:
+        self.show_detail()
 
     def selected(self) -> Backend | None:
         table = self.query_one(DataTable)
@@ -176,26 +302,119 @@ class BackendsScreen(Screen[None]):
             return None
         return self.shown[table.cursor_row]
 
+    def tagged(self) -> list[Backend]:
+        return [b for b in self.backends if b.identity in self.tags]
+
+    # -- moving about --------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        filter_box = self.query_one("#filter", Input)
+        if self.focused is filter_box:
+            self.close_filter()
+            return
+        self.app.pop_screen()
+
     def action_mode(self, mode: str) -> None:
         self.mode = mode
         self.render_list()
 
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.add_class("open")
+        box.focus()
+
+    def close_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        if not box.value.strip():
+            box.remove_class("open")
+        self.query_one(DataTable).focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "filter":
+            self.filter_text = event.value
+            self.render_list()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "filter":
+            self.close_filter()
+
+    def action_sort(self) -> None:
+        self.sort = backends_filter.next_sort(self.sort)
+        self.render_list()
+
+    def action_tag(self) -> None:
+        b = self.selected()
+        if b is None:
+            return
+        self.tags ^= {b.identity}
+        table = self.query_one(DataTable)
+        row = table.cursor_row
+        self.render_list()
+        table.move_cursor(row=min(row + 1, len(self.shown) - 1))
+
+    def action_tag_all(self) -> None:
+        ids = {b.identity for b in self.shown}
+        self.tags = self.tags - ids if ids <= self.tags else self.tags | ids
+        self.render_list()
+
+    def action_details(self) -> None:
+        b = self.selected()
+        if b is not None:
+            self.app.push_screen(BackendDetailScreen(b, list(self.backends), self.source))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_details()
+
+    # -- explain and copy ----------------------------------------------------------------
+
+    def action_explain(self) -> None:
+        b = self.selected()
+        if b is None:
+            self.notify("no backend selected")
+            return
+        screen = ExplainScreen(b.pid, b.query)
+        self.app.push_screen(screen)
+        self.run_explain(screen, b)
+
+    @work(thread=True, group="backend-explain", exit_on_error=False)
+    def run_explain(self, screen: ExplainScreen, b: Backend) -> None:
+        result = self.source.explain(b.query, truncated=b.query_truncated)
+        self.app.call_from_thread(screen.show, result)
+
+    def action_copy(self) -> None:
+        b = self.selected()
+        if b is None:
+            self.notify("no backend selected")
+            return
+        # OSC 52: the terminal (over SSH and tmux too) puts it on the clipboard if it allows.
+        self.app.copy_to_clipboard(text_block(b.query))
+        self.app.push_screen(CopyScreen(b.pid, b.query))
+
+    # -- signals -------------------------------------------------------------------------
+
     def action_signal(self, terminate: bool, whole_app: bool) -> None:
         from warroom.tui.screens.confirm import ConfirmScreen
 
+        verb = "Terminate" if terminate else "Cancel the query of"
+        tagged = [] if whole_app else self.tagged()
         target = self.selected()
-        if target is None:
+        if target is None and not tagged:
             self.notify("no backend selected")
             return
-        verb = "Terminate" if terminate else "Cancel the query of"
         question = Text()
-        if whole_app:
+        if tagged:
+            question.append(f"{verb} the {len(tagged)} tagged backend(s)?\n\n")
+            question.append_text(listing(tagged, 20))
+        elif whole_app:
+            assert target is not None
             count = sum(1 for b in self.backends if b.application == target.application)
             question.append(f"{verb} every backend of application ")
             question.append(clean(target.application) or "(no name)", style="bold")
             question.append(f"?\n\n{count} backend(s) now; ")
             question.append(f"{len(self.backends)} client backends in all.")
         else:
+            assert target is not None
             question.append(f"{verb} backend {target.pid}?\n\n")
             question.append(f"application {clean(target.application) or '(no name)'}, ")
             question.append(f"user {clean(target.user)}, {clean(target.state)}")
@@ -205,35 +424,150 @@ class BackendsScreen(Screen[None]):
             question.append(clean(target.query, 200), style="dim")
 
         def done(yes: bool | None) -> None:
-            if yes:
-                self.run_signal(target, terminate, whole_app)
+            if not yes:
+                return
+            if tagged:
+                self.run_set_signal(tagged, terminate, f"{len(tagged)} tagged backend(s)", None)
+            elif whole_app:
+                assert target is not None
+                self.run_signal(target, terminate)
+            else:
+                assert target is not None
+                self.run_set_signal([target], terminate, "", None)
 
         self.app.push_screen(ConfirmScreen(question, yes="Terminate" if terminate else "Cancel"),
                              done)
 
+    def action_predicate(self) -> None:
+        from warroom.tui.screens.confirm import ConfirmScreen
+
+        def ask(answer: tuple[Predicate, bool] | None) -> None:
+            if answer is None:
+                return
+            predicate, terminate = answer
+            found = backends_filter.matching(self.backends, predicate)
+            if not found:
+                self.notify(f"no backend matches {predicate.describe()} now")
+                return
+            verb = "Terminate" if terminate else "Cancel the query of"
+            question = Text(f"{verb} the {len(found)} backend(s) matching "
+                            f"{predicate.describe()}?\n\n")  # fmt: skip
+            question.append_text(listing(found, 20))
+            question.append(f"\n{len(self.backends)} client backends in all. Only these are "
+                            "signalled, and only while they still match.", style="dim")
+
+            def done(yes: bool | None) -> None:
+                if yes:
+                    self.run_set_signal(found, terminate, "", predicate)
+
+            self.app.push_screen(
+                ConfirmScreen(question, yes="Terminate" if terminate else "Cancel"), done
+            )
+
+        self.app.push_screen(PredicateScreen(list(self.backends)), ask)
+
     @work(thread=True, group="backend-signal", exit_on_error=False)
-    def run_signal(self, target: Backend, terminate: bool, whole_app: bool) -> None:
+    def run_set_signal(
+        self, approved: list[Backend], terminate: bool, what: str, predicate: Predicate | None
+    ) -> None:
+        """Signal exactly the approved backends (by identity); with a predicate, only those
+        that still match it on a fresh list."""
+        before_all = len(self.backends)
+        before_match = len(approved)
+        targets = approved
+        if predicate is not None:
+            fresh = self.source.list_backends(LIMIT)
+            if not isinstance(fresh, Failure):
+                before_all = len(fresh)
+                now = {b.identity for b in backends_filter.matching(fresh, predicate)}
+                before_match = len(now)
+                targets = [b for b in approved if b.identity in now]
+        result = self.source.signal_identities(targets, terminate=terminate)
+        kept = {b.identity for b in targets}
+        dropped = [b.pid for b in approved if b.identity not in kept]
+        signalled = {b.identity for b in targets
+                     if isinstance(result, Signalled) and b.pid in result.signalled}  # fmt: skip
+        # A cancel is done at once; a terminated backend leaves the list when it has exited.
+        after = self.settled(
+            lambda listed: not terminate or not signalled & {b.identity for b in listed}
+        )
+        self.app.call_from_thread(
+            self.record_set, approved, terminate, what, predicate, result, dropped,
+            before_all, before_match, after,
+        )  # fmt: skip
+
+    def record_set(
+        self,
+        approved: list[Backend],
+        terminate: bool,
+        what: str,
+        predicate: Predicate | None,
+        result: Signalled | Failure,
+        dropped: list[int],
+        before_all: int,
+        before_match: int,
+        after: list[Backend] | Failure,
+    ) -> None:
+        verb = "terminated" if terminate else "cancelled"
+        if isinstance(result, Failure):
+            self.notify(f"{verb[:-1]} failed: {result.kind.value}: {clean(result.message, 120)}",
+                        severity="error", timeout=10)  # fmt: skip
+            return
+        self.tags -= {b.identity for b in approved}
+        gone = sorted({*result.gone, *dropped})
+        gone_text = ""
+        if gone:
+            why = "ended or no longer matching" if predicate is not None else "ended"
+            gone_text = f"; gone before the signal ({why}): {', '.join(map(str, gone))}"
+        if not result.signalled:
+            self.notify(f"nothing {verb}: backend(s) {', '.join(map(str, gone))} had gone "
+                        "before the signal", severity="warning", timeout=10)  # fmt: skip
+            if not isinstance(after, Failure):
+                self.show_result(after)
+            return
+        pids = ", ".join(map(str, result.signalled))
+        if predicate is not None:
+            text = (f"{verb} {len(result.signalled)} backend(s) matching "
+                    f"{predicate.describe()}: pids {pids}")  # fmt: skip
+        elif what:
+            text = f"{verb} {len(result.signalled)} of {what}: pids {pids}"
+        else:
+            b = approved[0]
+            text = f"{verb} backend {b.pid} ({clean(b.application) or '(no name)'}, " \
+                f"{clean(b.state)})"  # fmt: skip
+        counts = ""
+        if not isinstance(after, Failure):
+            counts = f" (client backends {before_all} -> {len(after)}"
+            if predicate is not None:
+                counts += f"; matching {before_match} -> " \
+                    f"{len(backends_filter.matching(after, predicate))}"  # fmt: skip
+            counts += ")"
+            self.show_result(after)
+        if self.log_action is not None:
+            self.log_action(f"{text}{counts}{gone_text}", Kind.ACTION)
+        self.notify(f"{text}{gone_text}")
+
+    @work(thread=True, group="backend-signal", exit_on_error=False)
+    def run_signal(self, target: Backend, terminate: bool) -> None:
+        """Every backend of the target's application (C/X)."""
         before_all = len(self.backends)
         before_app = sum(1 for b in self.backends if b.application == target.application)
-        if whole_app:
-            result = self.source.signal_backends(
-                application=target.application, terminate=terminate
-            )
-        else:
-            result = self.source.signal_backends(pids=[target.pid], terminate=terminate)
-        after = self.settled_list(target, whole_app and terminate)
+        result = self.source.signal_backends(application=target.application, terminate=terminate)
+        after = self.settled(
+            lambda listed: not terminate
+            or not any(b.application == target.application for b in listed)
+        )
         self.app.call_from_thread(
-            self.record, target, terminate, whole_app, result, before_all, before_app, after
+            self.record, target, terminate, result, before_all, before_app, after
         )
 
-    def settled_list(self, target: Backend, wait_for_exit: bool) -> list[Backend] | Failure:
-        """The list once terminated backends have gone (they exit asynchronously), within 3 s."""
+    def settled(self, done: Callable[[list[Backend]], bool]) -> list[Backend] | Failure:
+        """The list once ``done`` holds for it (terminated backends exit asynchronously), or
+        the last one read within 3 s. Runs in the signal's worker thread."""
         deadline = time.monotonic() + 3.0
         while True:
             listed = self.source.list_backends(LIMIT)
-            if isinstance(listed, Failure) or not wait_for_exit or time.monotonic() > deadline:
-                return listed
-            if not any(b.application == target.application for b in listed):
+            if isinstance(listed, Failure) or done(listed) or time.monotonic() > deadline:
                 return listed
             time.sleep(0.2)
 
@@ -241,7 +575,6 @@ class BackendsScreen(Screen[None]):
         self,
         target: Backend,
         terminate: bool,
-        whole_app: bool,
         result: int | Failure,
         before_all: int,
         before_app: int,
@@ -253,9 +586,7 @@ class BackendsScreen(Screen[None]):
             self.notify(f"{verb[:-1]} failed: {result.kind.value}: {clean(result.message, 120)}",
                         severity="error", timeout=10)
             return
-        what = f"{result} backend(s) of application {app_name}" if whole_app else (
-            f"backend {target.pid} ({app_name}, {clean(target.state)})"
-        )
+        what = f"{result} backend(s) of application {app_name}"
         counts = ""
         if not isinstance(after, Failure):
             after_app = sum(1 for b in after if b.application == target.application)
