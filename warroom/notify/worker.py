@@ -251,3 +251,13 @@ def get() -> Notifier:
 def current() -> Notifier | None:
     """The notifier if one was made; never reads anything (for the UI thread)."""
     return _current
+
+
+def reset() -> None:
+    """Forget this process's notifier (its thread stopped): the next ``get`` reads the config
+    again. For tests, which change the config between runs in one process."""
+    global _current
+    with _lock:
+        old, _current = _current, None
+    if old is not None:
+        old.close()

@@ -24,6 +24,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, TextArea
 
 from warroom.collectors.sample import PgSample
+from warroom.notify.hooks import trouble as notify_trouble
 from warroom.sessions.model import (
     Incident,
     Kind,
@@ -313,6 +314,8 @@ class WarroomApp(Leaving, NoteBox, OtherViews, RecordWrites):
             notes.append((f"record: {recorder.pending} pending", "warning"))
         if recorder.error:
             notes.append(("record: " + clean(recorder.error, 60), "error"))
+        if (failing := notify_trouble()) is not None:  # memory only: the sender thread's word
+            notes.append((clean(failing, 60), "error"))
         if self.sharer is not None:
             text = self.sharer.status().text
             notes.append((text, "ok" if text.startswith("shared") else "warning"))

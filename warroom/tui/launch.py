@@ -11,6 +11,7 @@ from warroom.collectors.alerts import AlertConfig, load_config
 from warroom.collectors.dsn import db_port, default_title
 from warroom.dsn import without_password as redact
 from warroom.errors import UserError
+from warroom.notify import hooks as notify
 from warroom.sessions.model import Incident, Server, Target
 from warroom.sessions.paths import new_session_path
 from warroom.sessions.recorder import Recorder
@@ -129,8 +130,10 @@ def run_watch(options: WatchOptions) -> int:
     if options.interval < 0.2:
         raise LaunchError("--interval must be at least 0.2 seconds")
     alerts: AlertConfig = load_config()
+    notify.check()  # a bad [[notify]] fails before a session is created
     redact(options.dsn)  # a malformed DSN is reported before anything is created
-    store = open_store(options)
+    fresh = options.session is None or not options.session.exists()
+    store = notify.watch(open_store(options), opened=fresh)
     # Resuming without --dsn watches what the session watched (libpq finds the password).
     dsn = options.dsn or store.incident.target.dsn
     servers = options.servers or store.incident.target.servers

@@ -18,6 +18,7 @@ from textual.css.query import NoMatches
 
 from warroom.collectors.alerts import AlertEvent, State
 from warroom.collectors.findings import FindingEvent, Transition
+from warroom.notify import hooks as notify
 from warroom.sessions.model import (
     SEVERITIES,
     ActionItem,
@@ -49,12 +50,14 @@ class RecordWrites(DashboardBase):
         # Monitoring noticed: the first raised alert sets detected_at when it is unset, in the
         # same write, so the draft's time to detect is measured, not left as a TODO.
         detects = event.state is State.RAISED
-        self.queue("alert", lambda r: r.append_entry(entry, detects=detects))
+        if self.queue("alert", lambda r: r.append_entry(entry, detects=detects)):
+            notify.alert_soon(self.incident, self.session_path, event, tag)  # no I/O here
 
     def record_finding(self, event: FindingEvent, tag: str = "") -> None:
         # Logged once per raise; a clear only leaves the findings line.
         if event.state is Transition.RAISED:
             self.log_auto(event.at, tag + event.message, Kind.FINDING)
+            notify.finding_soon(self.incident, self.session_path, event, tag)  # no I/O here
 
     def log_auto(self, at: datetime, text: str, kind: Kind) -> None:
         entry = TimelineEntry(at=at, text=text, kind=kind, author="warroom", source=Source.AUTO)
