@@ -1,4 +1,7 @@
-"""Add a follow-up to the postmortem's checklist while it is fresh: what, who, which kind, when."""
+"""Add a follow-up to the postmortem's checklist while it is fresh: what, who, which kind, when.
+
+It starts open; `warroom action done|drop ID` closes it from any shell (README "Follow-ups").
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Input, Label, Select
 
-from warroom.sessions.model import ActionItem, ActionKind
+from warroom.sessions.model import ActionItem, ActionKind, ModelError, check_note_text
 from warroom.tui.screens.form import FormScreen
 
 
@@ -24,7 +27,7 @@ class ActionItemScreen(FormScreen[ActionItem]):
                 [(k.value, k.value) for k in ActionKind], value=ActionKind.PREVENT.value,
                 allow_blank=False, id="kind",
             )
-            yield Label("Due (YYYY-MM-DD, optional)")
+            yield Label("Due (YYYY-MM-DD, optional; an open item past it is overdue)")
             yield Input(id="due")
             yield from self.buttons()
 
@@ -35,6 +38,11 @@ class ActionItemScreen(FormScreen[ActionItem]):
         text = self.query_one("#text", Input).value.strip()
         if not text:
             self.show_error("the action item needs some text")
+            return
+        try:
+            check_note_text(text, "the action item")  # the limit `warroom action add` keeps
+        except ModelError as exc:
+            self.show_error(str(exc))
             return
         raw_due = self.query_one("#due", Input).value.strip()
         try:

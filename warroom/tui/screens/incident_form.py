@@ -1,4 +1,5 @@
-"""One form for the record's header: title, key timestamps, the story fields and the roles."""
+"""One form for the record's header: title, key timestamps, the story fields, the contributing
+factors (one per line) and the roles."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from datetime import datetime
 
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import Input, Label
+from textual.widgets import Input, Label, TextArea
 
-from warroom.sessions.model import KEY_TIMES, Incident
+from warroom.sanitize import one_line
+from warroom.sessions.model import FACTORS, KEY_TIMES, Incident, factor_list
 from warroom.sessions.times import TimeError, parse_time
 from warroom.tui.screens.form import FormScreen
 
@@ -41,11 +43,18 @@ def _fmt(value: datetime | None) -> str:
     return "" if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _factors_text(factors: tuple[str, ...]) -> str:
+    """One factor a line, as the form shows them: recorded text is data, never raw control
+    characters on the terminal, and a factor's own newlines would split it in two."""
+    return "\n".join(one_line(factor) for factor in factors)
+
+
 class IncidentFormScreen(FormScreen[Changes]):
     DEFAULT_CSS = """
     IncidentFormScreen > Vertical { width: 100; height: 90%; }
     IncidentFormScreen Label { margin-top: 1; color: $text-muted; }
     IncidentFormScreen Button { margin: 0 1 0 0; }
+    IncidentFormScreen TextArea { height: 6; }
     """
 
     def __init__(self, incident: Incident, check: Callable[[Changes], str | None]) -> None:
@@ -66,6 +75,11 @@ class IncidentFormScreen(FormScreen[Changes]):
                 for name, label in TEXT_FIELDS[1:]:
                     yield Label(label)
                     yield Input(str(getattr(inc, name)), id=name)
+                    if name == "root_cause":
+                        yield Label("Contributing factors: what let the cause do harm or made "
+                                    "it worse, one per line")
+                        yield TextArea(_factors_text(inc.contributing_factors), id=FACTORS,
+                                       soft_wrap=True, show_line_numbers=False)
                 for name, label in ROLE_FIELDS:
                     yield Label(label)
                     yield Input(str(getattr(inc.roles, name)), id=name)
@@ -83,6 +97,9 @@ class IncidentFormScreen(FormScreen[Changes]):
             old = getattr(inc.roles if name in dict(ROLE_FIELDS) else inc, name)
             if value != old:
                 changes[name] = value
+        typed = factor_list(self.query_one(f"#{FACTORS}", TextArea).text.split("\n"))
+        if typed != factor_list(_factors_text(inc.contributing_factors).split("\n")):
+            changes[FACTORS] = list(typed)
         for name in KEY_TIMES:
             raw = self.query_one(f"#{name}", Input).value.strip()
             if raw == _fmt(getattr(inc, name)):
