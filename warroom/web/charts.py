@@ -276,3 +276,44 @@ def render_all(
         "latency": latency_chart(frame, samples, marks),
         "refusals": refusals_chart(frame, samples, marks),
     }
+
+
+# -- the history page's small charts (issue 23): one value per month, oldest on the left ----------
+
+
+def month_chart(
+    name: str, label: str, months: Sequence[str], values: Sequence[float | None], unit: str = ""
+) -> str:
+    """Bars of ``values`` by month (``YYYY-MM``, oldest first); a month without a value has no
+    bar. The labels are the first, middle and last months, which warroom makes, never record
+    text; ``label`` (ours too) is the chart's accessible name."""
+    known = [v for v in values if v is not None]
+    if not known:
+        return _empty(name, "nothing to chart")
+    top = _nice_top(max(known) * 1.05)
+    count = len(values)
+    width = _plot_w() / count
+    bottom = TOP + _plot_h()
+    body = [
+        f'<line class="axis" x1="{LEFT}" y1="{_n(bottom)}" x2="{WIDTH - RIGHT}" '
+        f'y2="{_n(bottom)}"/>',
+        f'<text class="tick" x="{LEFT - 4}" y="{TOP + 4}" text-anchor="end">'
+        f"{_n(top)}{unit}</text>",
+        f'<text class="tick" x="{LEFT - 4}" y="{_n(bottom)}" text-anchor="end">0</text>',
+    ]
+    for i, value in enumerate(values):
+        if value is None:
+            continue
+        y = _y(value, top)
+        body.append(
+            f'<rect class="bar month" x="{_n(LEFT + width * i + width * 0.1)}" y="{_n(y)}" '
+            f'width="{_n(max(width * 0.8, 1.0))}" height="{_n(bottom - y)}">'
+            f"<title>{months[i]}: {_n(value)}{unit}</title></rect>"
+        )
+    ticks = sorted({0, count // 2, count - 1})
+    for i in ticks:
+        anchor = "start" if i == 0 and count > 1 else "end" if i == count - 1 else "middle"
+        x = LEFT + width * i + (0 if anchor == "start" else width if anchor == "end" else width / 2)
+        body.append(f'<text class="tick" x="{_n(x)}" y="{HEIGHT - 5}" '
+                    f'text-anchor="{anchor}">{months[i]}</text>')
+    return _svg(name, label, body)

@@ -20,7 +20,7 @@ from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
 from warroom.sessions.times import utcnow
-from warroom.web import page, view
+from warroom.web import history_page, page, view
 from warroom.web.access import COOKIE, Access
 from warroom.web.feed import Feed, Snapshot
 from warroom.web.view import encode
@@ -166,6 +166,12 @@ class Site:
             headers={"Cache-Control": "no-store"},
         )
 
+    async def history(self, request: web.Request) -> web.Response:
+        # Reads every session's header: a worker thread's job, never the event loop's.
+        text = await asyncio.to_thread(history_page.build, utcnow())
+        return web.Response(text=text, content_type="text/html", charset="utf-8",
+                            headers={"Cache-Control": "no-store"})
+
     async def asset(self, request: web.Request) -> web.Response:
         found = self.static.get(request.match_info["name"])
         if found is None:
@@ -240,6 +246,7 @@ def make_app(feed: Feed, access: Access) -> web.Application:
     app.on_response_prepare.append(_security_headers)
     app.router.add_get("/", site.page)
     app.router.add_get("/events", site.events)
+    app.router.add_get("/history", site.history)
     app.router.add_get("/static/{name}", site.asset)
     app.router.add_get("/favicon.ico", _no_icon)
     app[SITE] = site
