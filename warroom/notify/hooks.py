@@ -35,6 +35,7 @@ def watch(store: Store, opened: bool = False) -> Store:
         store.observe(lambda written: _written(notifier, written))
         if opened:
             announce_opened(store)
+        notifier.start()  # what an earlier warroom left in the outbox goes now
     return store
 
 
