@@ -23,12 +23,14 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from warroom.notify import config
 from warroom.notify.config import Destination
 from warroom.notify.events import Event
-from warroom.notify.outbox import Outbox
-from warroom.notify.send import deliver
+
+if TYPE_CHECKING:
+    from warroom.notify.outbox import Outbox
 
 log = logging.getLogger("warroom.notify")
 IDLE_S = 5.0  # how often the outbox is looked at when nothing woke the thread (other processes)
@@ -38,7 +40,7 @@ class Notifier:
     def __init__(
         self,
         destinations: tuple[Destination, ...],
-        outbox: Callable[[], Outbox] = Outbox,
+        outbox: Callable[[], Outbox] | None = None,
     ) -> None:
         self.destinations = {d.name: d for d in destinations}
         self._make_outbox = outbox
@@ -60,7 +62,10 @@ class Notifier:
     def outbox(self) -> Outbox:
         with self._outbox_lock:
             if self._outbox is None:
-                self._outbox = self._make_outbox()
+                # Imported here: `warroom note` without destinations pays nothing for SQLite.
+                from warroom.notify.outbox import Outbox
+
+                self._outbox = (self._make_outbox or Outbox)()
             return self._outbox
 
     # -- queueing ---------------------------------------------------------------------------
@@ -195,6 +200,8 @@ class Notifier:
             # Another process is sending for it: it keeps the order; we look again later.
             self._next_try[dest.name] = time.monotonic() + min(dest.retry_base_s, 1.0)
             return
+        from warroom.notify.send import deliver  # urllib: on the sender thread, when needed
+
         try:
             head = self.outbox.head(dest.name, dest.max_batch)
             if head is None:
