@@ -158,6 +158,9 @@ class SampleRollup:
     log_source: str | None = None
     log_counts: Pairs = ()
     log_refused_top: tuple[RefusedFigure, ...] = ()
+    # Where the window came from when not from this incident's own dashboard: "recorder" for
+    # the lead-up taken from the flight recorder (issue 21). None (absent) otherwise.
+    source: str | None = None
 
     def __post_init__(self) -> None:
         # sessions.times.as_utc's rule, written out: collectors do not import sessions.

@@ -6,6 +6,7 @@
     retention_age = "48h"
     retention_size = "1GiB"
     targets = ["primary", "replica-1"]           # [[targets]] names; default every one
+    lead_up = "30m"                              # a new incident takes this much before it
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 from warroom.config import ConfigError, ConfigFile
 from warroom.recording.retention import DEFAULT_AGE_S, DEFAULT_BYTES, parse_age, parse_size
 
-_KNOWN = ("store", "interval", "retention_age", "retention_size", "targets")
+_KNOWN = ("store", "interval", "retention_age", "retention_size", "targets", "lead_up")
 
 
 def default_store() -> Path:
@@ -33,6 +34,7 @@ class RecordSettings:
     retention_age_s: float = DEFAULT_AGE_S
     retention_bytes: int = DEFAULT_BYTES
     targets: tuple[str, ...] = ()
+    lead_up_s: float = 1800.0
 
 
 def parse_record(found: ConfigFile) -> RecordSettings:
@@ -51,10 +53,11 @@ def parse_record(found: ConfigFile) -> RecordSettings:
     try:
         age = parse_age(str(table.get("retention_age", out.retention_age_s)))
         size = parse_size(str(table.get("retention_size", out.retention_bytes)))
+        lead = parse_age(str(table.get("lead_up", out.lead_up_s)))
     except ValueError as exc:
         raise ConfigError(f"{where}: retention: {exc}") from None
     targets = table.get("targets", [])
     if not isinstance(targets, list) or any(not isinstance(t, str) for t in targets):
         raise ConfigError(f"{where}.targets: expected a list of [[targets]] names")
     return RecordSettings(Path(store).expanduser() if store else None, float(interval), age,
-                          size, tuple(targets))  # fmt: skip
+                          size, tuple(targets), lead)  # fmt: skip

@@ -12,6 +12,7 @@ from warroom.collectors.dsn import db_port, default_title
 from warroom.dsn import without_password as redact
 from warroom.errors import UserError
 from warroom.notify import hooks as notify
+from warroom.recording.leadup import attach_lead_up
 from warroom.sessions.model import Incident, Server, Target
 from warroom.sessions.paths import new_session_path
 from warroom.sessions.recorder import Recorder
@@ -54,11 +55,14 @@ def open_store(options: WatchOptions) -> Store:
             # resume without --dsn watches the same server, not libpq's default socket.
             target = _target(options)
             store.update(lambda incident: setattr(incident, "target", target))
+            attach_lead_up(store)  # the flight recorder's view of the minutes before
         return store
     title = options.title or default_title(options.dsn)
     incident = Incident.create(title, utcnow(), target=_target(options))
     path = options.session or new_session_path(incident.id)
-    return Store.create(path, incident)
+    store = Store.create(path, incident)
+    attach_lead_up(store)
+    return store
 
 
 def _target(options: WatchOptions) -> Target:

@@ -44,11 +44,13 @@ _ROLLUP_OPTIONAL: tuple[str, ...] = (
     "repl_state",
     # issue 19: optional keys of schema 2 (files without them read as before)
     "log_source",
+    # issue 21: "recorder" on the lead-up's rollups; absent on the incident's own
+    "source",
 )
 _ROLLUP_INTS = frozenset({"conn_min", "conn_max", "max_connections", "conn_last", "usable",
                           "waiting", "bouncer_waiting", "lag_bytes"})
 _ROLLUP_STRINGS = frozenset({"down_kind", "bouncer_error", "server", "role", "repl_state",
-                             "log_source"})
+                             "log_source", "source"})
 # name -> count tables, written as one-line inline tables ({ idle = 40, active = 4 }).
 _ROLLUP_PAIRS: tuple[str, ...] = ("by_state", "refused_by", "host_tcp", "log_counts")
 # (name, count) rows, most first: names are anyone's text, so rows, not table keys.
