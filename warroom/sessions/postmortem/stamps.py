@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from warroom.formats import format_duration, format_utc
@@ -46,17 +46,22 @@ def _since_start(incident: Incident, value: datetime | None) -> str:
     return format_duration(value - incident.started_at) if value is not None else ""
 
 
+# Charts of less than this label their points to the second.
+SHORT_SPAN = timedelta(minutes=10)
+
+
 def axis_labels(times: Sequence[datetime]) -> list[str]:
     """Chart x-axis labels for ``times`` (UTC, in order) that tell every point apart.
 
     ``HH:MM`` when the minutes differ; ``HH:MM:SS`` when two points share a minute (a short
-    incident would otherwise read ``18:32`` five times); and the date (``MM-DD``) on the first
-    label and wherever the day changes, so a chart across midnight never reads as going back.
-    Shared by the draft's Mermaid charts and the page's SVG charts.
+    incident would otherwise read ``18:32`` five times) or the whole span is under
+    SHORT_SPAN (a tick half-way through three minutes is not "09:01"); and the date
+    (``MM-DD``) on the first label and wherever the day changes, so a chart across midnight
+    never reads as going back. Shared by the draft's Mermaid charts and the page's SVG charts.
     """
     clock = "%H:%M"
     minutes = [at.replace(second=0, microsecond=0) for at in times]
-    if len(set(minutes)) < len(minutes):
+    if len(set(minutes)) < len(minutes) or (times and times[-1] - times[0] < SHORT_SPAN):
         clock = "%H:%M:%S"
     dated = len({at.date() for at in times}) > 1
     labels: list[str] = []
