@@ -163,6 +163,7 @@ async def test_a_reused_pid_is_not_signalled_and_a_gone_backend_is_reported(
     held = Held(pg)
     try:
         live = held.idle("reuse-bv").info.backend_pid
+        doomed = held.idle("doomed-bv").info.backend_pid
         leaving = held.idle("gone-bv")
         gone = leaving.info.backend_pid
         store = new_store(tmp_path)
@@ -170,8 +171,8 @@ async def test_a_reused_pid_is_not_signalled_and_a_gone_backend_is_reported(
             size=(120, 40)
         ) as pilot:
             app = pilot.app
-            screen = await open_view(app, pilot, lambda s: {live, gone} <= {b.pid for b in
-                                                                           s.backends})
+            screen = await open_view(app, pilot, lambda s: {live, doomed, gone} <= {
+                b.pid for b in s.backends})  # fmt: skip
             # What the view listed earlier was another backend with this pid (one that has
             # ended; the server then gave the pid to the one running now): its start differs.
             stale = next(b for b in screen.backends if b.pid == live)
@@ -186,13 +187,17 @@ async def test_a_reused_pid_is_not_signalled_and_a_gone_backend_is_reported(
                                         (gone,)).fetchone():  # fmt: skip
                         break
                     conn.execute("SELECT pg_sleep(0.05)")
-            screen.tags.add(next(b for b in screen.backends if b.pid == gone).identity)
+            screen.tags |= {b.identity for b in screen.backends if b.pid in (gone, doomed)}
             screen.render_list()
-            await pilot.press("x", "y")
-            await wait_for(pilot, lambda: "gone before the signal" in notes(app))
-            assert f"{min(live, gone)}, {max(live, gone)}" in notes(app)
-            assert actions(store) == []  # nothing was signalled: nothing to log
-        assert alive(pg, live)
+            await pilot.press("x")
+            assert "3 tagged backend(s)" in str(app.screen.question)
+            await pilot.press("y")
+            await wait_for(pilot, lambda: actions(store))
+            (entry,) = actions(store)
+            assert entry.startswith(f"terminated 1 of 3 tagged backend(s): pids {doomed} ")
+            assert entry.endswith(
+                f"; gone before the signal (ended): {min(live, gone)}, {max(live, gone)}")
+        assert alive(pg, live) and not alive(pg, doomed)
     finally:
         held.close()
 
@@ -368,7 +373,8 @@ async def test_explain_says_why_not_before_16_and_for_cut_or_multi_statement_tex
 ) -> None:
     held = Held(pg)
     with pg.connect() as conn:
-        conn.execute("CREATE TABLE IF NOT EXISTS bv_keep (id int)")
+        conn.execute("DROP TABLE IF EXISTS bv_keep")
+        conn.execute("CREATE TABLE bv_keep AS SELECT generate_series(1, 3) AS id")
         conn.execute("GRANT ALL ON bv_keep TO app")
     try:
         pid = parameterised(held, pg)
@@ -377,11 +383,19 @@ async def test_explain_says_why_not_before_16_and_for_cut_or_multi_statement_tex
         # whole (a second statement never runs under the monitor's role).
         two = held.idle("two-bv")
         two.execute("SELECT 1; SELECT count(*) FROM bv_keep")
+        # EXPLAIN never runs what it plans: not a DELETE in a WITH (its own client leaves it
+        # uncommitted, then rolls back), not text that says ANALYZE.
+        modifying = in_transaction(held, "modify-bv", sql="WITH d AS (DELETE FROM bv_keep "
+                                   "RETURNING id) SELECT count(*) FROM d")  # fmt: skip
+        analyze = held.idle("analyze-bv")
+        with contextlib.suppress(psycopg.errors.SyntaxError):
+            analyze.execute("ANALYZE DELETE FROM bv_keep")
         async with view_app(new_store(tmp_path), collector_for(pg)).run_test(
             size=(120, 40)
         ) as pilot:
             app = pilot.app
-            want = {pid, long.info.backend_pid, two.info.backend_pid}
+            want = {pid, long.info.backend_pid, two.info.backend_pid,
+                    modifying.info.backend_pid, analyze.info.backend_pid}
             screen = await open_view(app, pilot, lambda s: want <= {b.pid for b in s.backends})
             version = pg.connect().info.server_version
             text = await explain(app, pilot, screen, pid)
@@ -392,10 +406,16 @@ async def test_explain_says_why_not_before_16_and_for_cut_or_multi_statement_tex
             assert text.startswith("cannot explain: the text is cut short")
             text = await explain(app, pilot, screen, two.info.backend_pid)
             assert text.startswith("EXPLAIN failed:") and "multiple commands" in text
+            text = await explain(app, pilot, screen, modifying.info.backend_pid)
+            assert "Delete on bv_keep" in text and "cannot" not in text
+            text = await explain(app, pilot, screen, analyze.info.backend_pid)
+            assert text == "cannot explain: ANALYZE is not a statement EXPLAIN plans (a " \
+                "utility or transaction command)"  # fmt: skip
+        modifying.rollback()
     finally:
         held.close()
     with pg.connect() as conn:
-        assert conn.execute("SELECT to_regclass('bv_keep')").fetchone()[0] is not None
+        assert conn.execute("SELECT count(*) FROM bv_keep").fetchone()[0] == 3
 
 
 HOSTILE = "SELECT '[bold red]boom[/] \x1b[2J\x1b]52;c;ZXZpbA==\x07 \u202eevil' AS x"

@@ -93,16 +93,38 @@ _CONDITIONS = ("Index Cond", "Recheck Cond", "Hash Cond", "Merge Cond", "Join Fi
                "Sort Key", "Group Key")  # fmt: skip
 
 
+_AGGREGATE = {"Hashed": "HashAggregate", "Sorted": "GroupAggregate", "Mixed": "MixedAggregate"}
+
+
+def _name(node: dict[str, Any]) -> str:
+    """The node's name as the text format gives it."""
+    kind = str(node.get("Node Type", "?"))
+    if kind == "ModifyTable":
+        return str(node.get("Operation", kind))  # Insert, Update, Delete, Merge
+    if kind == "Aggregate":
+        return _AGGREGATE.get(str(node.get("Strategy")), kind)
+    if node.get("Scan Direction") == "Backward":
+        return f"{kind} Backward"
+    return kind
+
+
 def _node(node: dict[str, Any], depth: int, lines: list[str]) -> None:
-    pad = "  " * depth
+    # The text format's layout: a child's arrow 6 cells right of its parent's, properties
+    # under the name.
+    pad = " " * (2 + 6 * (depth - 1)) if depth else ""
     arrow = "->  " if depth else ""
-    name = str(node.get("Node Type", "?"))
+    if node.get("Subplan Name"):  # CTE d, InitPlan 1, SubPlan 2: named above its node
+        lines.append(f"{pad}{node['Subplan Name']}")
+    name = _name(node)
     join = node.get("Join Type")
     if join and join != "Inner":  # as the text format says it: Hash Left Join, Nested Loop Anti
         name = (f"{name[:-5]} {join} Join" if name.endswith(" Join")
                 else f"{name} {join} Join")  # fmt: skip
     if node.get("Index Name"):
         name += f" using {node['Index Name']}"
+    for key in ("CTE Name", "Function Name"):
+        if node.get(key):
+            name += f" on {node[key]}"
     if node.get("Relation Name"):
         alias = node.get("Alias")
         name += f" on {node['Relation Name']}"
@@ -111,7 +133,7 @@ def _node(node: dict[str, Any], depth: int, lines: list[str]) -> None:
     cost = (f"  (cost={node.get('Startup Cost', 0):.2f}..{node.get('Total Cost', 0):.2f}"
             f" rows={node.get('Plan Rows', 0)} width={node.get('Plan Width', 0)})")
     lines.append(f"{pad}{arrow}{name}{cost}")
-    inner = pad + ("    " if depth else "  ")
+    inner = pad + ("      " if depth else "  ")
     for key in _CONDITIONS:
         value = node.get(key)
         if value:
