@@ -141,3 +141,19 @@ def test_labels_across_midnight_carry_the_date() -> None:
     shown = axis.group(1).split(", ")
     assert shown[0] == '"11-24 22:00"'
     assert sum(1 for label in shown if label.startswith('"11-25 ')) == 1
+
+
+def test_the_lead_up_names_what_the_flight_recorder_kept() -> None:
+    incident = Incident.create("seen by the recorder", T0 + timedelta(minutes=30))
+    for i in range(180):  # 09:00 to 09:30 from the recorder: flat, then climbing from 09:20
+        conn = 20 if i < 120 else 20 + (i - 119)
+        incident.samples.append(SampleRollup(at=T0 + timedelta(seconds=10 * i), samples=10,
+                                             conn_max=conn, max_connections=100, usable=97,
+                                             source="recorder"))
+    incident.samples.append(SampleRollup(at=T0 + timedelta(minutes=30), samples=10, conn_max=90,
+                                         max_connections=100, usable=97))
+    impact = _section(render(incident), "Impact")
+    assert "the climb began then" in impact
+    assert ("The flight recorder's 180 windows from 2026-11-24 09:00 UTC to 2026-11-24 "
+            "09:30 UTC show the time before the dashboard watched.") in impact
+    assert "from 1 sample window;" in impact  # the recorder's are before impact start

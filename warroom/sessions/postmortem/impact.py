@@ -216,7 +216,8 @@ def impact_numbers(incident: Incident, by_server: Split) -> list[str]:
                 "monitoring."]
     measured = {name: measure(rollups) for name, rollups in split.items()}
     count = sum(found.windows for found in measured.values())
-    intro = (f"Measured by warroom over the impact from {count:,} sample windows"
+    intro = (f"Measured by warroom over the impact from {count:,} sample "
+             f"window{'s' if count != 1 else ''}"
              + (f" of {len(measured)} servers" if len(measured) > 1 else "")
              + "; saturation is the share of usable slots at each window's peak:")
     if len(measured) > 1:

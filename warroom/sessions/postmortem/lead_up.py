@@ -1,10 +1,13 @@
 """The lead-up (issue 23): when connections began to climb before detection, and the server
 changes on the way, read from the rollups and ``change`` entries the record holds.
 
-The climb is found by connections against the record's own baseline: the median of the
-earliest third of the windows before detection. The climb began in the window after the last
-one at that level (within a margin of a tenth of the usable slots, at least 2 connections).
-A record that starts already high says so rather than guessing when it began.
+Rollups marked ``source = "recorder"`` came from this host's flight recorder (issue 21): the
+time before anyone opened the incident, which is often where the climb began; the lead-up says
+how much of it the record holds. The climb is found by connections against the record's own
+baseline: the median of the earliest third of the windows before detection. The climb began
+in the window after the last one at that level (within a margin of a tenth of the usable
+slots, at least 2 connections). A record that starts already high says so rather than guessing
+when it began.
 """
 
 from __future__ import annotations
@@ -65,6 +68,16 @@ def climb(
             f"{_of_usable(level, last)} by {_stamp(last.end)}.", began.at)
 
 
+def _recorded(rollups: list[SampleRollup]) -> str:
+    """What the flight recorder added before the dashboard watched (rollups it marked)."""
+    kept = [r for r in rollups if r.source == "recorder"]
+    if not kept:
+        return ""
+    return (f" The flight recorder's {len(kept):,} window{'s' if len(kept) != 1 else ''} "
+            f"from {_stamp(kept[0].at)} to {_stamp(kept[-1].end)} show the time before the "
+            "dashboard watched.")
+
+
 def _changes(entries: list[TimelineEntry], since: datetime, until: datetime) -> list[str]:
     found = sorted((e for e in entries if e.kind is Kind.CHANGE and since <= e.at <= until),
                    key=lambda e: e.at)
@@ -93,6 +106,7 @@ def lead_up(incident: Incident, split: dict[str | None, list[SampleRollup]]) -> 
             starts.append(began)
             text += (f" That is {_relative(began, until, what)} and "
                      f"{_relative(began, incident.started_at, 'the recorded impact start')}.")
+        text += _recorded(rollups)
         head = f"{one_line(servers.label(name))}: " if several else ""
         lines.append(f"- {head}{text}")
     earliest = min((r.at for rollups in split.values() for r in rollups), default=until)
