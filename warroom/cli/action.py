@@ -40,23 +40,24 @@ _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 def add_action(subs: Subparsers) -> None:
     p = add_command(subs, "action", "the incident's follow-ups: list, add, mark done or drop",
                     'warroom action add "cap shop-api\'s pool at 20" --owner ana --due 2026-12-18')
-    p.description = (
-        "The incident's follow-ups (the draft's action items). Each has a status: open, done "
-        "or wont_do (dropped, kept on record). An open item past its due date is overdue and "
-        "`warroom sessions` lists it. IDs are the ones `list` and `add` print; the start of "
-        "one is enough when no other id starts the same way."
+    p.description = (  # the formatter keeps line breaks as written
+        "The incident's follow-ups (the draft's action items). Each has a status: open, done\n"
+        "or wont_do (dropped, kept on record). An open item past its due date (UTC) is\n"
+        "overdue, and `warroom sessions` lists it. IDs are the ones `list` and `add` print;\n"
+        "the start of one is enough when no other id starts the same way."
     )
     acts = p.add_subparsers(dest="act", metavar="ACTION", parser_class=Parser, required=True)
 
-    ls = acts.add_parser("list", help="list the follow-ups (table, csv or json)",
-                         formatter_class=Formatter,
+    summary = "list the follow-ups (table, csv or json)"
+    ls = acts.add_parser("list", help=summary, description=summary, formatter_class=Formatter,
                          epilog="example:\n  warroom action list --format csv > follow-ups.csv")
     session_arg(ls, "the newest unresolved session")
     ls.add_argument("--format", choices=FORMATS, default="table",
                     help=f"output format; columns: {', '.join(COLUMNS)} (default: table)")
     ls.set_defaults(func=cmd_list)
 
-    add = acts.add_parser("add", help="add a follow-up and print its id", formatter_class=Formatter,
+    summary = "add a follow-up (status open) and print its id"
+    add = acts.add_parser("add", help=summary, description=summary, formatter_class=Formatter,
                           epilog="example:\n  warroom action add \"alert on pool use over 80 %\" "
                                  "--owner ana --due 2026-12-18 --kind detect")  # fmt: skip
     session_arg(add, "the newest unresolved session")
