@@ -3,7 +3,7 @@
 ``read`` takes one session's header, findings and action items without its rollups;
 ``findings`` tells findings' kinds and the names in them; ``figures`` counts (pure);
 ``sources`` finds the sessions (the directory, an ops database). `warroom history` and the
-page's index both use ``gather`` then ``collect``.
+page's index both read with ``local`` (the command adds ``shared``), then ``collect``.
 """
 
 from __future__ import annotations
