@@ -90,3 +90,27 @@ def test_no_secret_in_any_file_after_a_run(receiver: Receiver, state: Path) -> N
             assert tail not in path.read_bytes(), path
         for out in outputs:
             assert tail.decode() not in out.stdout + out.stderr
+
+
+HAND_OFF = """
+from datetime import UTC, datetime
+from warroom.notify import events
+from warroom.notify.worker import get
+n = get()
+for i in range(3):  # as the dashboard does on its UI thread: no I/O, then the process ends
+    n.publish_soon(events.note(None, datetime.now(UTC), "action", f"handed {i}", "tester"))
+"""
+
+
+def test_events_handed_off_just_before_exit_are_kept(receiver: Receiver, state: Path) -> None:
+    write_config(state / "config.toml", {"name": "hook", "url_env": "HOOK_URL", **QUICK})
+    receiver.down()
+    out = subprocess.run([sys.executable, "-c", HAND_OFF], capture_output=True, text=True,
+                         env=_env(state, HOOK_URL=receiver.base + "/ok"), timeout=60)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    receiver.up()
+    out = subprocess.run([sys.executable, "-c", RESTART], capture_output=True, text=True,
+                         env=_env(state, HOOK_URL=receiver.base + "/ok"), timeout=60)  # fmt: skip
+    assert out.stdout == "True\n", out.stderr
+    texts = [e["text"] for e in unique_events(receiver.requests("/ok"))]
+    assert texts == [f"handed {i}" for i in range(3)]

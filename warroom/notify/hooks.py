@@ -44,7 +44,7 @@ def _written(notifier: Notifier, written: Written) -> None:
         for ev in changes(written):
             notifier.publish(ev)
     except Exception as exc:  # the record is written; a failure to notify must not undo that
-        notifier._problem("outbox", f"cannot queue an event: {type(exc).__name__}: {exc}")
+        notifier.problem("outbox", f"cannot queue an event: {type(exc).__name__}: {exc}")
 
 
 def changes(written: Written) -> list[events.Event]:

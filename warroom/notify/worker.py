@@ -14,6 +14,7 @@ thread, which then does the fsync.
 
 from __future__ import annotations
 
+import atexit
 import fcntl
 import hashlib
 import logging
@@ -48,6 +49,7 @@ class Notifier:
         self._outbox_lock = threading.Lock()
         self._cond = threading.Condition()
         self._soon: deque[Event] = deque()
+        self._queueing = threading.Lock()
         self._thread: threading.Thread | None = None
         self._next_try: dict[str, float] = {}
         self._next_send: dict[str, float] = {}
@@ -102,13 +104,17 @@ class Notifier:
                 self._thread.start()
 
     def close(self, timeout: float = 2.0) -> None:
-        """Stop the thread (what it holds is in the outbox already, or handed off: queued)."""
+        """Queue (fsync) what was handed off and not yet queued, here; then stop the thread,
+        waiting at most ``timeout`` for a send in flight (it stays frozen in the outbox)."""
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
             thread = self._thread
+        self._queue_handed_off()
         if thread is not None:
             thread.join(timeout)
+            if thread.is_alive():
+                return  # mid-send: its lock files close with the process
         for fd in self._locks.values():
             os.close(fd)
         self._locks.clear()
@@ -156,11 +162,8 @@ class Notifier:
     def _run(self) -> None:
         while True:
             with self._cond:
-                soon = list(self._soon)
-                self._soon.clear()
                 self._busy = True
-            for event in soon:
-                self._queue(event)
+            self._queue_handed_off()
             wake_at = time.monotonic() + IDLE_S
             try:
                 self._waiting = {n: c for n, c in self.outbox.waiting().items()
@@ -174,7 +177,7 @@ class Notifier:
                     self._attempt(self.destinations[name])
                     wake_at = now  # look again at once: more may wait behind it
             except Exception as exc:  # the outbox itself (disk full, locked too long)
-                self._problem("outbox", f"{type(exc).__name__}: {exc}")
+                self.problem("outbox", f"{type(exc).__name__}: {exc}")
                 wake_at = time.monotonic() + 1.0
             with self._cond:
                 self._busy = False
@@ -185,12 +188,18 @@ class Notifier:
                 if left > 0 and not self._soon:
                     self._cond.wait(left)
 
-    def _queue(self, event: Event) -> None:
-        try:
-            self.publish(event)
-            self._clear("outbox")
-        except Exception as exc:
-            self._problem("outbox", f"cannot queue an event: {type(exc).__name__}: {exc}")
+    def _queue_handed_off(self) -> None:
+        # Under one lock from take to commit: the thread and close() keep the handed-off order.
+        with self._queueing:
+            with self._cond:
+                soon = list(self._soon)
+                self._soon.clear()
+            for event in soon:
+                try:
+                    self.publish(event)
+                    self._clear("outbox")
+                except Exception as exc:
+                    self.problem("outbox", f"cannot queue an event: {type(exc).__name__}: {exc}")
 
     def _attempt(self, dest: Destination) -> None:
         fd = self._lock_fd(dest.name)
@@ -219,7 +228,7 @@ class Notifier:
             delay = min(dest.retry_max_s, dest.retry_base_s * 2 ** min(attempts, 30))
             delay *= random.uniform(0.5, 1.0)  # jitter: many senders do not retry in step
             self._next_try[dest.name] = time.monotonic() + delay
-            self._problem(dest.name, answer.text)
+            self.problem(dest.name, answer.text)
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
 
@@ -232,7 +241,8 @@ class Notifier:
             self._locks[name] = fd
         return fd
 
-    def _problem(self, name: str, text: str) -> None:
+    def problem(self, name: str, text: str) -> None:
+        """Record (and log once) that ``name`` (a destination, or "outbox") fails."""
         if self._problems.get(name) != text:
             log.warning("notify %s: %s (kept in the outbox, retrying)", name, text)
         self._problems[name] = text
@@ -252,6 +262,9 @@ def get() -> Notifier:
     with _lock:
         if _current is None:
             _current = Notifier(config.load())
+            # At exit, what the dashboard handed off and the thread has not queued yet is
+            # fsynced into the outbox; a send in flight is not waited for (it is resent).
+            atexit.register(_current.close, 0.0)
         return _current
 
 
