@@ -57,6 +57,9 @@ def changes(written: Written) -> list[events.Event]:
     else:
         seen = {e.id for e in before.timeline}
         new = [e for e in after.timeline if e.id not in seen]
+    new = [e for e in new if _here(after, e)]
+    if not new and before is not None:
+        return []  # others' changes merged into a shared incident: their warroom tells them
     for entry in new:
         kind = str(getattr(entry, "kind", ""))
         if kind in NOTE_KINDS:
@@ -68,6 +71,17 @@ def changes(written: Written) -> list[events.Event]:
         if after.status.value == "resolved":
             found.append(events.resolved(about, _when(new), _draft(store)))
     return found
+
+
+def _here(incident: Any, entry: Any) -> bool:
+    """Written on this host. In a shared incident others' entries (``author@their-host``)
+    arrive through this Store too, and the warroom that wrote them notifies about them."""
+    author = str(getattr(entry, "author", ""))
+    if not incident.share or "@" not in author:
+        return True
+    from warroom.sessions.share.client import host_name
+
+    return author.rsplit("@", 1)[1] == host_name()
 
 
 def _when(new: list[Any]) -> Any:
