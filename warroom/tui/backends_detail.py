@@ -95,7 +95,9 @@ class BackendDetailScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         b = self.backend
         with VerticalScroll():
-            yield Static(facts(b, self.others), id="facts")
+            shown = facts(b, self.others)
+            shown.rstrip()
+            yield Static(shown, id="facts")
             query = text_block(b.query) or "(no query text)"
             if b.query_truncated:
                 query += "\n… (cut short: the server keeps track_activity_query_size bytes)"

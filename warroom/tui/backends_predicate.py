@@ -20,7 +20,7 @@ from warroom.tui.screens.form import FormScreen
 
 _DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(s|m|min|h)?\s*", re.I)
 _UNIT = {"": 1.0, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
-SHOWN = 8  # matching backends named in the form's preview (the question names them all)
+SHOWN = 5  # matching backends named in the form's preview (the question names them all)
 
 
 def parse_seconds(raw: str) -> float | None:
@@ -49,9 +49,10 @@ class PredicateScreen(FormScreen[tuple[Predicate, bool]]):
     """Returns (predicate, terminate) or None."""
 
     DEFAULT_CSS = """
-    PredicateScreen Horizontal.row { height: auto; }
+    PredicateScreen Horizontal.row { height: auto; margin-bottom: 1; }
+    PredicateScreen Horizontal.row > Vertical > * { margin-right: 2; }
     PredicateScreen Horizontal.row > Vertical { width: 1fr; height: auto; }
-    PredicateScreen #matches { height: auto; max-height: 12; color: $text; }
+    PredicateScreen #matches { height: auto; max-height: 7; color: $text; }
     """
 
     def __init__(self, backends: list[Backend]) -> None:
@@ -65,23 +66,26 @@ class PredicateScreen(FormScreen[tuple[Predicate, bool]]):
                 with Vertical():
                     yield Label("Action")
                     yield Select([("terminate", "terminate"), ("cancel the query", "cancel")],
-                                 value="terminate", allow_blank=False, id="verb")  # fmt: skip
+                                 value="terminate", allow_blank=False, id="verb",
+                                 compact=True)  # fmt: skip
                 with Vertical():
                     yield Label("State")
-                    yield Select([(s, s) for s in STATES], prompt="any state", id="state")
+                    yield Select([(s, s) for s in STATES], prompt="any state", id="state",
+                                 compact=True)  # fmt: skip
             with Horizontal(classes="row"):
                 with Vertical():
-                    yield Label("Idle in transaction at least (60, 90s, 2m)")
-                    yield Input(id="idle_tx")
+                    yield Label("Idle in transaction at least")
+                    yield Input(placeholder="e.g. 60, 90s, 2m", id="idle_tx", compact=True)
                 with Vertical():
                     yield Label("Query age at least")
-                    yield Input(id="query_age")
+                    yield Input(placeholder="e.g. 5m", id="query_age", compact=True)
             with Horizontal(classes="row"):
                 for name, label in (("user", "User"), ("application", "Application"),
                                     ("client", "Client address")):  # fmt: skip
                     with Vertical():
                         yield Label(f"{label} (exactly)")
-                        yield Input(id=name)
+                        yield Input(placeholder=f"any {label.split()[0].lower()}", id=name,
+                                    compact=True)
             yield Static("", id="matches")
             yield Static("", id="error")
             with Horizontal():
