@@ -12,12 +12,12 @@ whole by the ordinary loader, which says what is wrong with it if anything is.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from warroom.sessions.model import ActionItem, Incident, Kind, TimelineEntry
 from warroom.sessions.store import SessionError, load, load_header
+from warroom.sessions.store.parse import tomllib  # tomli where installed: compiled
 from warroom.sessions.toml_codec import FieldError, decode_action_item, decode_entry
 
 _TIMELINE = b"\n[[timeline]]\n"
