@@ -157,3 +157,14 @@ def test_the_lead_up_names_what_the_flight_recorder_kept() -> None:
     assert ("The flight recorder's 180 windows from 2026-11-24 09:00 UTC to 2026-11-24 "
             "09:30 UTC show the time before the dashboard watched.") in impact
     assert "from 1 sample window;" in impact  # the recorder's are before impact start
+
+
+def test_users_name_the_holders_when_no_groups_were_recorded() -> None:
+    incident = Incident.create("users only", T0)
+    incident.samples = [SampleRollup(at=T0 + timedelta(seconds=10 * i), samples=10, conn_max=60,
+                                     max_connections=100, usable=97,
+                                     top_users=(("checkout", 40 + i), ("etl", 5)))
+                        for i in range(3)]
+    impact = _section(render(incident), "Impact")
+    assert ("- **Applications and users holding slots:** user checkout (up to 42 of 97 usable), "
+            "user etl (up to 5 of 97 usable)") in impact

@@ -74,10 +74,13 @@ def holders(rollups: list[SampleRollup]) -> list[Holder]:
     """Applications and users that held slots, by the most each held in one window."""
     best: dict[tuple[str, str], tuple[int, int | None]] = {}
     for rollup in rollups:
-        for group in rollup.top_groups:
-            key = (group.application, group.user)
-            if group.count > best.get(key, (-1, None))[0]:
-                best[key] = (group.count, rollup.usable_slots)
+        # Windows recorded with users but no groups (an older writer) name the users alone.
+        pairs = ([(g.application, g.user, g.count) for g in rollup.top_groups]
+                 or [("", user, count) for user, count in rollup.top_users])
+        for application, user, count in pairs:
+            key = (application, user)
+            if count > best.get(key, (-1, None))[0]:
+                best[key] = (count, rollup.usable_slots)
     ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))
     return [Holder(f"{app} (user {user})" if app and user else Group(app, user, 0).name,
                    count, usable) for (app, user), (count, usable) in ranked]
