@@ -15,7 +15,7 @@ import psycopg
 from support.pgcluster import MONITOR_ROLE, PgCluster
 from support.polling import wait_until
 
-from warroom.recording.store import FrameStore
+from warroom.recording.store import FrameStore, StoreError
 
 
 class RecorderProcess:
@@ -74,9 +74,11 @@ def monitor_dsn(cluster: PgCluster) -> str:
 
 
 def frame_count(store: Path) -> int:
-    if not store.exists():
+    try:
+        s = FrameStore(store, readonly=True)
+    except StoreError:  # not there yet, or its schema not yet written
         return 0
-    with FrameStore(store, readonly=True) as s:
+    with s:
         return int(s._db.execute("SELECT count(*) FROM frames").fetchone()[0])
 
 

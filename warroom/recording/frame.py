@@ -8,8 +8,9 @@ connection; times are epoch seconds (absolute, so an idle row is the same row ne
 
 from __future__ import annotations
 
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from warroom.sanitize import one_line
@@ -40,9 +41,9 @@ class BackendRow:
 
     def to_list(self) -> list[Any]:
         """The stored form: a JSON array in field order (names would double its size)."""
-        out = list(astuple(self))
-        out[12] = list(self.blocked_by)
-        return out
+        return [self.pid, self.backend_start, self.database, self.application, self.user,
+                self.client, self.client_port, self.state, self.wait_type, self.wait_event,
+                self.xact_start, self.query_start, list(self.blocked_by), self.query]  # fmt: skip
 
     @classmethod
     def from_list(cls, values: list[Any]) -> BackendRow:
@@ -60,8 +61,13 @@ class Frame:
     backends: tuple[BackendRow, ...] | None  # None: not known at this moment (server down)
 
 
+@lru_cache(maxsize=8192)
 def cut_query(text: str, limit: int = QUERY_BYTES) -> str:
-    """One printable line of at most ``limit`` UTF-8 bytes, never half a character."""
+    """One printable line of at most ``limit`` UTF-8 bytes, never half a character.
+
+    Cached: a backend's text is the same from one second to the next until it runs another
+    query, and sanitising 1,000 texts a second would be most of the recorder's CPU.
+    """
     line = one_line(text)
     raw = line.encode()
     if len(raw) <= limit:
@@ -69,15 +75,32 @@ def cut_query(text: str, limit: int = QUERY_BYTES) -> str:
     return raw[:limit].decode(errors="ignore")
 
 
+@lru_cache(maxsize=4096)
+def _name(text: str, limit: int) -> str:
+    """Applications, users, clients, states: few distinct values, each sanitised once."""
+    return one_line(text, limit)
+
+
+@lru_cache(maxsize=65536)
+def _stamp(moment: datetime) -> float:
+    """Cached: a backend's start times repeat every second until it starts something else."""
+    return round((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp(), 3)
+
+
+@lru_cache(maxsize=65536)
+def _parsed(text: str) -> float:
+    moment = datetime.fromisoformat(text)
+    return round((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp(), 3)
+
+
 def epoch(value: object, at: float | None = None, age: object = None) -> float | None:
     """A time as epoch seconds (ms precision): a datetime (naive means UTC), ISO text, or —
     from a listing that only gives ages — ``at`` minus ``age`` to the whole second, so the
     same transaction keeps the same start from one frame to the next."""
     if isinstance(value, datetime):
-        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return round(moment.timestamp(), 3)
+        return _stamp(value)
     if isinstance(value, str) and value:
-        return epoch(datetime.fromisoformat(value))
+        return _parsed(value)
     if value is None and at is not None and isinstance(age, int | float):
         return float(round(at - age))
     return None
@@ -86,25 +109,22 @@ def epoch(value: object, at: float | None = None, age: object = None) -> float |
 def row_of(backend: object, at: float) -> BackendRow:
     """A frame's row from the backends view's ``Backend`` (collectors/backends.py)."""
     get = backend.__getattribute__
-    fields = {name for name in dir(backend) if not name.startswith("_")}
-
-    def opt(name: str, default: Any = None) -> Any:
-        return get(name) if name in fields else default
-
-    port = opt("client_port")
+    port = getattr(backend, "client_port", None)
     return BackendRow(
         pid=int(get("pid")),
-        backend_start=epoch(opt("backend_start")),
-        database=one_line(opt("database", ""), 64),
-        application=one_line(get("application"), 64),
-        user=one_line(get("user"), 64),
-        client=one_line(get("client"), 64),
+        backend_start=epoch(getattr(backend, "backend_start", None)),
+        database=_name(getattr(backend, "database", ""), 64),
+        application=_name(get("application"), 64),
+        user=_name(get("user"), 64),
+        client=_name(get("client"), 64),
         client_port=int(port) if port is not None else None,
-        state=one_line(get("state"), 40),
-        wait_type=one_line(get("wait_type"), 40),
-        wait_event=one_line(get("wait_event"), 64),
-        xact_start=epoch(opt("xact_start"), at, opt("xact_s")),
-        query_start=epoch(opt("query_start"), at, opt("query_s")),
+        state=_name(get("state"), 40),
+        wait_type=_name(get("wait_type"), 40),
+        wait_event=_name(get("wait_event"), 64),
+        xact_start=epoch(getattr(backend, "xact_start", None), at,
+                         getattr(backend, "xact_s", None)),
+        query_start=epoch(getattr(backend, "query_start", None), at,
+                          getattr(backend, "query_s", None)),
         blocked_by=tuple(int(p) for p in get("blocked_by")),
         query=cut_query(get("query")),
     )

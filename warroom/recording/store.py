@@ -122,8 +122,14 @@ class FrameStore:
             db.execute("PRAGMA auto_vacuum = INCREMENTAL")
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")  # WAL: a process crash loses nothing
-            db.executescript(_SCHEMA)
+            # One transaction: a reader sees no tables or all of them, never half a schema.
+            db.execute("BEGIN IMMEDIATE")
+            for statement in _SCHEMA.split(";\n"):
+                db.execute(statement)
             db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+            db.execute("COMMIT")
+        elif not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone():
+            raise sqlite3.DatabaseError("no recorder tables (yet)")
         row = db.execute("SELECT value FROM meta WHERE name = 'schema'").fetchone()
         if row is None or row[0] != SCHEMA_VERSION:
             raise sqlite3.DatabaseError(f"schema {row[0] if row else 'missing'}")
@@ -283,7 +289,7 @@ class FrameStore:
         if row is None:
             return None
         frame_id, key, moment, status, figures, blob = row
-        rows: dict[tuple[int, float | None], BackendRow] | None = None
+        rows: Raw | None = None
         if blob is not None:
             rows = {}
             for (part,) in self._db.execute(
@@ -301,7 +307,9 @@ class FrameStore:
         if first is None or sid is None:
             return
         yield first
-        rows = None if first.backends is None else {r.key: r for r in first.backends}
+        rows: Raw | None = (
+            None if first.backends is None else {r.key: r.to_list() for r in first.backends}
+        )
         cursor = self._db.execute(
             "SELECT key, id, at, status, figures, backends FROM frames"
             " WHERE server = ? AND at > ? AND at <= ? ORDER BY id",
@@ -365,26 +373,20 @@ class FrameStore:
         return len(frames)
 
 
-def _apply(rows: dict[tuple[int, float | None], BackendRow], part: dict[str, Any]) -> None:
+Raw = dict[tuple[int, float | None], list[Any]]  # rows as stored, by (pid, backend start)
+
+
+def _apply(rows: Raw, part: dict[str, Any]) -> None:
+    """One stored backends blob on the rows before it. Rows stay lists here: a seek applies up
+    to ``key_every`` deltas, and only the rows left at the end become ``BackendRow``s."""
     if "k" in part:
         rows.clear()
-        for values in part["k"]:
-            row = BackendRow.from_list(values)
-            rows[row.key] = row
-        return
     for pid, start in part.get("g", ()):
         rows.pop((pid, start), None)
-    for values in part.get("c", ()):
-        row = BackendRow.from_list(values)
-        rows[row.key] = row
+    for values in part.get("k") or part.get("c", ()):
+        rows[(values[0], values[1])] = values
 
 
-def _frame(
-    server: str,
-    at: float,
-    status: str,
-    figures: bytes,
-    rows: dict[tuple[int, float | None], BackendRow] | None,
-) -> Frame:
-    backends = None if rows is None else tuple(rows.values())
+def _frame(server: str, at: float, status: str, figures: bytes, rows: Raw | None) -> Frame:
+    backends = None if rows is None else tuple(BackendRow.from_list(v) for v in rows.values())
     return Frame(server, _moment(at), status, _unpack(figures), backends)
