@@ -18,6 +18,7 @@ from typing import Any
 from warroom.sanitize import text_block
 from warroom.sessions.ids import UUID_RE, new_uuid7
 from warroom.sessions.model import (
+    FACTORS,
     KEY_TIMES,
     SEVERITIES,
     TEXT_FIELDS,
@@ -52,7 +53,13 @@ KINDS = frozenset(
 # watches with its own monitor, and two hosts' rollups of one server would only double-count.
 ROLE_FIELDS: tuple[str, ...] = ("roles.commander", "roles.scribe", "roles.comms")
 TIME_FIELDS: frozenset[str] = frozenset(KEY_TIMES)
-FIELDS: tuple[str, ...] = ("title", "severity", "status", *KEY_TIMES, *TEXT_FIELDS, *ROLE_FIELDS)
+# The contributing factors travel as one field (a JSON array): a list edited in the form is set
+# whole, as a text field is. A host from before them skips that event with a warning.
+FIELDS: tuple[str, ...] = ("title", "severity", "status", *KEY_TIMES, *TEXT_FIELDS, *ROLE_FIELDS,
+                           FACTORS)
+
+
+MAX_FACTORS = 100  # a list nobody would type: an event over it is refused, not stored
 
 
 class BadEvent(ValueError):
@@ -107,11 +114,15 @@ def set_field(incident: Incident, name: str, value: Any) -> None:
         setattr(incident.roles, name.removeprefix("roles."), value)
     elif name == "status":
         incident.status = Status(value)
+    elif name == FACTORS:
+        incident.contributing_factors = tuple(value)
     else:
         setattr(incident, name, value)
 
 
 def encode_value(name: str, value: Any) -> Any:
+    if isinstance(value, tuple):
+        return list(value)
     return value.isoformat() if isinstance(value, datetime) else value
 
 
@@ -121,6 +132,10 @@ def decode_value(name: str, value: Any) -> Any:
         if value is None and name != "started_at":
             return None
         return _time(value, name)
+    if name == FACTORS:
+        if not isinstance(value, list) or len(value) > MAX_FACTORS:
+            raise BadEvent(f"{name}: expected a list of at most {MAX_FACTORS} texts")
+        return tuple(_text(item, name) for item in value)
     if not isinstance(value, str):
         raise BadEvent(f"{name}: expected text, got {type(value).__name__}")
     if name == "severity" and value not in SEVERITIES:

@@ -228,6 +228,8 @@ def _show(value: Any) -> str:
         return "(none)"
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M:%SZ")
+    if isinstance(value, tuple):  # the contributing factors
+        value = "; ".join(value)
     return one_line(value, 80) or "(empty)"
 
 
