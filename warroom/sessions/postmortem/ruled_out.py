@@ -11,6 +11,7 @@ cause's identification, whichever comes first after it: that span is the time it
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -48,23 +49,30 @@ def ruling_rule(entry: TimelineEntry) -> tuple[str, str] | None:
     return None
 
 
-def _close(incident: Incident, entries: list[TimelineEntry], at: datetime) -> tuple[datetime,
-                                                                                    str] | None:
-    """The next decision or identification after ``at``: (when, what it was)."""
-    found: list[tuple[datetime, str]] = []
-    decision = next((e for e in entries if e.kind is Kind.DECISION and e.at > at), None)
-    if decision is not None:
-        found.append((decision.at, "the next decision"))
-    if incident.identified_at is not None and incident.identified_at > at:
-        found.append((incident.identified_at, "the cause's identification"))
-    return min(found, key=lambda pair: pair[0]) if found else None
+class _Closes:
+    """The next decision or identification after a time: (when, what it was)."""
+
+    def __init__(self, incident: Incident, entries: list[TimelineEntry]) -> None:
+        # Entries come in time order; a long session has thousands, so each look-up bisects.
+        self.decisions = [e.at for e in entries if e.kind is Kind.DECISION]
+        self.identified = incident.identified_at
+
+    def after(self, at: datetime) -> tuple[datetime, str] | None:
+        found: list[tuple[datetime, str]] = []
+        index = bisect_right(self.decisions, at)
+        if index < len(self.decisions):
+            found.append((self.decisions[index], "the next decision"))
+        if self.identified is not None and self.identified > at:
+            found.append((self.identified, "the cause's identification"))
+        return min(found, key=lambda pair: pair[0]) if found else None
 
 
 def _paths(incident: Incident, entries: list[TimelineEntry]) -> list[_Path]:
+    closes = _Closes(incident, entries)
     paths: list[_Path] = []
     for entry in entries:
         if entry.kind is Kind.MISLEADING:
-            paths.append(_Path(entry.at, entry, closed=_close(incident, entries, entry.at)))
+            paths.append(_Path(entry.at, entry, closed=closes.after(entry.at)))
     alone: dict[tuple[str, datetime | None], _Path] = {}
     for entry in entries:
         rule = ruling_rule(entry)
@@ -76,7 +84,7 @@ def _paths(incident: Incident, entries: list[TimelineEntry]) -> list[_Path]:
             owner.evidence.append((rule[0], entry))
             continue
         # The same rule raised again before the same close is one path, not several.
-        closed = _close(incident, entries, entry.at)
+        closed = closes.after(entry.at)
         key = (rule[0], closed[0] if closed else None)
         if key not in alone:
             alone[key] = _Path(entry.at, None, rule[0], rule[1], closed=closed)
