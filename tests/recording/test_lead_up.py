@@ -12,14 +12,16 @@ from support.pgcluster import APP_ROLE
 from support.polling import wait_until
 
 from recording.recorder_process import monitor_dsn, recording
-from warroom.recording.store import FrameStore
+from warroom.recording.store import FrameStore, StoreError
 from warroom.sessions.store import load
 
 
 def rollups_kept(store: Path) -> int:
-    if not store.exists():
+    try:
+        s = FrameStore(store, readonly=True)
+    except StoreError:  # not there yet, or its schema not yet written
         return 0
-    with FrameStore(store, readonly=True) as s:
+    with s:
         return int(s._db.execute("SELECT count(*) FROM rollups").fetchone()[0])
 
 

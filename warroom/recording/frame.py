@@ -11,9 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from warroom.sanitize import one_line
+
+if TYPE_CHECKING:
+    from warroom.collectors.backends import Backend
 
 QUERY_BYTES = 1024  # the query text kept per backend, cut on a character boundary
 
@@ -34,6 +37,7 @@ class BackendRow:
     query_start: float | None
     blocked_by: tuple[int, ...]
     query: str  # sanitised to one line, at most QUERY_BYTES of UTF-8
+    query_truncated: bool = False  # the text is cut: not the whole statement
 
     @property
     def key(self) -> tuple[int, float | None]:
@@ -43,7 +47,8 @@ class BackendRow:
         """The stored form: a JSON array in field order (names would double its size)."""
         return [self.pid, self.backend_start, self.database, self.application, self.user,
                 self.client, self.client_port, self.state, self.wait_type, self.wait_event,
-                self.xact_start, self.query_start, list(self.blocked_by), self.query]  # fmt: skip
+                self.xact_start, self.query_start, list(self.blocked_by), self.query,
+                self.query_truncated]  # fmt: skip
 
     @classmethod
     def from_list(cls, values: list[Any]) -> BackendRow:
@@ -61,18 +66,21 @@ class Frame:
     backends: tuple[BackendRow, ...] | None  # None: not known at this moment (server down)
 
 
-@lru_cache(maxsize=8192)
 def cut_query(text: str, limit: int = QUERY_BYTES) -> str:
-    """One printable line of at most ``limit`` UTF-8 bytes, never half a character.
+    """One printable line of at most ``limit`` UTF-8 bytes, never half a character."""
+    return _cut(text, limit)[0]
 
-    Cached: a backend's text is the same from one second to the next until it runs another
-    query, and sanitising 1,000 texts a second would be most of the recorder's CPU.
-    """
+
+@lru_cache(maxsize=8192)
+def _cut(text: str, limit: int = QUERY_BYTES) -> tuple[str, bool]:
+    """The line and whether it was cut. Cached: a backend's text is the same from one second
+    to the next until it runs another query, and sanitising 1,000 texts a second would be most
+    of the recorder's CPU."""
     line = one_line(text)
     raw = line.encode()
     if len(raw) <= limit:
-        return line
-    return raw[:limit].decode(errors="ignore")
+        return line, False
+    return raw[:limit].decode(errors="ignore"), True
 
 
 @lru_cache(maxsize=4096)
@@ -106,25 +114,24 @@ def epoch(value: object, at: float | None = None, age: object = None) -> float |
     return None
 
 
-def row_of(backend: object, at: float) -> BackendRow:
+def row_of(backend: Backend, at: float) -> BackendRow:
     """A frame's row from the backends view's ``Backend`` (collectors/backends.py)."""
-    get = backend.__getattribute__
-    port = getattr(backend, "client_port", None)
+    query, cut = _cut(backend.query)
     return BackendRow(
-        pid=int(get("pid")),
-        backend_start=epoch(getattr(backend, "backend_start", None)),
-        database=_name(getattr(backend, "database", ""), 64),
-        application=_name(get("application"), 64),
-        user=_name(get("user"), 64),
-        client=_name(get("client"), 64),
-        client_port=int(port) if port is not None else None,
-        state=_name(get("state"), 40),
-        wait_type=_name(get("wait_type"), 40),
-        wait_event=_name(get("wait_event"), 64),
-        xact_start=epoch(getattr(backend, "xact_start", None), at,
-                         getattr(backend, "xact_s", None)),
-        query_start=epoch(getattr(backend, "query_start", None), at,
-                          getattr(backend, "query_s", None)),
-        blocked_by=tuple(int(p) for p in get("blocked_by")),
-        query=cut_query(get("query")),
+        pid=backend.pid,
+        backend_start=epoch(backend.backend_start),
+        database=_name(backend.database, 64),
+        application=_name(backend.application, 64),
+        user=_name(backend.user, 64),
+        client=_name(backend.client, 64),
+        client_port=backend.client_port,
+        state=_name(backend.state, 40),
+        wait_type=_name(backend.wait_type, 40),
+        wait_event=_name(backend.wait_event, 64),
+        xact_start=epoch(backend.xact_start, at, backend.xact_s),
+        query_start=epoch(backend.query_start, at, backend.query_s),
+        blocked_by=backend.blocked_by,
+        query=query,
+        # Cut by the server, by the list, or here (1 kB of UTF-8 may be under 1024 characters).
+        query_truncated=backend.query_truncated or cut,
     )

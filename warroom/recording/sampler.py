@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from warroom.collectors.postgres import PostgresCollector
 
 ROLLUP_SECONDS = 10.0  # the dashboard's windows: the lead-up's rollups read like the record's
-NO_CAP = 1_000_000  # the row cap for a listing that still takes one
 
 
 @dataclass(slots=True)
@@ -63,10 +62,7 @@ class ServerFrames:
 
 def list_backends(collector: PostgresCollector, sample: PgSample) -> tuple[BackendRow, ...] | None:
     """Every client backend (no cap: the recorder keeps all), None when the list failed."""
-    try:
-        listed = collector.list_backends(None)  # type: ignore[arg-type]
-    except TypeError:  # a listing that still requires a cap
-        listed = collector.list_backends(NO_CAP)
+    listed = collector.list_backends(limit=None)
     if isinstance(listed, Failure):
         return None
     at = sample.at.timestamp()
