@@ -593,7 +593,7 @@ def test_every_model_field_is_stored() -> None:
         "role": "replica", "repl_state": "paused",
         "top_users": (("app", 1),), "top_clients": (("10.0.0.5", 1),),
         "top_groups": (Group("", "app", 3, clients=(Count("10.0.0.5", 2),), client_count=1),),
-        "log_source": "file", "log_counts": (("refused", 4),),
+        "log_source": "file", "log_counts": (("refused", 4),), "source": "recorder",
         "log_refused_top": (RefusedFigure("app", "db", "10.0.0.5", 4),),
     }  # fmt: skip
     plain = {n: 1 for n in field_names(SampleRollup) if n not in ("at", "status", *structured)}
