@@ -11,8 +11,8 @@ nothing)
 2. A real recorder (warroom record's loop, in this process) on a throwaway cluster with 50
    client backends, half of them running a query each second (driven from another process):
    the whole process's CPU as % of one core (collectors, server log, findings, store).
-3. Seek: a synthetic 48 h store at 500 backends (keyframes every 60 frames); state_at at
-   random moments, p50 / p95 / max.
+3. Seek: a synthetic 48 h store at 500 backends (keyframes as the store makes them); state_at
+   at random moments, p50 / p95 / max.
 4. Lead-up attach: 48 h of 10 s rollups in the store, lead_up() of 30 minutes, p50 / p95.
 """
 
@@ -36,7 +36,7 @@ from warroom.collectors.backends import parse_list
 from warroom.recording.frame import Frame, row_of
 from warroom.recording.leadup import lead_up
 from warroom.recording.retention import Retention
-from warroom.recording.store import FrameStore
+from warroom.recording.store import KEY_EVERY, FrameStore
 from warroom.rollup import SampleRollup
 from warroom.sessions.toml_codec import render_block, rollup_table
 
@@ -161,9 +161,10 @@ def seek_48h(where: Path, n: int = 500, hours: float = 48.0) -> tuple[float, flo
         batch = []
         for i in range(total):
             frame_id = i + 1
-            keyframe = i % 60 == 0
-            key = frame_id - (i % 60)
-            _, figs, blob = keys[i // 60 % len(keys)] if keyframe else deltas[i % len(deltas)]
+            keyframe = i % KEY_EVERY == 0
+            key = frame_id - (i % KEY_EVERY)
+            _, figs, blob = (keys[i // KEY_EVERY % len(keys)] if keyframe
+                             else deltas[i % len(deltas)])  # fmt: skip
             batch.append((frame_id, 1, T0.timestamp() + i, key, "up", figs, blob))
             if len(batch) >= 10_000:
                 db.executemany("INSERT INTO frames VALUES (?, ?, ?, ?, ?, ?, ?)", batch)
