@@ -131,3 +131,13 @@ def test_a_query_is_one_line_of_at_most_1_kb_never_half_a_character() -> None:
     cut = cut_query(text)
     assert len(cut.encode()) <= 1024 and "\x1b" not in cut and "\n" not in cut
     assert cut.startswith("SELECT 'red' FROM t WHERE name = 'éé")
+
+
+def test_the_store_is_its_owners_only(tmp_path: Path) -> None:
+    path = tmp_path / "state" / "warroom" / "recorder.sqlite"
+    with opened(path) as store:
+        churn(store, 3)
+        modes = {p.name: p.stat().st_mode & 0o777 for p in path.parent.iterdir()}
+    assert modes["recorder.sqlite"] == 0o600
+    assert all(mode == 0o600 for mode in modes.values()), modes  # the WAL and its index too
+    assert path.parent.stat().st_mode & 0o777 == 0o700

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sqlite3
 import time
 import zlib
@@ -65,6 +66,14 @@ class StoreError(Exception):
     """The file is not a recorder store (or a newer one); one line."""
 
 
+def _private(path: Path) -> None:
+    """Frames hold query texts, users and addresses: the file (and the WAL and shared-memory
+    files SQLite gives the same mode) is its owner's only, like the session files."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+
+
 def _pack(value: Any) -> bytes:
     return zlib.compress(json.dumps(value, separators=(",", ":")).encode(), 6)
 
@@ -99,7 +108,7 @@ class FrameStore:
             uri = f"file:{path}?mode=ro"
             self._db = sqlite3.connect(uri, uri=True, isolation_level=None)
         else:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            _private(path)
             self._db = sqlite3.connect(path, isolation_level=None)
         try:
             self._setup(readonly)
