@@ -229,6 +229,7 @@ def test_the_unit_carries_no_password(tmp_path: Path) -> None:
     assert rec.proc.returncode == 0
     assert "s3cret" not in out
     assert "User=warroom" in out and "Restart=on-failure" in out and "PGPASSFILE=" in out
+    assert "Environment=WARROOM_CONFIG=/etc/warroom/config.toml" in out  # it has a config
     (start,) = [line for line in out.splitlines() if line.startswith("ExecStart=")]
     assert '"record" "--dsn" "' in start and "host=db1" in start and "port=5433" in start
     assert '"--interval" "2"' in start and "--store" not in start  # the service's state dir

@@ -118,7 +118,12 @@ def cmd_record(args: argparse.Namespace) -> int:
                    "--retention-size", str(retention.max_bytes)]  # fmt: skip
         if args.store or settings.store:  # else the service's own state directory
             options += ["--store", str(store.absolute())]
-        sys.stdout.write(unit_text(unit_args(args.dsn, args.pgbouncer, args.target, options)))
+        from warroom.config import config_path
+
+        # The service reads the same config when it names targets or has settings of its own.
+        config = str(config_path().absolute()) if config_path().is_file() else None
+        text = unit_text(unit_args(args.dsn, args.pgbouncer, args.target, options), config=config)
+        sys.stdout.write(text)
         return 0
     if store.is_dir():
         raise CliError(f"{store}: is a directory, not a store file")

@@ -20,14 +20,25 @@ def _quoted(arg: str) -> str:
     return f'"{text}"'
 
 
-def unit_text(args: Sequence[str], user: str = USER) -> str:
-    """The unit for ``warroom record`` with ``args`` (DSN values already without password)."""
+CONFIG = "/etc/warroom/config.toml"
+
+
+def unit_text(args: Sequence[str], user: str = USER, config: str | None = None) -> str:
+    """The unit for ``warroom record`` with ``args`` (DSN values already without password).
+
+    ``config``: the config file the service should read (its ``[[targets]]``, ``[alerts]``,
+    ``[record]``), copied to /etc/warroom where the service user can read it.
+    """
     command = " ".join(_quoted(a) for a in [sys.executable, "-m", "warroom", "record", *args])
+    copy, env = "", ""
+    if config is not None:
+        copy = f"#   install -D -o {user} -m 600 {config} {CONFIG}\n"
+        env = f"Environment=WARROOM_CONFIG={CONFIG}\n"
     return f"""\
 # warroom flight recorder. Install:
 #   useradd --system --home-dir /var/lib/warroom {user}
 #   install -o {user} -m 600 ~/.pgpass /var/lib/warroom/pgpass   # the password lives here
-#   warroom record ... --unit > /etc/systemd/system/warroom-record.service
+{copy}#   warroom record ... --unit > /etc/systemd/system/warroom-record.service
 #   systemctl daemon-reload && systemctl enable --now warroom-record
 [Unit]
 Description=warroom flight recorder (PostgreSQL frames for incidents)
@@ -40,7 +51,7 @@ User={user}
 StateDirectory=warroom
 Environment=XDG_STATE_HOME=/var/lib
 Environment=PGPASSFILE=/var/lib/warroom/pgpass
-ExecStart={command}
+{env}ExecStart={command}
 Restart=on-failure
 RestartSec=5
 KillSignal=SIGTERM
