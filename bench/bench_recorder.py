@@ -6,7 +6,7 @@ nothing)
 1. Synthetic load at 1 s, 50 / 500 / 1000 backends, half of them changing state each second
    (new query text with new literals, new query start, state among active / idle / idle in
    transaction). Each second's list is the server's JSON as the backends query returns it, then
-   the recorder's own path: parse_list, row_of, FrameStore.append (and retention checks).
+   the recorder's own path: parse_list, frame.Rows, FrameStore.append (and retention checks).
    Figures: store bytes per hour (pages in use), and the CPU of that path as % of one core.
 2. A real recorder (warroom record's loop, in this process) on a throwaway cluster with 50
    client backends, half of them running a query each second (driven from another process):
@@ -33,7 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from warroom.collectors.backends import parse_list
-from warroom.recording.frame import Frame, row_of
+from warroom.recording.frame import Frame, Rows, row_of
 from warroom.recording.leadup import lead_up
 from warroom.recording.retention import Retention
 from warroom.recording.store import KEY_EVERY, FrameStore
@@ -122,6 +122,7 @@ def synthetic(n: int, seconds: int, where: Path) -> tuple[float, float]:
     path = where / f"synthetic-{n}.sqlite"
     clock_now = [T0.timestamp()]
     cpu = 0.0
+    cache = Rows()
     with FrameStore(path, clock=lambda: clock_now[0]) as store:
         for s in range(seconds):
             now = T0.timestamp() + s
@@ -129,7 +130,7 @@ def synthetic(n: int, seconds: int, where: Path) -> tuple[float, float]:
             text = work.second(now)  # the server's part: not the recorder's CPU
             figs = figures(now, n, rng)
             started = time.process_time()
-            rows = tuple(row_of(b, now) for b in parse_list(text))
+            rows = cache.of(parse_list(text), now)
             store.append(Frame("db1", datetime.fromtimestamp(now, UTC), "up", figs, rows))
             cpu += time.process_time() - started
         used = store.used_bytes()

@@ -141,3 +141,22 @@ def test_the_store_is_its_owners_only(tmp_path: Path) -> None:
     assert modes["recorder.sqlite"] == 0o600
     assert all(mode == 0o600 for mode in modes.values()), modes  # the WAL and its index too
     assert path.parent.stat().st_mode & 0o777 == 0o700
+
+
+def test_rows_reused_across_seconds_are_the_rows_of_that_second() -> None:
+    from warroom.collectors.backends import Backend
+    from warroom.recording.frame import Rows, row_of
+
+    start = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+
+    def backend(pid: int, state: str, query: str, age: float) -> Backend:
+        return Backend(pid, "checkout", "app", "10.0.0.7", state, age, age, age, "", "", (),
+                       query, backend_start=start, xact_start=start, query_start=start)  # fmt: skip
+
+    rows = Rows()
+    first = rows.of([backend(1, "idle", "SELECT 1", 5.0), backend(2, "active", "q", 5.0)], 1.0)
+    # A second later: the ages moved on, one backend ran something else.
+    later = [backend(1, "idle", "SELECT 1", 6.0), backend(2, "active", "UPDATE t", 6.0)]
+    second = rows.of(later, 2.0)
+    assert second == tuple(row_of(b, 2.0) for b in later)
+    assert second[0] is first[0] and second[1] != first[1]

@@ -15,13 +15,12 @@ from typing import TYPE_CHECKING
 from warroom.collectors.alerts import AlertConfig, AlertEngine, State
 from warroom.collectors.sample import Failure, PgSample
 from warroom.collectors.series import RollupBuilder, Series
-from warroom.recording.frame import BackendRow, Frame, row_of
+from warroom.recording.frame import BackendRow, Frame, Rows
 from warroom.rollup import SampleRollup
 from warroom.sanitize import one_line
 
 if TYPE_CHECKING:
     from warroom.collectors.headless import ServerLines
-    from warroom.collectors.postgres import PostgresCollector
 
 ROLLUP_SECONDS = 10.0  # the dashboard's windows: the lead-up's rollups read like the record's
 
@@ -41,11 +40,20 @@ class ServerFrames:
         self._window_s = alerts.latency_window_s
         self._query_ms = Series()
         self.rollups = RollupBuilder(ROLLUP_SECONDS, server=server)
+        self._rows = Rows()
+
+    def _backends(self, sample: PgSample) -> tuple[BackendRow, ...] | None:
+        """Every client backend (no cap: the recorder keeps all), read on the collector's
+        monitoring connection right after its sample; None when the list failed."""
+        listed = self.lines.collector.list_backends(limit=None)
+        if isinstance(listed, Failure):
+            return None
+        return self._rows.of(listed, sample.at.timestamp())
 
     def sample(self) -> Sampled:
         taken = self.lines.take()
         sample = taken.sample
-        backends = list_backends(self.lines.collector, sample) if sample.up else None
+        backends = self._backends(sample) if sample.up else None
         frame = Frame(self.server, sample.at, sample.status, taken.body, backends)
         out = Sampled(frame, log=[f"finding {e.state.value}: {e.message}" for e in taken.findings])
         if sample.up and sample.query_ms is not None:
@@ -59,11 +67,3 @@ class ServerFrames:
         out.rollups = self.rollups.add(sample)
         return out
 
-
-def list_backends(collector: PostgresCollector, sample: PgSample) -> tuple[BackendRow, ...] | None:
-    """Every client backend (no cap: the recorder keeps all), None when the list failed."""
-    listed = collector.list_backends(limit=None)
-    if isinstance(listed, Failure):
-        return None
-    at = sample.at.timestamp()
-    return tuple(row_of(b, at) for b in listed)

@@ -202,7 +202,9 @@ class FrameStore:
         elif keyframe or previous is None:
             blob = _pack({"k": [r.to_list() for r in rows.values()]})
         else:
-            changed = [r.to_list() for k, r in rows.items() if previous.get(k) != r]
+            # Mostly the very same row objects (frame.Rows reuses them): identity first.
+            changed = [r.to_list() for k, r in rows.items()
+                       if (p := previous.get(k)) is not r and p != r]  # fmt: skip
             gone = [list(k) for k in previous if k not in rows]
             blob = _pack({"c": changed, "g": gone})
         key = frame_id if keyframe else self._key[server]
