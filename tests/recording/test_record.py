@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -233,3 +234,14 @@ def test_the_unit_carries_no_password(tmp_path: Path) -> None:
     (start,) = [line for line in out.splitlines() if line.startswith("ExecStart=")]
     assert '"record" "--dsn" "' in start and "host=db1" in start and "port=5433" in start
     assert '"--interval" "2"' in start and "--store" not in start  # the service's state dir
+
+
+@pytest.mark.parametrize("command", ["record", "frames"])
+def test_help_has_an_example_and_the_top_level_lists_it(command: str, tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "warroom", command, "--help"],
+                          capture_output=True, text=True, timeout=30)  # fmt: skip
+    assert done.returncode == 0 and "example:" in done.stdout
+    assert f"warroom {command}" in done.stdout
+    top = subprocess.run([sys.executable, "-m", "warroom", "--help"], capture_output=True,
+                         text=True, timeout=30)  # fmt: skip
+    assert f"    {command} " in top.stdout
