@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from support.servers import single_server_incident
 
@@ -168,3 +169,26 @@ def test_users_name_the_holders_when_no_groups_were_recorded() -> None:
     impact = _section(render(incident), "Impact")
     assert ("- **Applications and users holding slots:** user checkout (up to 42 of 97 usable), "
             "user etl (up to 5 of 97 usable)") in impact
+
+
+def test_the_draft_counts_time_above_the_thresholds_configured_here(tmp_path: Path) -> None:
+    from cli_helpers import run_warroom
+
+    from warroom.sessions.store import Store
+
+    path = tmp_path / "inc.toml"
+    Store.create(path, single_server_incident())
+    config = tmp_path / "config.toml"
+    config.write_text("[alerts.saturation]\nwarning = 50\ncritical = 90\n")
+    result = run_warroom("postmortem", str(path), home=tmp_path, check=True,
+                         env={"WARROOM_CONFIG": str(config)})  # fmt: skip
+    impact = _section(result.stdout, "Impact")
+    # conn = min(97, 20 + 3i) of 97 usable: >= 50% from i = 10 (50), >= 90% from i = 23 (89)
+    assert "- **At or above 50% of usable slots (warning):**" in impact
+    assert "- **At or above 90% of usable slots (critical):**" in impact
+    assert "80%" not in impact and "95%" not in impact
+    # the configuration is not in the record: the same file drafted without it counts the defaults
+    config.write_text("")
+    plain = run_warroom("postmortem", str(path), home=tmp_path, check=True,
+                        env={"WARROOM_CONFIG": str(config)})  # fmt: skip
+    assert "- **At or above 80% of usable slots (warning):**" in _section(plain.stdout, "Impact")

@@ -190,7 +190,11 @@ def cmd_postmortem(args: argparse.Namespace) -> int:
         from warroom.tui.pictures import save_peak_pictures
 
         pictures = save_peak_pictures(args.path, loaded.incident, args.output)
-    draft = render(loaded.incident, pictures=pictures)
+    from warroom.collectors.alerts_config import load_config
+
+    # Impact counts time above the saturation alert's thresholds as configured here.
+    draft = render(loaded.incident, pictures=pictures,
+                   saturation=load_config().saturation_levels())  # fmt: skip
     if args.output is None:
         sys.stdout.write(draft)
         return 0

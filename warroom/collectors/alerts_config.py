@@ -123,6 +123,13 @@ class AlertConfig:
     def rule(self, name: str) -> RuleConfig:
         return self.rules[name]
 
+    def saturation_levels(self) -> list[tuple[str, float]]:
+        """(level, percent of usable slots) the saturation alert raises at, lowest first: what
+        the draft's Impact counts time above."""
+        rule = self.rules["saturation"]
+        found = [(level.value, rule.threshold(level)) for level in (Level.WARNING, Level.CRITICAL)]
+        return [(level, value) for level, value in found if value is not None]
+
     @property
     def latency_window_s(self) -> float:
         """How many seconds of query round trips the caller should take the p95 over."""

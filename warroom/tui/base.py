@@ -11,6 +11,7 @@ from pathlib import Path
 
 from textual.app import App
 
+from warroom.collectors.alerts import AlertConfig
 from warroom.sessions.model import Incident, Kind, TimelineEntry
 from warroom.sessions.recorder import Recorder
 from warroom.tui.parts import DataSource, Drill, Session, Sink, Watched
@@ -24,6 +25,7 @@ class DashboardBase(App[None]):
     clock: Callable[[], datetime]
     author: str
     drill: Drill | None
+    alerts: AlertConfig | None
     servers: list[Watched]
     selected: int
     local_time: bool

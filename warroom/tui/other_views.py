@@ -59,7 +59,8 @@ class OtherViews(DashboardBase):
 
     @work(thread=True, group="draft", exit_on_error=False)
     def write_draft(self, incident: Incident, path: Path) -> None:
-        draft = render(incident)
+        levels = self.alerts.saturation_levels() if self.alerts is not None else None
+        draft = render(incident, saturation=levels)
         try:
             replace_atomically(path, draft.encode("utf-8"))
         except OSError as exc:

@@ -19,6 +19,7 @@ from warroom.sessions.model import Incident
 from warroom.sessions.postmortem.actions import _measures
 from warroom.sessions.postmortem.detection import _detection
 from warroom.sessions.postmortem.figures import down_windows
+from warroom.sessions.postmortem.impact import Levels
 from warroom.sessions.postmortem.lessons import _lessons
 from warroom.sessions.postmortem.markdown import clean, escape_line, one_line
 from warroom.sessions.postmortem.metrics import _metrics
@@ -45,18 +46,20 @@ def render(
     incident: Incident,
     tz_name: str = "UTC",
     pictures: Sequence[tuple[str, str]] | None = None,
+    saturation: Levels | None = None,
 ) -> str:
     """The postmortem draft for ``incident`` as CommonMark.
 
     Times are UTC throughout; ``tz_name`` (an IANA zone) adds local equivalents to the start and
     end in the Issue Summary. An unknown zone raises TimeError. ``pictures`` are (caption, file
-    name beside the draft) pairs linked from ## Metrics.
+    name beside the draft) pairs linked from ## Metrics. ``saturation``: the saturation alert's
+    (level, percent) thresholds as configured where the draft is written (default: its defaults).
     """
     zone = _zone(tz_name)
     entries = incident.entries_in_order()
     sections = (
         _summary(incident, zone),
-        _impact(incident),
+        _impact(incident, saturation),
         _detection(incident, entries),
         _timeline(entries),
         _ruled_out(incident, entries),

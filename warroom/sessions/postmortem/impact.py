@@ -3,13 +3,14 @@
 Every figure is taken over the impact window (impact start to resolution, else mitigation,
 else the last window recorded) and, where it is a share, against the slots applications may
 use. Saturation is counted by window: a 10 s window counts when its peak reached the share,
-which is what the saturation alert saw. The thresholds are the alert's defaults
-(collectors/alerts_config.py), read when a draft is written so the draft and the alerts agree
-on what "saturated" means.
+which is what the saturation alert saw. The thresholds are the saturation alert's: the ones
+configured where the draft is written (``[alerts.saturation]``, passed in as ``levels``), else
+its defaults (collectors/alerts_config.py), so the draft and the alerts agree on "saturated".
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -26,14 +27,15 @@ Split = dict[str | None, list[SampleRollup]]
 MAX_HOLDERS = 5
 
 
-def saturation_thresholds() -> list[tuple[str, float]]:
-    """(level, percent of usable slots) of the saturation alert, lowest first."""
-    # Imported here: the collectors (and their findings) load only when a draft is written.
-    from warroom.collectors.alerts_config import SPECS, Level
+Levels = Sequence[tuple[str, float]]  # (alert level, percent of usable slots), lowest first
 
-    rule = SPECS["saturation"].default
-    found = [(level.value, rule.threshold(level)) for level in (Level.WARNING, Level.CRITICAL)]
-    return [(level, value) for level, value in found if value is not None]
+
+def saturation_thresholds() -> list[tuple[str, float]]:
+    """(level, percent of usable slots) of the saturation alert's defaults, lowest first."""
+    # Imported here: the collectors (and their findings) load only when a draft is written.
+    from warroom.collectors.alerts_config import AlertConfig
+
+    return AlertConfig().saturation_levels()
 
 
 def in_window(incident: Incident, rollups: list[SampleRollup]) -> list[SampleRollup]:
@@ -132,9 +134,9 @@ def _time_above(
     return [(timedelta(seconds=t), n) for t, n in zip(spent, stretches, strict=True)]
 
 
-def measure(rollups: list[SampleRollup]) -> ServerImpact:
+def measure(rollups: list[SampleRollup], levels: Levels | None = None) -> ServerImpact:
     """One server's numbers from its rollups over the impact (time order)."""
-    levels = saturation_thresholds()
+    levels = saturation_thresholds() if levels is None else levels
     above = [(level, percent, spent, count) for (level, percent), (spent, count)
              in zip(levels, _time_above(rollups, [p for _, p in levels]), strict=True)]
     down = down_windows(rollups)
@@ -208,7 +210,9 @@ def _table(split: dict[str | None, ServerImpact]) -> list[str]:
     return lines
 
 
-def impact_numbers(incident: Incident, by_server: Split) -> list[str]:
+def impact_numbers(
+    incident: Incident, by_server: Split, levels: Levels | None = None
+) -> list[str]:
     """The measured part of ## Impact (``by_server``: servers.by_server's split); a line
     saying why when there is nothing to measure."""
     split = {name: in_window(incident, rollups) for name, rollups in by_server.items()}
@@ -217,7 +221,7 @@ def impact_numbers(incident: Incident, by_server: Split) -> list[str]:
         return ["", "No sample windows were recorded during the impact, so warroom has no "
                 "numbers for it: TODO: add saturation, downtime, refusals and latency from your "
                 "monitoring."]
-    measured = {name: measure(rollups) for name, rollups in split.items()}
+    measured = {name: measure(rollups, levels) for name, rollups in split.items()}
     count = sum(found.windows for found in measured.values())
     intro = (f"Measured by warroom over the impact from {count:,} sample "
              f"window{'s' if count != 1 else ''}"

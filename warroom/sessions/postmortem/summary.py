@@ -7,7 +7,7 @@ from datetime import tzinfo
 from warroom.formats import format_duration
 from warroom.sessions import servers
 from warroom.sessions.model import Incident, RefusedFigure, SampleRollup
-from warroom.sessions.postmortem.impact import impact_numbers
+from warroom.sessions.postmortem.impact import Levels, impact_numbers
 from warroom.sessions.postmortem.lead_up import lead_up
 from warroom.sessions.postmortem.markdown import _first_paragraph, _heading_text, _prose, one_line
 from warroom.sessions.postmortem.stamps import _at, _stamp
@@ -94,7 +94,7 @@ def _summary(incident: Incident, zone: tzinfo | None) -> list[str]:
     ]
 
 
-def _impact(incident: Incident) -> list[str]:
+def _impact(incident: Incident, levels: Levels | None = None) -> list[str]:
     """The responder's words first, then the numbers the record holds, then the lead-up."""
     lines = _prose(
         incident.impact,
@@ -108,7 +108,7 @@ def _impact(incident: Incident) -> list[str]:
     else:
         lines += ["", f"Impact began {_stamp(incident.started_at)} and is not yet over."]
     split = servers.by_server(incident)
-    return (lines + impact_numbers(incident, split) + _server_refusals(split)
+    return (lines + impact_numbers(incident, split, levels) + _server_refusals(split)
             + lead_up(incident, split))
 
 
