@@ -17,6 +17,11 @@ draining, so nothing waits on a terminal that is gone); a thread waits for the t
 (POLLHUP, no polling); either sends this process SIGHUP, so a lost terminal leaves through the
 same door as an SSH drop (ExitGuard: exit status 129, within its grace time). SIGCONT resumes
 only after a suspend (Ctrl+Z).
+
+The input thread sleeps until a key comes: Textual's wakes ten times a second to see whether
+the app is leaving, a sixth of an idle dashboard's CPU. Here leaving writes a byte to a pipe the
+thread waits on too, and it wakes on a clock only while a lone Escape waits to be told from the
+start of a longer key sequence (the parser's own timeout).
 """
 
 from __future__ import annotations
@@ -24,10 +29,15 @@ from __future__ import annotations
 import contextlib
 import os
 import select
+import selectors
 import signal
 import threading
+from codecs import getincrementaldecoder
 from typing import IO, Any
 
+from textual._parser import ParseError
+from textual._time import get_time
+from textual._xterm_parser import XTermParser
 from textual.drivers.linux_driver import LinuxDriver
 
 
@@ -81,12 +91,29 @@ def hang_up() -> None:
     os.kill(os.getpid(), signal.SIGHUP)
 
 
+class WakingEvent(threading.Event):
+    """The driver's exit event, which also wakes the input thread's wait (a byte on a pipe)."""
+
+    def __init__(self, wake_fd: int) -> None:
+        super().__init__()
+        self._wake_fd = wake_fd
+
+    def set(self) -> None:
+        super().set()
+        with contextlib.suppress(OSError):  # the pipe is full: the thread is woken already
+            os.write(self._wake_fd, b"\0")
+
+
 class DashboardDriver(LinuxDriver):
     """LinuxDriver whose lost terminal ends the app (see the module's doc)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._lost = threading.Event()
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
+        self.exit_event = WakingEvent(self._wake_w)
         self._suspended = False
         self._watching = False
         self._output = TerminalOutput(self._file, self.terminal_lost)
@@ -133,6 +160,52 @@ class DashboardDriver(LinuxDriver):
         if self._suspended:
             self._suspended = False
             super()._sigcont_application(*args)
+
+    def close(self) -> None:
+        super().close()
+        for fd in (self._wake_r, self._wake_w):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+    def run_input_thread(self) -> None:
+        """Textual's input loop (LinuxDriver.run_input_thread), asleep between keys."""
+        tty = self.fileno
+        wake = self._wake_r
+        selector = selectors.SelectSelector()
+        selector.register(tty, selectors.EVENT_READ)
+        selector.register(wake, selectors.EVENT_READ)
+        parser = XTermParser(self._debug)
+        decode = getincrementaldecoder("utf-8")().decode
+
+        def timeout() -> float | None:
+            # Set while a lone Escape may still be the start of a key sequence.
+            due = parser._timeout_time
+            return None if due is None else max(due - get_time(), 0.0)
+
+        def process(events: list[tuple[selectors.SelectorKey, int]], final: bool = False) -> None:
+            for key, _mask in events:
+                if key.fd == wake:
+                    with contextlib.suppress(OSError):
+                        os.read(wake, 64)
+                    continue
+                data = decode(os.read(tty, 1024 * 4), final=final)
+                if not data:  # end of file: the hang-up thread tells the app
+                    break
+                for event in parser.feed(data):
+                    self.process_message(event)
+            for event in parser.tick():
+                self.process_message(event)
+
+        try:
+            while not self.exit_event.is_set():
+                process(selector.select(timeout()))
+            selector.unregister(wake)
+            process(selector.select(0.1), final=True)
+        finally:
+            selector.close()
+            with contextlib.suppress(EOFError, ParseError):
+                for _ in parser.feed(""):
+                    pass
 
     def _run_input_thread(self) -> None:
         try:
