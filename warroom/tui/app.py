@@ -32,6 +32,7 @@ from warroom.sessions.model import (
 )
 from warroom.sessions.recorder import Recorder
 from warroom.sessions.times import format_offset
+from warroom.tui.compositor import use_band_frames
 from warroom.tui.keys import WHERE, YIELDS_TO_TEXT, bindings
 from warroom.tui.leaving import Leaving
 from warroom.tui.messages import (
@@ -144,6 +145,10 @@ class WarroomApp(Leaving, NoteBox, OtherViews, RecordWrites):
 
     # -- layout --------------------------------------------------------------------------
 
+    def get_default_screen(self) -> Screen[Any]:
+        # Each second's frame renders only the rows that changed (see compositor.py).
+        return use_band_frames(super().get_default_screen())
+
     def compose(self) -> ComposeResult:
         # The strip and the replication pane are there to choose between servers and compare
         # them: with one server they would show one line and its own role.
@@ -236,9 +241,9 @@ class WarroomApp(Leaving, NoteBox, OtherViews, RecordWrites):
     def on_server_logged(self, message: ServerLogged) -> None:
         if not self.is_running:
             return
+        # Its counts are the connections pane's: drawn with the next sample's refresh (or the
+        # tick's). The host and PgBouncer panes it used to redraw here did not change.
         self.states[message.server].feed_server_log(message.counts, self.clock())
-        if message.server == self.selected:
-            self._panes_behind = True
 
     def on_bouncer_sampled(self, message: BouncerSampled) -> None:
         if not self.is_running:
