@@ -1,4 +1,5 @@
-"""Cost of one PostgresCollector sample vs one pg_activity refresh, at 50, 500 and 1,000 backends.
+"""Cost of one PostgresCollector sample vs one pg_activity refresh, at 50, 500 and 1,000 backends
+(or any ``--levels``: 5000,10000 for the scale figures), and the dashboard's refresh on it.
 
 warroom's sample includes everything issue 11 added (churn, waits, lock roots, idle-in-transaction
 by application, server facts; a pg_stat_statements snapshot every 5th sample).
@@ -7,6 +8,7 @@ Prints figures, asserts nothing. Run as root (or the server's owner) from the re
 
     .venv/bin/pip install pg-activity      # benchmark only, never a runtime dependency
     .venv/bin/python bench/bench_collector.py [--rounds 200] [--levels 50,500,1000]
+                                              [--max-gib 12] [--refreshes 30]
 
 Server cost = CPU of the tool's own backend process (utime+stime from /proc/<pid>/stat, so
 parse, plan, execute and protocol all count) per refresh, plus pg_stat_statements' execution
@@ -14,15 +16,24 @@ parse, plan, execute and protocol all count) per refresh, plus pg_stat_statement
 per refresh. Both tools run against the same cluster, interleaved round by round. pg_activity
 runs what its default refresh runs (server information without the database size, WAL senders,
 replication slots on 14+, the running-queries list), through its own ``Data`` methods and SQL.
+
+At each level also: the machine's memory each idle backend costs (MemAvailable's drop, divided
+by the backends opened; a level whose projection would take more than ``--max-gib`` of it is
+skipped and its projection printed), and the dashboard's refresh on that level's real samples:
+``WarroomApp.feed`` (series, alerts, findings, rollups, pane views) and the frame it causes, in a
+headless ``run_test()`` at 120x40. A 1 s frame is missed when the sample's wall time (p95) plus
+that refresh (p95) is over the interval.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import decimal
 import os
 import statistics
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -33,8 +44,11 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from support.pgcluster import MONITOR_ROLE, PgCluster
+from tui.tui_support import Clock, new_store
 
 from warroom.collectors.postgres import PostgresCollector
+from warroom.collectors.sample import PgSample
+from warroom.sessions.recorder import Recorder
 
 TICK = os.sysconf("SC_CLK_TCK")
 PGA_ROLE = "pga"  # pg_activity usually runs as a superuser; its own role keeps pgss apart
@@ -60,6 +74,37 @@ def open_idle(cluster: PgCluster, n: int, into: list[psycopg.Connection], thread
         t.start()
     for t in ts:
         t.join()
+
+
+def mem_available_mib() -> float:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no MemAvailable in /proc/meminfo")
+
+
+async def dashboard_refresh(samples: list[PgSample]) -> tuple[float, float, float]:
+    """(p50, p95 wall ms, mean CPU ms) per sample through the dashboard, headless at 120x40:
+    ``WarroomApp.feed`` and the frame it causes (``pilot.pause`` lets the app draw it)."""
+    from warroom.tui.app import WarroomApp
+
+    walls: list[float] = []
+    cpu = 0.0
+    with tempfile.TemporaryDirectory(prefix="warroom-bench-collector-") as tmp:
+        store = new_store(Path(tmp))
+        clock = Clock(samples[0].at)
+        app = WarroomApp(Recorder(store), clock=clock, author="bench")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.pause()
+            for sample in samples:
+                clock.now = sample.at
+                cpu0, t0 = time.process_time(), time.perf_counter()
+                app.feed(sample)
+                await pilot.pause()
+                walls.append(time.perf_counter() - t0)
+                cpu += time.process_time() - cpu0
+    return (statistics.median(walls) * 1000, statistics.quantiles(walls, n=20)[-1] * 1000,
+            cpu / len(samples) * 1000)  # fmt: skip
 
 
 class Tool:
@@ -143,6 +188,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=200)
     ap.add_argument("--levels", default="50,500,1000")
+    ap.add_argument("--max-gib", type=float, default=12.0,
+                    help="skip a level whose idle backends would take more memory than this")
+    ap.add_argument("--refreshes", type=int, default=30,
+                    help="real samples fed to the headless dashboard at each level")
     args = ap.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
 
@@ -170,8 +219,22 @@ def main() -> None:
             f" {'wall p50':>8} {'wall p95':>8} {'client cpu':>10}"
         )
         print(header)
+        avail0 = mem_available_mib()
         for level in levels:
+            if held:
+                per = (avail0 - mem_available_mib()) / len(held)
+                projected = per * level / 1024
+                if projected > args.max_gib:
+                    print(f"{level:>8} skipped: {level:,} idle backends would take"
+                          f" ~{projected:.1f} GiB ({per:.2f} MiB each, measured at"
+                          f" {len(held):,}); --max-gib {args.max_gib:g}")
+                    continue
             open_idle(cluster, level - len(held), held)
+            if len(held) != level:
+                raise RuntimeError(f"opened {len(held)} of {level} idle connections")
+            taken = avail0 - mem_available_mib()
+            print(f"{level:>8} memory: MemAvailable down {taken / 1024:.2f} GiB,"
+                  f" {taken / level:.2f} MiB per idle backend (server and this client)")
             for tool in (war, pga):
                 tool.reset()
             for _ in range(5):  # warm caches and prepared plans before measuring
@@ -195,9 +258,17 @@ def main() -> None:
                     f" {tool.client_cpu / n * 1000:>10.3f}"
                 )
             print(f"{level:>8} warroom/pg_activity server cpu: {ratio:.2f}x")
+            fed = [col.sample() for _ in range(args.refreshes)]
+            p50, p95, cpu_ms = asyncio.run(dashboard_refresh(fed))
+            budget = statistics.quantiles(war.wall, n=20)[-1] * 1000 + p95
+            frame = col.interval * 1000
+            print(f"{level:>8} dashboard refresh: p50 {p50:.1f} ms, p95 {p95:.1f} ms,"
+                  f" {cpu_ms:.1f} ms CPU; sample p95 + refresh p95 = {budget:.0f} ms of"
+                  f" {frame:.0f} ({'ok' if budget < frame else 'MISSED'})")
         print("srv cpu ms: backend CPU per refresh (10 ms tick / rounds resolution);"
               " pgss ms: exec+plan time per refresh; stmts: statements per refresh;"
-              " wall: client-observed ms per refresh; client cpu: this process, ms per refresh")
+              " wall: client-observed ms per refresh; client cpu: this process, ms per refresh;"
+              " dashboard refresh: feed + the frame, headless, per sample")
     finally:
         if col is not None:
             col.close()
