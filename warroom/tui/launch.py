@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,17 +12,21 @@ from warroom.collectors.dsn import db_port, default_title
 from warroom.dsn import without_password as redact
 from warroom.errors import UserError
 from warroom.notify import hooks as notify
+from warroom.recording.at_resolve import keep_frames, timeline_note
 from warroom.recording.leadup import attach_lead_up
-from warroom.sessions.model import Incident, Server, Target
+from warroom.sessions.model import Incident, Kind, Server, Target
 from warroom.sessions.paths import new_session_path
 from warroom.sessions.recorder import Recorder
 from warroom.sessions.store import Store
 from warroom.sessions.times import utcnow
-from warroom.tui.parts import Session, Watched
+from warroom.tui.parts import BackendsFactory, Session, Watched
 from warroom.tui.session import live_session, report_pending, run_dashboard
 from warroom.tui.terminal import silence_output
 
 if TYPE_CHECKING:
+    from textual.screen import Screen
+
+    from warroom.collectors.postgres import PostgresCollector
     from warroom.tui.app import WarroomApp
     from warroom.tui.parts import Drill
 
@@ -119,7 +123,6 @@ def watch_session(
 
 def _watched(server: Server, interval: float) -> Watched:
     from warroom.collectors.postgres import PostgresCollector
-    from warroom.tui.backends import backends_screen_factory
 
     postgres = PostgresCollector(server.dsn, interval=interval)
     bouncer = None
@@ -127,7 +130,19 @@ def _watched(server: Server, interval: float) -> Watched:
         from warroom.collectors.pgbouncer import PgBouncerCollector
 
         bouncer = PgBouncerCollector(server.pgbouncer, budget=interval * 0.8)
-    return Watched(server.name, postgres, bouncer, backends_screen_factory(postgres))
+    return Watched(server.name, postgres, bouncer, _backends_factory(postgres))
+
+
+def _backends_factory(postgres: PostgresCollector) -> BackendsFactory:
+    """The backends view on ``postgres``, its module imported when the view first opens: a
+    tenth of a second of imports the first frame does not wait for."""
+
+    def make(log: Callable[[str, Kind], bool]) -> Screen[None]:
+        from warroom.tui.backends import backends_screen_factory
+
+        return backends_screen_factory(postgres)(log)
+
+    return make
 
 
 def run_watch(options: WatchOptions) -> int:
@@ -158,6 +173,8 @@ def run_watch(options: WatchOptions) -> int:
         servers=servers,
     )
     session.sharer = sharer
+    # Resolved from the dashboard: the recorder's frames beside the record, off its threads.
+    keep_frames(store, timeline_note(session.sink.writer()))
     status = run_dashboard(session)
     try:
         print(store.path, flush=True)
