@@ -39,9 +39,20 @@ def _size(text: str) -> int:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _store(text: str) -> Path | str:
+    from warroom.dsn import DsnError
+    from warroom.recording.store_api import parse_spec
+
+    try:
+        return parse_spec(text)
+    except DsnError as exc:  # worded without any of the string (it may hold a password)
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def store_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--store", type=Path, metavar="PATH",
-                        help="the recorder's SQLite file (default: [record] store in the config, "
+    parser.add_argument("--store", type=_store, metavar="PATH|DSN",
+                        help="the recorder's SQLite file, or an ops PostgreSQL DSN for a fleet "
+                             "(default: [record] store in the config, "
                              "else $XDG_STATE_HOME/warroom/recorder.sqlite)")  # fmt: skip
 
 
@@ -99,6 +110,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     from warroom.recording.sampler import ServerFrames
     from warroom.recording.settings import default_store, parse_record
     from warroom.recording.store import StoreError
+    from warroom.recording.store_api import describe
     from warroom.targets import choose
 
     if args.frames is not None and args.frames < 1:
@@ -116,7 +128,11 @@ def cmd_record(args: argparse.Namespace) -> int:
 
         options = ["--interval", f"{interval:g}", "--retention-age", f"{retention.max_age_s:g}",
                    "--retention-size", str(retention.max_bytes)]  # fmt: skip
-        if args.store or settings.store:  # else the service's own state directory
+        if isinstance(store, str):  # a DSN: the service finds its password in ~/.pgpass
+            from warroom.dsn import without_password
+
+            options += ["--store", without_password(store)]
+        elif args.store or settings.store:  # else the service's own state directory
             options += ["--store", str(store.absolute())]
         from warroom.config import config_path
 
@@ -125,8 +141,15 @@ def cmd_record(args: argparse.Namespace) -> int:
         text = unit_text(unit_args(args.dsn, args.pgbouncer, args.target, options), config=config)
         sys.stdout.write(text)
         return 0
-    if store.is_dir():
+    if isinstance(store, Path) and store.is_dir():
         raise CliError(f"{store}: is a directory, not a store file")
+    if isinstance(store, str):
+        from warroom.recording.pgstore import refuse_watched
+
+        try:
+            refuse_watched(store, [s.dsn for s in servers])
+        except StoreError as exc:
+            raise CliError(str(exc)) from None
     frames = [
         ServerFrames(
             ServerLines(PostgresCollector(s.dsn, interval=interval),
@@ -147,7 +170,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     listed = ", ".join(s.name for s in servers)
-    _log(f"recording {listed} every {interval:g} s to {store} (keeping "
+    _log(f"recording {listed} every {interval:g} s to {describe(store)} (keeping "
          f"{retention.max_age_s / 3600:g} h, {retention.max_bytes / 1024**2:g} MiB)")  # fmt: skip
     recorder.run(stop, args.frames)
     _log(f"stopped after {recorder.written} frames")

@@ -16,6 +16,7 @@ from warroom.collectors.dsn import server_name
 from warroom.errors import UserError
 from warroom.recording.retention import Retention
 from warroom.recording.store import FrameStore, StoreError
+from warroom.recording.store_api import READ_ERRORS, StoreSpec, describe, open_store
 from warroom.sessions.model import Incident
 
 SUFFIX = ".frames.sqlite"
@@ -37,7 +38,7 @@ def server_names(incident: Incident) -> list[str]:
     return [server_name(target.dsn)]
 
 
-def save_frames(session: Path, store: Path, lead_s: float) -> tuple[Path, int]:
+def save_frames(session: Path, store: StoreSpec, lead_s: float) -> tuple[Path, int]:
     from warroom.sessions.store import load_header
 
     incident = load_header(session)
@@ -46,16 +47,19 @@ def save_frames(session: Path, store: Path, lead_s: float) -> tuple[Path, int]:
     target = frames_path(session)
     partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        source = FrameStore(store, readonly=True)
+        source = open_store(store, readonly=True)
     except StoreError as exc:
         raise FramesError(str(exc)) from None
+    except READ_ERRORS as exc:  # an ops database that does not answer
+        raise FramesError(f"{describe(store)}: {exc}") from None
     count = 0
     try:
         with source, FrameStore(partial, retention=Retention(float("inf"), 2**62)) as copy:
             for name in server_names(incident):
                 count += source.export(copy, name, since, until)
         if count == 0:
-            raise FramesError(f"{store}: no frames of {', '.join(server_names(incident))} "
+            names = ", ".join(server_names(incident))
+            raise FramesError(f"{describe(store)}: no frames of {names} "
                               f"between {since:%Y-%m-%d %H:%M} and {until:%H:%M} UTC")  # fmt: skip
         os.replace(partial, target)
     finally:

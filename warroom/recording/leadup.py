@@ -9,14 +9,13 @@ a missing or unreadable store is no lead-up, never an error for the incident.
 from __future__ import annotations
 
 import dataclasses
-import sqlite3
 import tomllib
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from warroom.config import ConfigError
-from warroom.recording.store import FrameStore, StoreError
+from warroom.recording.store_api import READ_ERRORS, FrameSource, StoreSpec, open_store
 from warroom.rollup import SampleRollup
 from warroom.sessions.model import Target
 from warroom.sessions.toml_codec import decode_rollup
@@ -29,7 +28,7 @@ SOURCE = "recorder"
 
 
 def lead_up(
-    store: FrameStore, server: str, start: datetime, span_s: float = LEAD_S
+    store: FrameSource, server: str, start: datetime, span_s: float = LEAD_S
 ) -> list[SampleRollup]:
     """The rollups of ``server`` in the ``span_s`` seconds before ``start``, oldest first.
 
@@ -45,16 +44,16 @@ def lead_up(
 
 
 def lead_up_from(
-    path: Path, server: str, start: datetime, span_s: float = LEAD_S
+    path: StoreSpec, server: str, start: datetime, span_s: float = LEAD_S
 ) -> list[SampleRollup]:
-    """``lead_up`` from the store file at ``path``; [] when there is none or it cannot be read
-    (the incident opens all the same)."""
-    if not path.is_file():
+    """``lead_up`` from the store at ``path`` (a file or an ops database's DSN); [] when there
+    is none or it cannot be read (the incident opens all the same)."""
+    if isinstance(path, Path) and not path.is_file():
         return []
     try:
-        with FrameStore(path, readonly=True) as store:
+        with open_store(path, readonly=True) as store:
             return lead_up(store, server, start, span_s)
-    except (StoreError, sqlite3.Error, OSError, ValueError):
+    except (*READ_ERRORS, ValueError):
         return []
 
 

@@ -3,33 +3,38 @@
 Each server is sampled on its own poller (collectors/poll.py, the dashboard's loop), so a
 stalled one delays no other. Their frames come to the caller's thread, the only one that
 writes the store and stderr. A store that cannot be written (disk full, read-only, gone) is
-one log line; frames taken meanwhile are dropped, the store is reopened at each later frame,
-and one line says when recording resumed. A server that is down is a frame saying so.
+one log line; frames taken meanwhile are dropped (not kept in memory: the next frame is a
+keyframe anyway, and a long outage would grow without bound), the store is reopened at each
+later frame (an ops database: at most every RETRY_S, as a connect may wait seconds), and one
+line says when recording resumed and how many frames were dropped. A server that is down is a
+frame saying so.
 """
 
 from __future__ import annotations
 
 import queue
-import sqlite3
 import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from warroom.collectors.poll import Poller
 from warroom.recording.retention import Retention
 from warroom.recording.sampler import Sampled, ServerFrames
-from warroom.recording.store import FrameStore, StoreError
+from warroom.recording.store import StoreError
+from warroom.recording.store_api import WRITE_ERRORS, FrameSink, StoreSpec, describe, open_store
 from warroom.sanitize import one_line
 from warroom.sessions.toml_codec import render_block, rollup_table
 
 Log = Callable[[str], None]
+RETRY_S = 5.0  # between two attempts to reach an ops database that did not answer
 
 
 class Recorder:
     def __init__(
         self,
         servers: Sequence[ServerFrames],
-        store: Path,
+        store: StoreSpec,
         retention: Retention,
         interval: float,
         log: Log,
@@ -40,8 +45,10 @@ class Recorder:
         self.interval = interval
         self.log = log
         self.written = 0
-        self._store: FrameStore | None = None
+        self._store: FrameSink | None = None
         self._failing = False  # the store failed and has not been written since
+        self._dropped = 0  # frames not stored since it failed
+        self._retry_at = 0.0  # monotonic: no reopening before (an ops database only)
 
     def open_store(self) -> None:
         """Opens the store now: a file that is not a store is the caller's error (StoreError);
@@ -51,10 +58,18 @@ class Recorder:
     def _reopen(self) -> bool:
         if self._store is not None:
             return True
+        if time.monotonic() < self._retry_at:
+            return False
         try:
-            self._store = FrameStore(self.path, retention=self.retention)
+            self._store = open_store(self.path, retention=self.retention)
             self._store.enforce()
-        except (sqlite3.Error, OSError) as exc:
+        except WRITE_ERRORS as exc:
+            self._close_store()
+            self._failed(exc)
+            return False
+        except StoreError as exc:  # at start the caller's error; later, one more failure
+            if not self._failing and self.written == 0 and self._dropped == 0:
+                raise
             self._close_store()
             self._failed(exc)
             return False
@@ -64,14 +79,16 @@ class Recorder:
         if not self._failing:
             self._failing = True
             reason = one_line(getattr(exc, "strerror", None) or exc, 200)
-            self.log(f"cannot write the store {self.path}: {reason}; frames are dropped until "
-                     "it can be written (retrying at each frame)")  # fmt: skip
+            self.log(f"cannot write the store {describe(self.path)}: {reason}; frames are "
+                     "dropped until it can be written (retrying)")  # fmt: skip
+        if not isinstance(self.path, Path):  # a connect may wait seconds: not every frame
+            self._retry_at = time.monotonic() + RETRY_S
 
     def _close_store(self) -> None:
         if self._store is not None:
             try:
                 self._store.close()
-            except sqlite3.Error:
+            except WRITE_ERRORS:
                 pass
             self._store = None
 
@@ -79,20 +96,24 @@ class Recorder:
         for line in sampled.log:
             self.log(line)
         if not self._reopen() or self._store is None:
+            self._dropped += 1
             return
         try:
             self._store.append(sampled.frame)
             for rollup in sampled.rollups:
                 body = render_block("samples", rollup_table(rollup)).decode()
                 self._store.add_rollup(sampled.frame.server, rollup.at, body)
-        except (sqlite3.Error, OSError) as exc:
+        except WRITE_ERRORS as exc:
             self._close_store()  # a fresh connection next time, and a keyframe first
             self._failed(exc)
+            self._dropped += 1
             return
         self.written += 1
         if self._failing:
             self._failing = False
-            self.log(f"the store {self.path} is written again: recording resumed")
+            self.log(f"the store {describe(self.path)} is written again: recording resumed "
+                     f"({self._dropped} frames dropped meanwhile)")  # fmt: skip
+            self._dropped = 0
 
     def run(self, stop: threading.Event, frames: int | None = None) -> None:
         """Records until ``stop`` is set (or ``frames`` were written, for tests and bench)."""

@@ -2,6 +2,7 @@
 
     [record]
     store = "/var/lib/warroom/recorder.sqlite"   # default $XDG_STATE_HOME/warroom/recorder.sqlite
+                                                 # or an ops PostgreSQL DSN (store_api.py)
     interval = 1                                 # seconds
     retention_age = "48h"
     retention_size = "1GiB"
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from warroom.config import ConfigError, ConfigFile
+from warroom.dsn import DsnError
 from warroom.recording.retention import DEFAULT_AGE_S, DEFAULT_BYTES, parse_age, parse_size
 
 _KNOWN = ("store", "interval", "retention_age", "retention_size", "targets", "lead_up")
@@ -29,7 +31,7 @@ def default_store() -> Path:
 
 @dataclass(frozen=True, slots=True)
 class RecordSettings:
-    store: Path | None = None
+    store: Path | str | None = None  # a str is a DSN (store_api.StoreSpec)
     interval: float = 1.0
     retention_age_s: float = DEFAULT_AGE_S
     retention_bytes: int = DEFAULT_BYTES
@@ -46,7 +48,13 @@ def parse_record(found: ConfigFile) -> RecordSettings:
     out = RecordSettings()
     store = table.get("store")
     if store is not None and (not isinstance(store, str) or not store):
-        raise ConfigError(f"{where}.store: expected a path")
+        raise ConfigError(f"{where}.store: expected a path or a PostgreSQL DSN")
+    from warroom.recording.store_api import parse_spec
+
+    try:
+        spec = None if store is None else parse_spec(store)
+    except DsnError as exc:
+        raise ConfigError(f"{where}.store: {exc}") from None
     interval = table.get("interval", out.interval)
     if type(interval) not in (int, float) or not 0 < interval < float("inf"):
         raise ConfigError(f"{where}.interval: expected seconds above 0")
@@ -59,5 +67,4 @@ def parse_record(found: ConfigFile) -> RecordSettings:
     targets = table.get("targets", [])
     if not isinstance(targets, list) or any(not isinstance(t, str) for t in targets):
         raise ConfigError(f"{where}.targets: expected a list of [[targets]] names")
-    return RecordSettings(Path(store).expanduser() if store else None, float(interval), age,
-                          size, tuple(targets), lead)  # fmt: skip
+    return RecordSettings(spec, float(interval), age, size, tuple(targets), lead)

@@ -28,7 +28,7 @@ import os
 import sqlite3
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -373,7 +373,15 @@ class FrameStore:
             "SELECT * FROM rollups WHERE server = ? AND at >= ? AND at <= ?",
             (sid, since.timestamp(), until.timestamp()),
         ).fetchall()
-        out = target._db
+        target.take(sid, server, frames, rollups)
+        return len(frames)
+
+    def take(self, sid: int, server: str, frames: Sequence[Sequence[Any]],
+             rollups: Sequence[Sequence[Any]]) -> None:  # fmt: skip
+        """Stores an export's rows as they are (one transaction): frames as (id, server, at,
+        key, status, figures, backends), rollups as (server, at, body); ``sid`` is the
+        server's id in them."""
+        out = self._db
         out.execute("BEGIN IMMEDIATE")
         try:
             out.execute("INSERT OR IGNORE INTO servers VALUES (?, ?)", (sid, server))
@@ -383,7 +391,6 @@ class FrameStore:
         finally:
             if out.in_transaction:
                 out.rollback()
-        return len(frames)
 
 
 Raw = dict[tuple[int, float | None], list[Any]]  # rows as stored, by (pid, backend start)
