@@ -150,6 +150,7 @@ def cmd_note(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from warroom.notify import hooks as notify
+    from warroom.recording.at_resolve import keep_frames
     from warroom.sessions.share.oneshot import entry_author, open_session
 
     at = utcnow() if args.at is None else parse_past_time(args.at)
@@ -157,10 +158,12 @@ def cmd_status(args: argparse.Namespace) -> int:
     who = entry_author(author(args.author), path, args.share)
     store, outbox, dsn = open_session(path, args.share, who)
     notify.watch(store)
+    frames = keep_frames(store, warn)  # resolved: the recorder's frames saved beside it
     entry = store.update(lambda incident: incident.status_change(args.status, at, who, Source.CLI))
     print(entry.id)
     _publish(outbox, dsn, who, f"status {args.status} is")
     notify.finish(warn)
+    frames.wait()
     return 0
 
 

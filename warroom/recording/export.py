@@ -26,6 +26,10 @@ class FramesError(UserError):
     """Nothing to save, or the store cannot be read; one line."""
 
 
+class NoFrames(FramesError):
+    """The store keeps no frames of the incident's servers in its span."""
+
+
 def frames_path(session: Path) -> Path:
     return session.with_name(session.stem + SUFFIX)
 
@@ -59,7 +63,7 @@ def save_frames(session: Path, store: StoreSpec, lead_s: float) -> tuple[Path, i
                 count += source.export(copy, name, since, until)
         if count == 0:
             names = ", ".join(server_names(incident))
-            raise FramesError(f"{describe(store)}: no frames of {names} "
+            raise NoFrames(f"{describe(store)}: no frames of {names} "
                               f"between {since:%Y-%m-%d %H:%M} and {until:%H:%M} UTC")  # fmt: skip
         os.replace(partial, target)
     finally:
