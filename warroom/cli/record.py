@@ -8,6 +8,7 @@ import sys
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from warroom.cli.options import (
     PROG,
@@ -19,6 +20,11 @@ from warroom.cli.options import (
     interval_arg,
     pgbouncer_arg,
 )
+
+if TYPE_CHECKING:
+    from warroom.recording.opener import IncidentOpener
+    from warroom.recording.recorder import Recorder
+    from warroom.sessions.model import Server
 
 
 def _age(text: str) -> float:
@@ -74,6 +80,9 @@ def add_record(subs: Subparsers) -> None:
                    help="drop frames older than this, like 48h, 90m, 2d (default: 48h)")
     p.add_argument("--retention-size", type=_size, metavar="SIZE",
                    help="keep the store under this size, like 1GiB, 500MB (default: 1GiB)")
+    p.add_argument("--open-incident-on", choices=("critical", "warning"), metavar="LEVEL",
+                   help="open an incident at the first alert or finding of this level or worse "
+                        "(critical or warning; default: [record] open_incident_on, else none)")
     p.add_argument("--unit", action="store_true",
                    help="print a systemd unit that runs this recorder, and exit")
     p.add_argument("--frames", type=int, help=argparse.SUPPRESS)  # stop after N: tests, bench
@@ -128,6 +137,8 @@ def cmd_record(args: argparse.Namespace) -> int:
 
         options = ["--interval", f"{interval:g}", "--retention-age", f"{retention.max_age_s:g}",
                    "--retention-size", str(retention.max_bytes)]  # fmt: skip
+        if args.open_incident_on:
+            options += ["--open-incident-on", args.open_incident_on]
         if isinstance(store, str):  # a DSN: the service finds its password in ~/.pgpass
             from warroom.dsn import without_password
 
@@ -160,6 +171,8 @@ def cmd_record(args: argparse.Namespace) -> int:
         for s in servers
     ]  # fmt: skip
     recorder = Recorder(frames, store, retention, interval, _log)
+    recorder.opener = _opener(args.open_incident_on or settings.open_incident_on, servers,
+                              recorder, settings.lead_up_s)  # fmt: skip
     try:
         recorder.open_store()
     except StoreError as exc:
@@ -176,6 +189,21 @@ def cmd_record(args: argparse.Namespace) -> int:
     _log(f"stopped after {recorder.written} frames")
     return 0
 
+
+def _opener(
+    level: str | None, servers: list[Server], recorder: Recorder, lead_s: float
+) -> IncidentOpener | None:
+    """The incident opener of ``[record] open_incident_on``; a bad [[notify]] fails here,
+    before any thread, and a destination's failures are then lines of this log."""
+    if level is None:
+        return None
+    from warroom.notify import hooks
+    from warroom.recording.opener import IncidentOpener
+
+    hooks.check()
+    hooks.warnings_to_stderr(f"{PROG} record")
+    named = {s.name: (s.dsn, s.pgbouncer) for s in servers}
+    return IncidentOpener(level, named, recorder.lead, lead_s, _log)
 
 def cmd_frames(args: argparse.Namespace) -> int:
     from warroom.config import read_config

@@ -16,7 +16,9 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from warroom.collectors.poll import Poller
 from warroom.recording.retention import Retention
@@ -25,6 +27,10 @@ from warroom.recording.store import StoreError
 from warroom.recording.store_api import WRITE_ERRORS, FrameSink, StoreSpec, describe, open_store
 from warroom.sanitize import one_line
 from warroom.sessions.toml_codec import render_block, rollup_table
+
+if TYPE_CHECKING:
+    from warroom.recording.opener import IncidentOpener
+    from warroom.rollup import SampleRollup
 
 Log = Callable[[str], None]
 RETRY_S = 5.0  # between two attempts to reach an ops database that did not answer
@@ -47,6 +53,7 @@ class Recorder:
         self.written = 0
         self._store: FrameSink | None = None
         self._failing = False  # the store failed and has not been written since
+        self.opener: IncidentOpener | None = None
         self._dropped = 0  # frames not stored since it failed
         self._retry_at = 0.0  # monotonic: no reopening before (an ops database only)
 
@@ -126,6 +133,8 @@ class Recorder:
             for i, server in enumerate(self.servers)
         ]  # fmt: skip
         try:
+            if self.opener is not None:
+                self.opener.resume()
             for poller in pollers:
                 poller.start()
             while not stop.is_set() and (frames is None or self.written < frames):
@@ -134,6 +143,8 @@ class Recorder:
                 except queue.Empty:
                     continue
                 self.write(sampled)
+                if self.opener is not None and sampled.breaches:
+                    self.opener.feed(sampled.breaches)  # after the frame: its lead-up is stored
         finally:
             for poller in pollers:
                 poller.stop()
@@ -144,6 +155,19 @@ class Recorder:
             for server in self.servers:
                 server.lines.close_side()
             self._close_store()
+
+    def lead(self, server: str, since: datetime, until: datetime) -> list[SampleRollup]:
+        """The stored rollups of ``server`` from the lead-up before ``since`` through ``until``,
+        for the opener (this thread's store); none while the store cannot be read."""
+        from warroom.recording.leadup import lead_up
+
+        if self.opener is None or self._store is None:
+            return []
+        span = self.opener.lead_s + max(0.0, (until - since).total_seconds())
+        try:
+            return lead_up(self._store, server, until, span)
+        except (*WRITE_ERRORS, ValueError):
+            return []
 
 
 __all__ = ["Recorder", "StoreError"]

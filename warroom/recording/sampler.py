@@ -16,6 +16,7 @@ from warroom.collectors.alerts import AlertConfig, AlertEngine, State
 from warroom.collectors.sample import Failure, PgSample
 from warroom.collectors.series import RollupBuilder, Series
 from warroom.recording.frame import BackendRow, Frame, Rows
+from warroom.recording.opener import Breach, alert_breach, finding_breach
 from warroom.rollup import SampleRollup
 from warroom.sanitize import one_line
 
@@ -30,6 +31,7 @@ class Sampled:
     frame: Frame
     rollups: list[SampleRollup] = field(default_factory=list)
     log: list[str] = field(default_factory=list)  # raises and clears, one line each
+    breaches: list[Breach] = field(default_factory=list)  # the same, for the incident opener
 
 
 class ServerFrames:
@@ -56,12 +58,18 @@ class ServerFrames:
         backends = self._backends(sample) if sample.up else None
         frame = Frame(self.server, sample.at, sample.status, taken.body, backends)
         out = Sampled(frame, log=[f"finding {e.state.value}: {e.message}" for e in taken.findings])
+        out.breaches = [finding_breach(self.server, e) for e in taken.findings
+                        if e.state.value == "raised"]  # fmt: skip
         if sample.up and sample.query_ms is not None:
             self._query_ms.append(sample.at, sample.query_ms)
         p95 = self._query_ms.window(self._window_s, sample.at).p95
-        for event in self.alerts.evaluate(sample, query_p95_ms=p95, bouncer=taken.pools):
+        events = self.alerts.evaluate(sample, query_p95_ms=p95, bouncer=taken.pools)
+        # When each active alert first raised (a critical one may have been a warning first).
+        since = {a.rule: a.since for a in self.alerts.active()} if events else {}
+        for event in events:
             word = "raised" if event.state is State.RAISED else "cleared"
             out.log.append(f"alert {event.level.value} {word}: {event.message}")
+            out.breaches.append(alert_breach(self.server, event, since.get(event.rule)))
         out.log = [f"{self.server}: {one_line(line, 400)}" for line in out.log]
         self.rollups.add_server_log(taken.logged, sample.at)
         out.rollups = self.rollups.add(sample)

@@ -8,6 +8,8 @@
     retention_size = "1GiB"
     targets = ["primary", "replica-1"]           # [[targets]] names; default every one
     lead_up = "30m"                              # a new incident takes this much before it
+    open_incident_on = "critical"                # open an incident at the first such alert or
+                                                 # finding (default: never; or "warning")
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from warroom.config import ConfigError, ConfigFile
 from warroom.dsn import DsnError
 from warroom.recording.retention import DEFAULT_AGE_S, DEFAULT_BYTES, parse_age, parse_size
 
-_KNOWN = ("store", "interval", "retention_age", "retention_size", "targets", "lead_up")
+_KNOWN = ("store", "interval", "retention_age", "retention_size", "targets", "lead_up",
+          "open_incident_on")
+OPEN_LEVELS = ("critical", "warning")  # warning: a warning or a critical one opens it
 
 
 def default_store() -> Path:
@@ -37,6 +41,7 @@ class RecordSettings:
     retention_bytes: int = DEFAULT_BYTES
     targets: tuple[str, ...] = ()
     lead_up_s: float = 1800.0
+    open_incident_on: str | None = None  # one of OPEN_LEVELS; None: the recorder opens none
 
 
 def parse_record(found: ConfigFile) -> RecordSettings:
@@ -67,4 +72,8 @@ def parse_record(found: ConfigFile) -> RecordSettings:
     targets = table.get("targets", [])
     if not isinstance(targets, list) or any(not isinstance(t, str) for t in targets):
         raise ConfigError(f"{where}.targets: expected a list of [[targets]] names")
-    return RecordSettings(spec, float(interval), age, size, tuple(targets), lead)
+    opens = table.get("open_incident_on")
+    if opens is not None and opens not in OPEN_LEVELS:
+        raise ConfigError(f"{where}.open_incident_on: expected one of {', '.join(OPEN_LEVELS)}")
+    return RecordSettings(spec, float(interval), age, size, tuple(targets), lead,
+                          opens)  # fmt: skip
