@@ -74,6 +74,11 @@ def cmd_watch(args: argparse.Namespace) -> int:
     from warroom.targets import choose
     from warroom.tui.launch import WatchOptions, run_watch
 
+    if args.session is None and args.title is None:
+        from warroom.recording.opener import for_watch
+
+        # The incident the recorder opened, if it did: what the on-call engineer came for.
+        args.session = for_watch(args.dsn, args.pgbouncer, args.target)
     share = client.configured_dsn(args.share)
     resumed = None
     if args.session is not None and args.session.exists():
