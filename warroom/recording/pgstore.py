@@ -381,7 +381,8 @@ class PgFrameStore:
             drop.append(kept.pop(0))
         if not drop:
             return
-        edge = max(cutoff, _day_start(max(day for day, _, _ in drop) + timedelta(days=1)))
+        # The rollups go with their day's frames: a kept frame keeps its lead-up.
+        edge = _day_start(max(day for day, _, _ in drop) + timedelta(days=1))
         conn = self._conn
         with deadline(conn, 30.0), conn.transaction():
             conn.execute(LOCK)
