@@ -157,3 +157,48 @@ def test_status_resolved_without_a_recorder_is_silent_and_a_broken_store_one_lin
         else:
             lines = out.stderr.splitlines()
             assert len(lines) == 1 and lines[0].startswith("warroom: warning: frames not saved")
+
+
+def test_resolving_from_the_dashboard_saves_the_frames_and_a_failure_is_a_timeline_note(
+    pg, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dashboard's writes go through its Recorder thread, as `watch` wires them."""
+    from support.polling import wait_until
+
+    from recording.recorder_process import frame_count, monitor_dsn, recording
+    from warroom.recording.at_resolve import keep_frames, timeline_note
+    from warroom.sessions.model import Kind
+    from warroom.sessions.mutations import Mutation
+    from warroom.sessions.recorder import Recorder as SessionRecorder
+    from warroom.sessions.times import utcnow
+
+    dsn = monitor_dsn(pg)
+    store = tmp_path / "state" / "warroom" / "recorder.sqlite"  # the default place
+    (tmp_path / "config.toml").write_text("")
+    monkeypatch.setenv("WARROOM_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    started = utcnow()
+    with recording(["--dsn", dsn, "--interval", "0.2"], tmp_path) as rec:
+        wait_until(lambda: frame_count(store) >= 3, 30, "3 frames")
+        assert rec.stop() == 0
+    for broken in (False, True):
+        path = tmp_path / f"{'broken' if broken else 'kept'}.toml"
+        session = Store.create(path, Incident.create("orders pool", started,
+                                                     target=Target(dsn=dsn)))  # fmt: skip
+        writer = SessionRecorder(session)
+        saver = keep_frames(session, timeline_note(writer))
+        if broken:
+            store.rename(store.with_name("moved.sqlite"))
+            store.write_text("not a recorder's store")
+        writer.mutate(Mutation.status("resolved", utcnow(), "me", Source.MANUAL)).result(10)
+        saver.wait(30)
+        frames = path.with_name(path.stem + ".frames.sqlite")
+        if not broken:
+            assert frames.is_file()
+        else:
+            assert not frames.exists()
+            wait_until(lambda p=path: any(e.kind is Kind.NOTE and "frames not saved" in e.text
+                                          for e in load(p).incident.timeline),
+                       10, "the note")  # fmt: skip
+        writer.close()
+        assert load(path).incident.status is Status.RESOLVED
