@@ -41,17 +41,30 @@ def add_watch(subs: Subparsers) -> None:
 
 
 def add_replay(subs: Subparsers) -> None:
+    from warroom.cli.record import store_arg
+
     p = add_command(subs, "replay", "replay a recorded incident in the dashboard (read-only)",
                     "warroom replay ~/.local/share/warroom/incidents/20261124-0900-db.toml "
-                    "--at 09:40 --speed 8\n\n"
+                    "--at 09:40 --speed 8\n"
+                    "  warroom replay --recorder --at 03:10 --target primary  # no incident\n\n"
                     "keys: space play/pause, left/right 10 s, shift+left/right 1 min,\n"
                     "  [ and ] previous/next timeline entry, Home/End, + and - speed,\n"
                     "  Enter on an entry jumps to it, n adds a review note at the cursor, "
-                    "q quits")  # fmt: skip
-    p.add_argument("path", type=Path, metavar="PATH", help="session file")
+                    "q quits;\n"
+                    "  b the backends at the cursor when the recorder's frames are there;\n"
+                    "  with --recorder, n starts an incident whose impact began at the cursor")
+    p.add_argument("path", type=Path, metavar="PATH", nargs="?", help="session file")
+    p.add_argument("--recorder", action="store_true",
+                   help="browse the flight recorder's history instead of a session")
+    p.add_argument("--target", metavar="NAME",
+                   help="with --recorder: the server to browse, as the store names it "
+                        "(default: the store's only server)")  # fmt: skip
+    store_arg(p)
     p.add_argument("--at", metavar="TIME",
                    help="open at this time: ISO 8601 with a zone, or HH:MM[:SS] UTC on the "
-                        "incident's day (default: the start of the record)")  # fmt: skip
+                        "incident's day (default: the start of the record); with --recorder, "
+                        "the latest such time the store keeps (default: the newest "
+                        "moment)")  # fmt: skip
     p.add_argument("--speed", type=speed_type("--speed", 1000), metavar="X",
                    help="play at X times real time from the start (default: paused)")
     author_arg(p, "who writes review notes")
@@ -111,10 +124,28 @@ def cmd_watch(args: argparse.Namespace) -> int:
     )
 
 
+def _recorder_store(given: Path | None) -> Path:
+    from warroom.config import read_config
+    from warroom.recording.settings import default_store, parse_record
+
+    return given or parse_record(read_config()).store or default_store()
+
+
 def cmd_replay(args: argparse.Namespace) -> int:
     from warroom.collectors.alerts import load_config
     from warroom.sessions.store import load
     from warroom.sessions.times import parse_clock, parse_time
+
+    if args.recorder:
+        if args.path is not None:
+            raise UsageError("give a session PATH or --recorder, not both")
+        if args.speed is not None:
+            raise UsageError("--speed is for a session's replay; --recorder opens paused")
+        return _browse_recorder(args)
+    if args.path is None:
+        raise UsageError("a session PATH (or --recorder for the recorder's history) is needed")
+    if args.target is not None:
+        raise UsageError("--target is for --recorder (a session replays what it watched)")
 
     # The rollups stay undecoded: the first frame needs a few minutes of them, not hours.
     loaded = load(args.path, lazy=True)
@@ -123,10 +154,38 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if args.at:
         # A clock time means the incident's day, not today: replays happen days later.
         at = parse_clock(args.at, incident.started_at) or parse_time(args.at)
+    from warroom.recording.browse import frames_for
     from warroom.tui.session import replay_session, run_dashboard
 
+    frames = frames_for(args.path, incident, _recorder_store(args.store))
     return run_dashboard(replay_session(args.path, incident, alerts=load_config(), at=at,
-                                        speed=args.speed, author=author(args.author)))  # fmt: skip
+                                        speed=args.speed, author=author(args.author),
+                                        frames=frames))  # fmt: skip
+
+
+def _browse_recorder(args: argparse.Namespace) -> int:
+    from warroom.collectors.alerts import load_config
+    from warroom.config import read_config
+    from warroom.dsn import without_password
+    from warroom.recording.browse import moment_in, open_history
+    from warroom.recording.settings import parse_record
+    from warroom.targets import load_targets
+    from warroom.tui.session import history_session, run_dashboard
+
+    settings = parse_record(read_config())
+    store = _recorder_store(args.store)
+    # A [[targets]] name is also the recorder's name for that server: its DSN (no password)
+    # is what an incident started here watches.
+    named = next((t for t in load_targets() if t.name == args.target), None)
+    dsn = without_password(named.dsn) if named is not None else ""
+    history = open_history(store, args.target, dsn)
+    at = moment_in(history, args.at)
+    started: list[Path] = []
+    status = run_dashboard(history_session(history, at=at, alerts=load_config(),
+                                           lead_s=settings.lead_up_s, started=started))  # fmt: skip
+    for path in started:
+        print(path, flush=True)
+    return status
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

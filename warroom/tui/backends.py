@@ -8,12 +8,18 @@ is one, `!` on a predicate (backends_predicate.py). `E` explains and `y` copies 
 query (backends_text.py). Every cancel or terminate asks first, naming exactly what will be
 signalled, and lands on the timeline as one action with before/after counts. Every read and
 signal runs in a thread worker on the monitoring connection; database text is shown literally.
+
+In a replay with frames (``recorded``) the view is read-only: it shows the backends of the frame
+at the cursor's moment, read again on a worker whenever the cursor moves, and says when they were
+recorded; tagging, the signals and explain are hidden (check_action).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import events, work
@@ -24,7 +30,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from warroom.collectors.backends import Backend, blocked_chains
-from warroom.collectors.sample import Failure
+from warroom.collectors.sample import Failure, FailureKind
 from warroom.formats import age
 from warroom.sanitize import text_block
 from warroom.sessions.model import Kind
@@ -35,6 +41,10 @@ from warroom.tui.backends_filter import FILTER_HELP, SORTS
 from warroom.tui.backends_text import CopyScreen, ExplainScreen
 from warroom.widgets.text import clean, literal
 
+if TYPE_CHECKING:
+    from warroom.recording.browse import Moment
+    from warroom.tui.backends_recorded import RecordedBackends
+
 MODES = {
     "longest": "longest running",
     "idle_tx": "idle in transaction",
@@ -43,6 +53,9 @@ MODES = {
 WIDE = 110  # from this width on, the table also shows the user
 WIDER = 150  # and from this one the wait event and who blocks it (the pane always has them)
 QUERY_MIN = 20
+FOLLOW_S = 0.25  # how often a replay's view looks whether the cursor moved (a comparison)
+# What needs a live server: hidden in a replay's read-only view.
+LIVE_ACTIONS = frozenset({"tag", "tag_all", "signal", "predicate", "explain"})
 _STATE_SHORT = {"idle in transaction": "idle tx", "idle in transaction (aborted)": "idle tx!",
                 "fastpath function call": "fastpath"}  # fmt: skip
 
@@ -129,9 +142,16 @@ class BackendsScreen(SignalActions, Screen[None]):
         source: BackendSource,
         log: Callable[[str, Kind], bool] | None = None,
         interval: float = 2.0,
+        recorded: RecordedBackends | None = None,
     ) -> None:
-        """``log``: where what the user did here goes (the App's timeline, naming the server)."""
+        """``log``: where what the user did here goes (the App's timeline, naming the server).
+        ``recorded``: a replay's frames; the view is then read-only, at the cursor's moment."""
         super().__init__()
+        self.recorded = recorded
+        self.asked: datetime | None = None  # the moment the shown (or awaited) list is for
+        self.recorded_at: datetime | None = None  # when the shown frame was taken
+        self.recorded_note = ""  # why no backends are shown for the moment, if none are
+        self._reading = False
         self.source = source
         self.log_action = log
         self.interval = interval
@@ -160,6 +180,10 @@ class BackendsScreen(SignalActions, Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one(DataTable).focus()
+        if self.recorded is not None:
+            self.follow()
+            self.set_interval(FOLLOW_S, self.follow)
+            return
         self.refresh_list()
         # Only while this screen is shown: no sampling for a view nobody looks at.
         self.set_interval(self.interval, self.refresh_list)
@@ -172,6 +196,50 @@ class BackendsScreen(SignalActions, Screen[None]):
     def refresh_list(self) -> None:
         result = self.source.list_backends(LIMIT)
         self.app.call_from_thread(self.show_result, result)
+
+    # -- a replay: the frame at the cursor ------------------------------------------------
+
+    def follow(self) -> None:
+        """When the cursor has moved, read its frame (one read at a time, off this thread)."""
+        assert self.recorded is not None
+        at = self.recorded.clock()
+        if at != self.asked and not self._reading:
+            self.asked = at
+            self._reading = True
+            self.read_moment(at)
+
+    @work(thread=True, group="backends-recorded", exit_on_error=False)
+    def read_moment(self, at: datetime) -> None:
+        assert self.recorded is not None
+        result: Moment | Failure = Failure(FailureKind.OTHER, "the frame could not be read")
+        try:
+            result = self.recorded.read(at)
+        finally:  # even after a bug in the read: the next move reads again
+            self.app.call_from_thread(self.show_moment, result)
+
+    def show_moment(self, result: Moment | Failure) -> None:
+        self._reading = False
+        if isinstance(result, Failure):
+            self.show_result(result)
+            return
+        frame = result.frame
+        self.recorded_at = frame.at if frame is not None else None
+        backends = result.backends
+        if frame is None:
+            self.recorded_note = f"nothing recorded at or before {result.asked:%H:%M:%S}"
+        elif result.stale:
+            self.recorded_note = (f"nothing recorded near {result.asked:%H:%M:%S} (the last "
+                                  f"frame before is from {frame.at:%H:%M:%S})")  # fmt: skip
+        elif backends is None:
+            self.recorded_note = "the server did not answer then: no backends known"
+        else:
+            self.recorded_note = ""
+        self.show_result(backends or [])
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.recorded is not None and action in LIVE_ACTIONS:
+            return False  # recorded backends: nothing to signal, tag for it, or explain
+        return True
 
     def show_result(self, result: list[Backend] | Failure) -> None:
         if isinstance(result, Failure):
@@ -204,8 +272,15 @@ class BackendsScreen(SignalActions, Screen[None]):
         status.append(f"  sort {SORTS[self.sort] if self.mode != 'blocked' else 'chains'}")
         if self.tags:
             status.append(f"  {len(self.tags)} tagged", style="bold magenta")
-        status.append("   / filter  s sort  space tag  c/x act  ! by predicate  ? keys",
-                      style="dim")  # fmt: skip
+        if self.recorded is None:
+            status.append("   / filter  s sort  space tag  c/x act  ! by predicate  ? keys",
+                          style="dim")  # fmt: skip
+            return status
+        if self.recorded_at is not None:
+            status.append(f"  recorded at {self.recorded_at:%H:%M:%S}", style="bold")
+        if self.recorded_note:
+            status.append(f"  {self.recorded_note}", style="yellow")
+        status.append("   / filter  s sort  space play  ←/→ seek", style="dim")
         return status
 
     def render_list(self) -> None:
@@ -329,7 +404,9 @@ class BackendsScreen(SignalActions, Screen[None]):
     def action_details(self) -> None:
         b = self.selected()
         if b is not None:
-            self.app.push_screen(BackendDetailScreen(b, list(self.backends), self.source))
+            # A frame keeps who blocks whom, not pg_locks: no lock reads in a replay.
+            locks = self.source if self.recorded is None else None
+            self.app.push_screen(BackendDetailScreen(b, list(self.backends), locks))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

@@ -1,5 +1,6 @@
 """The dashboard's key table: every action once, with its key, footer label, palette help, and
-where it applies (a live incident, a replayed one, or both).
+where it applies: a live incident, a replayed one (with the recorder's frames or without), or
+the recorder's history with no incident.
 
 The App's bindings, its footer and the command palette are all made from this table, and
 ``check_action`` hides an action where it does not apply: replay shows no key that would open a
@@ -16,9 +17,13 @@ from warroom.tui.notes import PREFIX_HELP
 
 LIVE = "live"
 REPLAY = "replay"
-EVERYWHERE = frozenset({LIVE, REPLAY})
+FRAMES = "replay-frames"  # a replay with the recorder's frames: the backends at the cursor
+RECORDER = "recorder"  # `replay --recorder`: the recorder's history, no incident
+EVERYWHERE = frozenset({LIVE, REPLAY, FRAMES, RECORDER})
 LIVE_ONLY = frozenset({LIVE})
-REPLAY_ONLY = frozenset({REPLAY})
+REPLAY_ONLY = frozenset({REPLAY, FRAMES, RECORDER})  # a clock that moves
+AN_INCIDENT = frozenset({LIVE, REPLAY, FRAMES})  # a record to note in and draft from
+BACKENDS = frozenset({LIVE, FRAMES, RECORDER})  # a server, or frames of one
 
 # How a key is written for a person (the palette's titles).
 _KEY_TEXT = {"question_mark": "?", "right_square_bracket": "]", "left_square_bracket": "[",
@@ -53,7 +58,7 @@ ACTIONS: tuple[Act, ...] = (
     # Priority: the app handles `n` the moment it reads it, so text typed in the same burst
     # already goes to the note box (a normal binding runs a loop turn later, too late).
     Act("n", "note", "Note", "Add a note to the timeline (HH:MM backdates; " + PREFIX_HELP + ")",
-        priority=True),
+        priority=True, where=AN_INCIDENT),
     Act("e", "edit_entry", "Edit", "Edit the selected timeline entry (time, kind, text)",
         where=LIVE_ONLY),
     Act("d,delete", "delete_entry", "Delete", "Delete the selected timeline entry (asks first)",
@@ -66,9 +71,9 @@ ACTIONS: tuple[Act, ...] = (
         show=False, where=LIVE_ONLY),
     Act("a", "action_item", "Action item", "Add a follow-up to the postmortem's checklist",
         show=False, where=LIVE_ONLY),
-    Act("b", "backends", "Backends", "Who holds connections; cancel or terminate backends",
-        where=LIVE_ONLY),
-    Act("p", "postmortem", "Draft", "Write the postmortem draft and show it"),
+    Act("b", "backends", "Backends", "Who holds connections; cancel or terminate backends "
+        "(in a replay: who held them at the cursor, read-only)", where=BACKENDS),
+    Act("p", "postmortem", "Draft", "Write the postmortem draft and show it", where=AN_INCIDENT),
     Act("t", "toggle_time", "UTC/local", "Show times in UTC or local time", show=False),
     Act("question_mark", "help", "Help", "Show the keys"),
     Act("q", "quit_saved", "Quit", "Quit (everything is already saved)"),
@@ -93,13 +98,23 @@ PLAYBACK: tuple[Act, ...] = tuple(
     )
 )
 
+# The recorder's history with no incident: `n` starts one (not priority: typed into a text box,
+# the backends filter, `n` is a letter).
+BROWSING: tuple[Act, ...] = (
+    Act("n", "new_incident", "New incident",
+        "Start an incident whose impact began at the cursor, with the recorder's lead-up",
+        where=frozenset({RECORDER})),
+)
+
 SCREENSHOT = Act("S", "screenshot", "Screenshot",
                  "Save an SVG picture of the screen beside the session", show=False)
 
 # Their keys (space, the arrows, Home/End, [ ] + -) edit the text in a box: they yield to it.
 YIELDS_TO_TEXT = frozenset(act.name for act in PLAYBACK)
 
-WHERE: dict[str, frozenset[str]] = {act.name: act.where for act in (*ACTIONS, *PLAYBACK)}
+WHERE: dict[str, frozenset[str]] = {
+    act.name: act.where for act in (*ACTIONS, *BROWSING, *PLAYBACK)
+}
 
 
 def _binding(act: Act, id: str) -> Binding:
@@ -111,7 +126,7 @@ def bindings() -> list[Binding]:
     """The App's bindings. A key bound twice (the arrows: a replay's seek, else the next
     server) goes to the first binding ``check_action`` allows."""
     playback = {act.key: act for act in PLAYBACK}
-    out = [_binding(act, f"app.{act.action}") for act in ACTIONS]
+    out = [_binding(act, f"app.{act.action}") for act in (*ACTIONS, *BROWSING)]
     out.append(_binding(SCREENSHOT, "app.screenshot"))
     for key, step in (("left", -1), ("right", 1)):
         act = playback.pop(key)

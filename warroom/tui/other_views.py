@@ -6,10 +6,13 @@ Part of the App (a base class of WarroomApp).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from textual import work
 
+from warroom.errors import UserError
 from warroom.sessions.fileio import replace_atomically
 from warroom.sessions.model import (
     Incident,
@@ -45,6 +48,20 @@ class OtherViews(DashboardBase):
             self.notify("the backends view needs a live database (warroom watch --dsn ...)")
             return
         self.push_screen(factory(self.log_action))
+
+    def action_new_incident(self) -> None:
+        if self.session.start_incident is not None:
+            self.start_incident(self.session.start_incident, self.clock())
+
+    @work(thread=True, group="new-incident", exit_on_error=False)
+    def start_incident(self, start: Callable[[datetime], Path], at: datetime) -> None:
+        try:
+            path = start(at)
+        except (OSError, UserError) as exc:  # a full disk, a bad title: news, not a crash
+            self.call_from_thread(self.notify, f"no incident started: {exc}", severity="error")
+            return
+        self.call_from_thread(self.notify, f"incident started at {at:%H:%M:%S} UTC: {path}",
+                              timeout=30)  # fmt: skip
 
     def log_action(self, text: str, kind: Kind) -> bool:
         """What the user did in the backends view, naming the server it was done on."""

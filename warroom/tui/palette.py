@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from textual.app import SystemCommand
 
-from warroom.tui.keys import ACTIONS, PLAYBACK, SCREENSHOT, Act
+from warroom.tui.keys import ACTIONS, BROWSING, PLAYBACK, SCREENSHOT, Act
 from warroom.tui.parts import Drill, Watched
 from warroom.widgets.text import clean
 
@@ -18,12 +18,12 @@ def dashboard_commands(
     servers: Sequence[Watched],
     select: Callable[[int], None],
 ) -> Iterable[SystemCommand]:
-    """``where``: the session's kind (keys.LIVE, keys.REPLAY); ``run`` runs an action by name."""
+    """``where``: the session's kind (keys.LIVE, keys.REPLAY, ...); ``run`` runs an action."""
     if drill is not None:
         for index, drill_act in enumerate(drill.actions()):
             yield SystemCommand(f"Drill: {drill_act.label} ({drill_act.key})", drill_act.help,
                                 lambda i=index: run(f"drill({i})"))  # fmt: skip
-    acts: tuple[Act, ...] = (*ACTIONS, SCREENSHOT, *PLAYBACK)
+    acts: tuple[Act, ...] = (*ACTIONS, *BROWSING, SCREENSHOT, *PLAYBACK)
     for act in acts:
         if where in act.where:
             yield SystemCommand(f"{act.label} ({act.key_text})", act.help,

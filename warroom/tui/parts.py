@@ -175,4 +175,7 @@ class Session:
     sharer: Any = None  # `watch --share`: a warroom.sessions.share.Sharer (polled, never awaited)
     # Host CPU is evidence for the findings only when the first server runs on this machine.
     host_is_db_host: bool = False
+    # The recorder's history (`replay --recorder`): `n` starts an incident whose impact began
+    # at the given moment and returns its path (disk work: called on a worker thread).
+    start_incident: Callable[[datetime], Path] | None = None
 

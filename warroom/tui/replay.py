@@ -3,7 +3,8 @@
 The same App, panes and live state as `warroom watch`; a Playback feeds the recorded samples
 for the cursor's window instead of pollers feeding live ones, and the cursor is the clock (play,
 pause, seek, speed). A session another process is still writing is followed: at the end, new
-rollups and entries arrive as they are written. Only the session builder imports this module.
+rollups and entries arrive as they are written (the recorder's history, with no file, is not
+followed). Only the session builder imports this module.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ DECODE_AFTER_S = 1.0
 class RecordedSource:
     """A Playback's states, its cursor moved by the user and a frame timer; the file followed."""
 
-    def __init__(self, playback: Playback, follower: Follower) -> None:
+    def __init__(self, playback: Playback, follower: Follower | None) -> None:
         self.playback = playback
         self._file = follower
         self._host: Host | None = None
@@ -52,8 +53,9 @@ class RecordedSource:
         self._host = host
         host.moved()  # mark the entry at the opening cursor
         host.set_interval(FRAME_S, self._frame)
-        self._poller = Poller("follow", self._reload_if_changed, self._deliver, FOLLOW_S)
-        self._poller.start()
+        if self._file is not None:
+            self._poller = Poller("follow", self._reload_if_changed, self._deliver, FOLLOW_S)
+            self._poller.start()
         # The first frame decoded only the cursor's window: the rest off the UI thread, so
         # seeks anywhere are quick then (and bad blocks named), once the screen is up: started
         # at once, it shares the interpreter with the first frame's layout and slows it.
@@ -97,6 +99,8 @@ class RecordedSource:
 
     def _reload_if_changed(self) -> Incident | None:
         """Runs on the follower's thread: read the file again only when it changed."""
+        if self._file is None:
+            return None
         try:
             return self._file.read_if_changed()
         except SessionError:

@@ -3,6 +3,10 @@
 It chooses the data source (live collectors on pollers, or a recording on a virtual clock),
 the clock, the sink (the Recorder, or review notes only) and which actions apply; the App runs
 the ``Session`` it is given. Watch, resume, replay and demo all run through ``run_dashboard``.
+
+A replay with the flight recorder's frames (beside the record, or this host's store) gets a
+read-only backends view at the cursor; the recorder's history with no incident
+(``history_session``) is a replay of the store's rollups whose `n` starts an incident.
 """
 
 from __future__ import annotations
@@ -18,14 +22,16 @@ from warroom.collectors.alerts import AlertConfig
 from warroom.sessions.model import Incident
 from warroom.sessions.recorder import Recorder
 from warroom.sessions.times import utcnow
-from warroom.tui.keys import LIVE, REPLAY
+from warroom.tui.keys import FRAMES, LIVE, RECORDER, REPLAY
 from warroom.tui.parts import BackendsFactory, Drill, SampleSource, Session, Watched
 from warroom.tui.signals import ExitGuard
 from warroom.tui.sinks import RecorderSink
 from warroom.tui.terminal import silence_output
 
 if TYPE_CHECKING:
+    from warroom.recording.browse import History
     from warroom.tui.app import WarroomApp
+    from warroom.tui.playback import Playback
 
 
 def live_session(
@@ -75,8 +81,10 @@ def replay_session(
     at: datetime | None = None,
     speed: float | None = None,
     author: str = "",
+    frames: Path | None = None,
 ) -> Session:
-    """A recorded incident on a virtual clock; only review notes are written."""
+    """A recorded incident on a virtual clock; only review notes are written. ``frames``: the
+    recorder's store holding its frames (recording.browse.frames_for), for the backends view."""
     from warroom.sessions.follow import Follower
     from warroom.tui.playback import Playback
     from warroom.tui.replay import RecordedSource
@@ -85,13 +93,68 @@ def replay_session(
     playback = Playback(incident, alerts, at=at, speed=speed)
     source = RecordedSource(playback, Follower(path))
     return Session(
-        where=REPLAY,
+        where=REPLAY if frames is None else FRAMES,
         source=source,
         sink=ReviewSink(path, lambda: playback.incident),
         clock=playback,
-        servers=[Watched(name or "") for name in playback.servers],
+        servers=_replayed(playback, frames),
         alerts=alerts,
         author=author,
+    )
+
+
+def _replayed(playback: Playback, frames: Path | None) -> list[Watched]:
+    """The replay's servers; with frames, each with its backends view at the cursor (the
+    recorder keeps a server under the name the record's target gives it)."""
+    if frames is None:
+        return [Watched(name or "") for name in playback.servers]
+    from warroom.recording.browse import FrameReader
+    from warroom.recording.export import server_names
+    from warroom.tui.backends_recorded import recorded_backends_factory
+
+    reader = FrameReader(frames)
+    kept = server_names(playback.incident)
+    return [
+        Watched(name or "", backends_factory=recorded_backends_factory(
+            reader, name or kept[0], playback))
+        for name in playback.servers
+    ]  # fmt: skip
+
+
+def history_session(
+    history: History,
+    *,
+    at: datetime,
+    alerts: AlertConfig | None = None,
+    lead_s: float = 1800.0,
+    started: list[Path] | None = None,
+) -> Session:
+    """The recorder's history of one server with no incident: its rollups on a virtual clock,
+    the backends view from its frames, and `n` starting an incident at the cursor (its path
+    appended to ``started``, for the command to print at exit)."""
+    from warroom.recording.browse import FrameReader, start_incident
+    from warroom.tui.backends_recorded import recorded_backends_factory
+    from warroom.tui.browse import HistorySink
+    from warroom.tui.playback import Playback
+    from warroom.tui.replay import RecordedSource
+
+    playback = Playback(history.incident, alerts, at=at)
+    made = started if started is not None else []
+
+    def start(moment: datetime) -> Path:
+        path = start_incident(history, moment, lead_s)
+        made.append(path)
+        return path
+
+    factory = recorded_backends_factory(FrameReader(history.store), history.server, playback)
+    return Session(
+        where=RECORDER,
+        source=RecordedSource(playback, None),
+        sink=HistorySink(history.incident, history.store),
+        clock=playback,
+        servers=[Watched("", backends_factory=factory)],
+        alerts=alerts,
+        start_incident=start,
     )
 
 

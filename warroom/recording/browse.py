@@ -1,0 +1,211 @@
+"""Reading the recorder for replay: which store holds a session's frames, the backends at a
+moment, the store's history as an in-memory record, and an incident started at a moment.
+
+No Textual here (the dashboard's pieces are in tui/backends_recorded.py and tui/browse.py).
+A read opens the store, reads and closes it: it runs on a worker thread, and SQLite connections
+belong to the thread that made them (a thread worker is a new thread each time). Opening costs
+well under a millisecond next to the seek itself (bench_recorder.py: p95 27 ms over 48 h).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from warroom.collectors.backends import Backend
+from warroom.errors import UserError
+from warroom.recording.export import frames_path, server_names
+from warroom.recording.frame import BackendRow, Frame
+from warroom.recording.store import FrameStore, StoreError
+from warroom.sanitize import one_line
+from warroom.sessions.model import Incident, Target
+from warroom.sessions.rollups import LazyRollups
+
+# A frame older than this before the moment asked about is not "the backends then": the
+# recorder was not running (or not reaching the server) in between.
+STALE_S = 30.0
+
+
+class BrowseError(UserError):
+    """The store cannot be browsed as asked; one line."""
+
+
+@dataclass(frozen=True, slots=True)
+class Moment:
+    """What a frame says about one moment: when it was taken and the backends then."""
+
+    asked: datetime
+    frame: Frame | None  # None: nothing recorded at or before ``asked``
+
+    @property
+    def stale(self) -> bool:
+        return self.frame is not None and (self.asked - self.frame.at).total_seconds() > STALE_S
+
+    @property
+    def backends(self) -> list[Backend] | None:
+        """The frame's backends as the backends view lists them; None when not known."""
+        if self.frame is None or self.frame.backends is None or self.stale:
+            return None
+        at = self.frame.at
+        return [backend_of(row, at) for row in self.frame.backends]
+
+
+def _utc(epoch: float | None) -> datetime | None:
+    return None if epoch is None else datetime.fromtimestamp(epoch, UTC)
+
+
+def _since(at: datetime, epoch: float | None) -> float | None:
+    return None if epoch is None else max(0.0, at.timestamp() - epoch)
+
+
+def backend_of(row: BackendRow, at: datetime) -> Backend:
+    """A recorded row as the view's ``Backend``, its ages as they were at the frame's time.
+    The time in the current state is not recorded (state_change is not kept)."""
+    return Backend(
+        pid=row.pid, application=row.application, user=row.user, client=row.client,
+        state=row.state, xact_s=_since(at, row.xact_start), query_s=_since(at, row.query_start),
+        state_s=None, wait_type=row.wait_type, wait_event=row.wait_event,
+        blocked_by=row.blocked_by, query=row.query, backend_start=_utc(row.backend_start),
+        database=row.database, client_port=row.client_port, xact_start=_utc(row.xact_start),
+        query_start=_utc(row.query_start), query_truncated=row.query_truncated,
+    )  # fmt: skip
+
+
+class FrameReader:
+    """One store file, read from any thread (a connection per read)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def moment(self, server: str, at: datetime) -> Moment:
+        """The frame in force at ``at``. Raises StoreError or sqlite3.Error when unreadable."""
+        with FrameStore(self.path, readonly=True) as store:
+            return Moment(at, store.state_at(server, at))
+
+
+# -- which store a replay reads -----------------------------------------------------------------
+
+
+def _span_overlaps(path: Path, names: Sequence[str], since: datetime, until: datetime) -> bool:
+    try:
+        with FrameStore(path, readonly=True) as store:
+            for name in names:
+                span = store.span(name)
+                if span is not None and span[0] <= until and span[1] >= since:
+                    return True
+    except (StoreError, sqlite3.Error, OSError):
+        return False
+    return False
+
+
+def frames_for(session: Path, incident: Incident, host_store: Path | None) -> Path | None:
+    """Where a replay of ``session`` finds its frames: ``NAME.frames.sqlite`` beside it, else
+    this host's recorder store when it kept the session's servers during its span."""
+    beside = frames_path(session)
+    if beside.is_file():
+        return beside
+    if host_store is None or not host_store.is_file():
+        return None
+    until = incident.resolved_at or max(
+        [incident.started_at, *(e.at for e in incident.timeline)]
+    )
+    if _span_overlaps(host_store, server_names(incident), incident.started_at, until):
+        return host_store
+    return None
+
+
+# -- the recorder's history with no incident ----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """One server's history in a store, as replay reads a record."""
+
+    store: Path
+    server: str
+    first: datetime
+    last: datetime
+    incident: Incident  # in memory only: the rollups as undecoded blocks, nothing written
+
+
+def open_history(store: Path, target: str | None, target_dsn: str = "") -> History:
+    """The history of ``target`` (the store's only server when None). ``target_dsn``: the
+    config's DSN for that name, so an incident started from it watches the same server."""
+    try:
+        reader = FrameStore(store, readonly=True)
+    except (StoreError, sqlite3.Error) as exc:
+        raise BrowseError(str(exc)) from None
+    with reader:
+        servers = reader.servers()
+        if target is None:
+            if len(servers) != 1:
+                known = ", ".join(servers) or "none yet"
+                raise BrowseError(f"{store}: keeps {len(servers)} servers ({known}): "
+                                  "choose one with --target NAME")  # fmt: skip
+            target = servers[0]
+        span = reader.span(target)
+        if span is None:
+            raise BrowseError(f"{store}: no frames of {target!r} "
+                              f"(kept: {', '.join(servers) or 'none yet'})")  # fmt: skip
+        first, last = span
+        bodies = [body for _, body in reader.rollups(target, first - timedelta(minutes=1),
+                                                     last + timedelta(seconds=1))]  # fmt: skip
+    incident = Incident.create(f"recorder: {one_line(target, 80)}", first,
+                               target=Target(dsn=target_dsn or dsn_of(target)))  # fmt: skip
+    # Undecoded, as a lazy load leaves a file's: replay decodes the cursor's window first.
+    incident.samples = LazyRollups.of_blocks(b.encode() for b in bodies)
+    # The record's span is the frames' (the last rollup closes up to 10 s before the newest
+    # frame): the cursor reaches the newest moment.
+    incident.resolved_at = last
+    return History(store, target, first, last, incident)
+
+
+def dsn_of(name: str) -> str:
+    """A DSN for a store's ``host:port`` name (the recorder's name for a --dsn server)."""
+    host, sep, port = name.rpartition(":")
+    if not sep or not port.isdigit() or not host or any(c.isspace() for c in host):
+        return ""
+    return f"host={host} port={port}"
+
+
+def moment_in(history: History, text: str | None) -> datetime:
+    """``--at``: a clock time is the newest such moment in the history (last night's 03:10);
+    an ISO time as given. Outside what the store keeps is an error."""
+    from warroom.sessions.times import parse_clock, parse_time
+
+    if text is None:
+        return history.last
+    at = parse_clock(text, history.last)
+    if at is not None and at > history.last:
+        at -= timedelta(days=1)
+    at = at or parse_time(text)
+    if not history.first <= at <= history.last:
+        raise BrowseError(f"--at {text.strip()}: outside what the store keeps of "
+                          f"{history.server} ({history.first:%Y-%m-%d %H:%M:%S} to "
+                          f"{history.last:%Y-%m-%d %H:%M:%S} UTC)")  # fmt: skip
+    return at
+
+
+def start_incident(history: History, at: datetime, lead_s: float, directory: Path | None = None
+                   ) -> Path:  # fmt: skip
+    """A new incident whose impact started at ``at``, the store's lead-up before it attached
+    (marked ``source = "recorder"``); its path. Disk work: call it off the UI thread."""
+    import dataclasses
+
+    from warroom.notify import hooks as notify
+    from warroom.recording.leadup import lead_up_from
+    from warroom.sessions.paths import new_session_path
+    from warroom.sessions.store import Store
+
+    title = f"{one_line(history.server, 80)} at {at:%H:%M} UTC (from the recorder)"
+    incident = Incident.create(title, at, target=history.incident.target)
+    store = Store.create(new_session_path(incident.id, directory), incident)
+    # One server: its rollups stay unnamed in the record, as attach_lead_up keeps them.
+    rollups = [dataclasses.replace(r, server=None)
+               for r in lead_up_from(history.store, history.server, at, lead_s)]  # fmt: skip
+    store.append_samples(rollups)
+    notify.announce_opened(store)
+    return store.path
