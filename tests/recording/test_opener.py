@@ -202,3 +202,35 @@ def test_resolving_from_the_dashboard_saves_the_frames_and_a_failure_is_a_timeli
                        10, "the note")  # fmt: skip
         writer.close()
         assert load(path).incident.status is Status.RESOLVED
+
+
+def test_the_unit_opens_incidents_where_responders_can_find_them(tmp_path: Path) -> None:
+    from recording.recorder_process import recording
+
+    dsn = "host=db1 port=5433 user=warroom password=s3cret-Pw dbname=orders"
+    with recording(["--dsn", dsn, "--open-incident-on", "critical", "--unit"], tmp_path) as rec:
+        out, _ = rec.proc.communicate(timeout=30)
+    assert rec.proc.returncode == 0 and "s3cret" not in out
+    assert "Environment=WARROOM_HOME=/var/lib/warroom/incidents" in out
+    (start,) = [line for line in out.splitlines() if line.startswith("ExecStart=")]
+    assert start.endswith('"--open-incident-on" "critical"')
+
+
+@pytest.mark.parametrize(
+    ("args", "config", "message"),
+    [
+        (["--open-incident-on", "loud"], "", "--open-incident-on: invalid choice: 'loud'"),
+        ([], '[record]\nopen_incident_on = "loud"\n',
+         "record.open_incident_on: expected one of critical, warning"),
+    ],
+)
+def test_a_bad_level_is_one_line(
+    tmp_path: Path, args: list[str], config: str, message: str
+) -> None:
+    from recording.recorder_process import recording
+
+    with recording(["--dsn", "host=db1", *args], tmp_path, config) as rec:
+        code = rec.proc.wait(timeout=30)
+        rec._reader.join(timeout=5)
+    assert code != 0 and len(rec.lines) == 1 and message in rec.lines[0]
+    assert rec.lines[0].startswith("warroom")

@@ -51,6 +51,7 @@ User={user}
 StateDirectory=warroom
 Environment=XDG_STATE_HOME=/var/lib
 Environment=PGPASSFILE=/var/lib/warroom/pgpass
+Environment=WARROOM_HOME=/var/lib/warroom/incidents
 {env}ExecStart={command}
 Restart=on-failure
 RestartSec=5
