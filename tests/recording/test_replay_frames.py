@@ -24,7 +24,7 @@ from textual.widgets import DataTable, Static
 from recording.recorder_process import monitor_dsn, recording
 from recording.test_record import pgbench
 from warroom.collectors.dsn import server_name
-from warroom.recording.browse import FrameReader, frames_for, open_history
+from warroom.recording.browse import FrameReader, frames_for, moment_in, open_history
 from warroom.recording.export import save_frames
 from warroom.recording.frame import Frame
 from warroom.recording.store import FrameStore, StoreError
@@ -265,6 +265,31 @@ async def test_the_recorders_history_opens_at_the_moment_and_n_starts_an_inciden
     assert samples, "the lead-up"
     assert all(s.source == "recorder" and s.end <= at for s in samples)
     assert run.store.read_bytes() == store_bytes  # browsing never writes the store
+
+
+def test_a_replay_finds_the_frames_beside_it_else_in_this_hosts_store(
+    run: Run, tmp_path: Path
+) -> None:
+    inside = Incident.create("during the run", run.first, target=Target(dsn=run.dsn))
+    inside.resolved_at = run.last
+    before = Incident.create("before the run", run.first - timedelta(days=1),
+                             target=Target(dsn=run.dsn))  # fmt: skip
+    before.resolved_at = run.first - timedelta(hours=23)
+    elsewhere = Incident.create("another server", run.first, target=Target(dsn="host=db9 port=5"))
+    path = tmp_path / "s.toml"  # no NAME.frames.sqlite beside it
+    assert frames_for(path, inside, run.store) == run.store
+    assert frames_for(path, before, run.store) is None
+    assert frames_for(path, elsewhere, run.store) is None
+    assert frames_for(path, inside, tmp_path / "no-store.sqlite") is None
+
+
+def test_at_reads_a_clock_time_as_the_latest_such_moment_the_store_keeps(run: Run) -> None:
+    history = open_history(run.store, run.server)
+    assert moment_in(history, None) == run.last
+    at = moment_in(history, f"{run.switch:%H:%M:%S}")
+    assert at == run.switch.replace(microsecond=0)
+    iso = run.first.isoformat()
+    assert moment_in(history, iso) == run.first
 
 
 def cli(*args: str, home: Path) -> subprocess.CompletedProcess[str]:

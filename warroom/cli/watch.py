@@ -154,10 +154,15 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if args.at:
         # A clock time means the incident's day, not today: replays happen days later.
         at = parse_clock(args.at, incident.started_at) or parse_time(args.at)
+    from warroom.config import ConfigError
     from warroom.recording.browse import frames_for
     from warroom.tui.session import replay_session, run_dashboard
 
-    frames = frames_for(args.path, incident, _recorder_store(args.store))
+    try:
+        host_store: Path | None = _recorder_store(args.store)
+    except ConfigError:  # frames are extra: a broken [record] never stops a replay
+        host_store = args.store
+    frames = frames_for(args.path, incident, host_store)
     return run_dashboard(replay_session(args.path, incident, alerts=load_config(), at=at,
                                         speed=args.speed, author=author(args.author),
                                         frames=frames))  # fmt: skip
