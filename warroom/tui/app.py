@@ -32,7 +32,6 @@ from warroom.sessions.model import (
 )
 from warroom.sessions.recorder import Recorder
 from warroom.sessions.times import format_offset
-from warroom.tui.compositor import use_band_frames
 from warroom.tui.keys import WHERE, YIELDS_TO_TEXT, bindings
 from warroom.tui.leaving import Leaving
 from warroom.tui.messages import (
@@ -144,10 +143,6 @@ class WarroomApp(Leaving, NoteBox, OtherViews, RecordWrites):
         super()._print_error_renderables()
 
     # -- layout --------------------------------------------------------------------------
-
-    def get_default_screen(self) -> Screen[Any]:
-        # Each second's frame renders only the rows that changed (see compositor.py).
-        return use_band_frames(super().get_default_screen())
 
     def compose(self) -> ComposeResult:
         # The strip and the replication pane are there to choose between servers and compare
