@@ -130,6 +130,11 @@ def test_a_restarted_opener_lands_on_the_incident_it_opened(quiet: Path) -> None
     again.feed(Server("db1:5432").sample(up=False))
     [path] = list(quiet.glob("*.toml"))
     assert any(f"incident {path} is open" in line for line in lines)
+    # A recorder of [[targets]] names its server "primary"; the record says host:port.
+    named = IncidentOpener("critical", {"primary": SERVERS["db1:5432"]}, lambda *_: [], 1800.0,
+                           lines.append, quiet)  # fmt: skip
+    named.resume()
+    assert any(f"primary: incident {path} is open" in line for line in lines)
     assert len(load(path).incident.timeline) == 2 and load(path).incident.status is \
         Status.INVESTIGATING
 

@@ -111,7 +111,7 @@ class IncidentOpener:
         """At start: each server's incident opened by an earlier run and still unresolved."""
         for server in self.servers:
             try:
-                path = find_open(server, self.directory)
+                path = find_open(server, self.directory, self.servers[server][0])
                 if path is not None:
                     self._open[server] = _watched(_open_store(path))
                     self.log(f"{server}: incident {path} is open: breaches go on its timeline")
@@ -239,19 +239,24 @@ def _serves(incident: Incident, server: str) -> bool:
     return server in server_names(incident)
 
 
-def find_open(server: str, directory: Path | None = None) -> Path | None:
-    """The newest unresolved incident the recorder opened for ``server``."""
-    return next((p for p, inc in recorder_incidents(directory) if _serves(inc, server)), None)
+def find_open(server: str, directory: Path | None = None, dsn: str = "") -> Path | None:
+    """The newest unresolved incident the recorder opened for ``server`` (a [[targets]] name
+    is not in the record, which names the server by its DSN's host:port: ``dsn`` gives it)."""
+    from warroom.collectors.dsn import server_name
+
+    names = {server, server_name(dsn)} if dsn else {server}
+    return next((p for p, inc in recorder_incidents(directory)
+                 if any(_serves(inc, name) for name in names)), None)  # fmt: skip
 
 
 def to_resume(servers: Sequence[str] = (), directory: Path | None = None) -> Path | None:
     """The session `warroom watch` resumes when given no ``--session``: the recorder's open
-    incident. With servers named (``--dsn``/``--target``), the newest one of the first of them;
-    with none, the only one (UserError when there are several: the user picks).
+    incident. With one server named (``--dsn``/``--target``; ``servers`` are its names), its
+    newest; with none, the only one (UserError when there are several: the user picks).
     """
     found = recorder_incidents(directory)
     if servers:
-        return next((p for p, inc in found if _serves(inc, servers[0])), None)
+        return next((p for p, inc in found if any(_serves(inc, s) for s in servers)), None)
     if len(found) > 1:
         listed = ", ".join(str(p) for p, _ in found[:5])
         raise UserError(f"{len(found)} incidents opened by the recorder are unresolved ({listed}); "
@@ -265,7 +270,11 @@ def for_watch(dsns: Sequence[str], pgbouncers: Sequence[str], names: Sequence[st
     open one; else None (a new incident, as before)."""
     if not dsns and not names:
         return to_resume()
+    from warroom.collectors.dsn import server_name
     from warroom.targets import choose
 
     servers = choose(dsns, pgbouncers, names)
-    return to_resume([servers[0].name]) if len(servers) == 1 else None
+    if len(servers) != 1:
+        return None
+    # A [[targets]] name, or host:port: the record names its server by the latter.
+    return to_resume([servers[0].name, server_name(servers[0].dsn)])
