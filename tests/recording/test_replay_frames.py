@@ -250,6 +250,10 @@ async def test_the_recorders_history_opens_at_the_moment_and_n_starts_an_inciden
         assert "New incident (n)" in palette and "Note (n)" not in palette
         screen = await open_backends(app, pilot, run.second_pid)
         assert run.first_pid not in {b.pid for b in screen.backends}
+        # Typed into the filter, `n` is a letter: no incident is started.
+        await pilot.press("slash", "n", "enter")
+        assert screen.filter_text == "n"
+        assert not [w for w in app.workers if w.group == "new-incident"] and not started
         await pilot.press("escape")
         await pilot.press("n")
         await wait_until_async(pilot, lambda: started)
@@ -261,6 +265,7 @@ async def test_the_recorders_history_opens_at_the_moment_and_n_starts_an_inciden
     # The store knows the server as host:port: the incident watches that server, and its own
     # frames (`warroom frames`) are found under the same name.
     assert server_name(record.target.dsn) == run.server
+    assert record.title.startswith("PostgreSQL incident on ")
     samples = record.samples
     assert samples, "the lead-up"
     assert all(s.source == "recorder" and s.end <= at for s in samples)
@@ -287,7 +292,7 @@ def test_at_reads_a_clock_time_as_the_latest_such_moment_the_store_keeps(run: Ru
     history = open_history(run.store, run.server)
     assert moment_in(history, None) == run.last
     at = moment_in(history, f"{run.switch:%H:%M:%S}")
-    assert at == run.switch.replace(microsecond=0)
+    assert at == max(run.switch.replace(microsecond=0), history.first)
     iso = run.first.isoformat()
     assert moment_in(history, iso) == run.first
 

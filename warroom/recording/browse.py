@@ -182,6 +182,8 @@ def moment_in(history: History, text: str | None) -> datetime:
     if at is not None and at > history.last:
         at -= timedelta(days=1)
     at = at or parse_time(text)
+    if history.first - timedelta(seconds=1) < at < history.first:
+        at = history.first  # the first frame's second, given to the second
     if not history.first <= at <= history.last:
         raise BrowseError(f"--at {text.strip()}: outside what the store keeps of "
                           f"{history.server} ({history.first:%Y-%m-%d %H:%M:%S} to "
@@ -195,13 +197,17 @@ def start_incident(history: History, at: datetime, lead_s: float, directory: Pat
     (marked ``source = "recorder"``); its path. Disk work: call it off the UI thread."""
     import dataclasses
 
+    from warroom.collectors.dsn import default_title
     from warroom.notify import hooks as notify
     from warroom.recording.leadup import lead_up_from
     from warroom.sessions.paths import new_session_path
     from warroom.sessions.store import Store
 
-    title = f"{one_line(history.server, 80)} at {at:%H:%M} UTC (from the recorder)"
-    incident = Incident.create(title, at, target=history.incident.target)
+    target = history.incident.target
+    # As `watch` names a new incident: the impact start is in its id and the record.
+    title = (default_title(target.dsn) if target.dsn
+             else f"PostgreSQL incident on {one_line(history.server, 80)}")  # fmt: skip
+    incident = Incident.create(title, at, target=target)
     store = Store.create(new_session_path(incident.id, directory), incident)
     # One server: its rollups stay unnamed in the record, as attach_lead_up keeps them.
     rollups = [dataclasses.replace(r, server=None)
