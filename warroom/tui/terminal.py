@@ -35,9 +35,6 @@ import threading
 from codecs import getincrementaldecoder
 from typing import IO, Any
 
-from textual._parser import ParseError
-from textual._time import get_time
-from textual._xterm_parser import XTermParser
 from textual.drivers.linux_driver import LinuxDriver
 
 
@@ -168,13 +165,29 @@ class DashboardDriver(LinuxDriver):
                 os.close(fd)
 
     def run_input_thread(self) -> None:
-        """Textual's input loop (LinuxDriver.run_input_thread), asleep between keys."""
+        """Textual's input loop (LinuxDriver.run_input_thread), asleep between keys.
+
+        It drives Textual's key parser, which is not a public API: where the installed Textual's
+        parser is not the one this was written against, Textual's own loop runs instead (it
+        wakes ten times a second, and works).
+        """
+        try:
+            from textual._parser import ParseError
+            from textual._time import get_time
+            from textual._xterm_parser import XTermParser
+
+            parser = XTermParser(self._debug)
+        except (ImportError, TypeError):
+            super().run_input_thread()
+            return
+        if not (hasattr(parser, "tick") and hasattr(parser, "_timeout_time")):
+            super().run_input_thread()
+            return
         tty = self.fileno
         wake = self._wake_r
         selector = selectors.SelectSelector()
         selector.register(tty, selectors.EVENT_READ)
         selector.register(wake, selectors.EVENT_READ)
-        parser = XTermParser(self._debug)
         decode = getincrementaldecoder("utf-8")().decode
 
         def timeout() -> float | None:
