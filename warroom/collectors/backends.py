@@ -13,7 +13,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from functools import lru_cache
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,46 +72,40 @@ def parse_signalled(text: str) -> Signalled:
 
 
 def parse_list(text: str) -> list[Backend]:
-    rows: list[dict[str, Any]] = json.loads(text)
-    return [
-        Backend(
-            pid=int(r["pid"]),
-            application=str(r["application"]),
-            user=str(r["user"]),
-            client=str(r["client"]),
-            state=str(r["state"]),
-            xact_s=_float(r.get("xact_s")),
-            query_s=_float(r.get("query_s")),
-            state_s=_float(r.get("state_s")),
-            wait_type=str(r["wait_type"]),
-            wait_event=str(r["wait_event"]),
-            blocked_by=tuple(int(p) for p in r.get("blocked_by") or ()),
-            query=str(r.get("query") or ""),
-            backend_start=_utc(r.get("backend_start")),
-            database=str(r.get("database") or ""),
-            client_port=_port(r.get("client_port")),
-            xact_start=_utc(r.get("xact_start")),
-            query_start=_utc(r.get("query_start")),
-            query_truncated=bool(r.get("query_truncated")),
-        )
-        for r in rows
-    ]
+    """The list statement's JSON as Backends. Its columns are typed (coalesced text, int pid
+    and port, an int array), so values are taken as they come (ages made floats): the recorder
+    parses every backend each second, and per-value conversions were half its CPU at 500
+    backends (bench/bench_recorder.py). Positional arguments for the same reason."""
+    out: list[Backend] = []
+    append = out.append
+    for r in json.loads(text):
+        get = r.get
+        port = get("client_port")
+        blocked = get("blocked_by")
+        xact_s, query_s, state_s = get("xact_s"), get("query_s"), get("state_s")
+        append(Backend(
+            r["pid"], r["application"], r["user"], r["client"], r["state"],
+            # float8 in JSON: a whole number of seconds comes as an int
+            None if xact_s is None else float(xact_s), None if query_s is None else float(query_s),
+            None if state_s is None else float(state_s), r["wait_type"], r["wait_event"],
+            tuple(blocked) if blocked else (), get("query") or "",
+            _utc(get("backend_start")), get("database") or "",
+            port if port is not None and port >= 0 else None,
+            _utc(get("xact_start")), _utc(get("query_start")), bool(get("query_truncated")),
+        ))  # fmt: skip
+    return out
 
 
-def _float(value: object) -> float | None:
-    return None if value is None else float(value)  # type: ignore[arg-type]
-
-
-def _utc(value: object) -> datetime | None:
+def _utc(value: str | None) -> datetime | None:
     """A JSON timestamp (ISO, taken AT TIME ZONE 'UTC' by the statement) as an aware datetime."""
-    if value is None:
-        return None
-    return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
+    return None if value is None else _utc_text(value)
 
 
-def _port(value: object) -> int | None:
-    port = None if value is None else int(value)  # type: ignore[call-overload]
-    return port if port is not None and port >= 0 else None
+@lru_cache(maxsize=65536)
+def _utc_text(value: str) -> datetime:
+    # Cached: a backend's start, and the query and transaction starts of every backend that
+    # did not move, are the same text from one second to the next.
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
 
 def blocked_chains(backends: list[Backend]) -> list[Backend]:
