@@ -17,6 +17,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from support.pgbouncer import BouncerUnavailable, PgBouncer
 from support.pgcluster import APP_ROLE, PgCluster, cluster_factory, cluster_or_skip
 from support.polling import wait_until
 from textual.widgets import DataTable, Static
@@ -34,6 +35,7 @@ from warroom.tui.app import WarroomApp
 from warroom.tui.backends import BackendsScreen
 from warroom.tui.backends_detail import BackendDetailScreen
 from warroom.tui.session import history_session, replay_session
+from warroom.widgets.bouncer import BouncerPane
 
 # Escapes, Rich markup and a bidi override: shown as text, never obeyed.
 HOSTILE = "SELECT 'phase one \x1b[31m[bold]red[/] \u202egnp.exe' AS checkout"
@@ -330,3 +332,62 @@ def test_bad_flags_are_one_line(
     assert done.stderr.startswith("warroom: error: ") and done.stderr.count("\n") == 1
     assert says.format(**fill) in done.stderr
     assert done.stdout == ""
+
+
+POOL = "app/postgres"  # the pooled database, served as the server's user (support/pgbouncer.py)
+
+
+def pool_names(frame: Frame | None) -> set[str]:
+    body = frame.figures.get("pgbouncer") if frame is not None else None
+    if not isinstance(body, dict) or body.get("status") != "up":
+        return set()
+    return {f"{p['database']}/{p['user']}" for p in body.get("pools") or ()}
+
+
+def shown_pools(app: WarroomApp) -> set[str] | None:
+    view = app.query_one(BouncerPane).view
+    return None if view is None else {p.name for p in view.pools}
+
+
+@pytest.mark.asyncio
+async def test_the_pgbouncer_pane_shows_the_pools_of_the_frame_at_the_cursor(
+    pg, tmp_path: Path
+) -> None:
+    try:
+        bouncer = PgBouncer(pg).start()
+    except BouncerUnavailable as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"PgBouncer is required in CI: {exc}", pytrace=False)
+        pytest.skip(f"no PgBouncer available: {exc}")
+    store = tmp_path / "rec.sqlite"
+    dsn = monitor_dsn(pg)
+    args = ["--dsn", dsn, "--pgbouncer", bouncer.admin_dsn(), "--store", str(store),
+            "--interval", "0.5"]  # fmt: skip
+    try:
+        with recording(args, tmp_path) as rec:
+            wait_until(lambda: (f := latest(store)) is not None and "pgbouncer" in f.figures,
+                       30, "a frame with PgBouncer's figures")  # fmt: skip
+            first = latest(store)
+            assert first is not None and POOL not in pool_names(first)
+            with psycopg.connect(bouncer.dsn(user="app")) as client:
+                client.execute("SELECT 1")  # a transaction left open: a client of the pool
+                wait_until(lambda: (f := latest(store)) is not None and POOL in
+                           pool_names(f) and f.at >= first.at + timedelta(seconds=12),
+                           60, "the pool in the frames for a while")  # fmt: skip
+                assert rec.stop() == 0
+    finally:
+        bouncer.cleanup()
+    later = FrameReader(store).pools(first.server, first.at + timedelta(seconds=10))
+    assert later is not None and POOL in {p.name for p in later.pools}
+    run = Run(store, first.server, dsn, 0, 0, first.at, first.at, first.at + timedelta(seconds=12))
+    path = incident_file(run, tmp_path)
+    incident = load(path, lazy=True).incident
+    app = WarroomApp(replay_session(path, incident, at=first.at,
+                                    frames=frames_for(path, incident, None)))  # fmt: skip
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until_async(pilot, lambda: shown_pools(app) is not None)
+        assert POOL not in (shown_pools(app) or set())
+        await pilot.press("right")  # 10 s on: the client of the pool is there
+        await wait_until_async(pilot, lambda: POOL in (shown_pools(app) or set()))
+        await pilot.press("left")  # and back: gone again
+        await wait_until_async(pilot, lambda: POOL not in (shown_pools(app) or set()))

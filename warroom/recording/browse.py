@@ -16,6 +16,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from warroom.collectors.backends import Backend
+from warroom.collectors.bouncer_sample import BouncerSample, PoolStats
+from warroom.collectors.sample import Failure, FailureKind
 from warroom.errors import UserError
 from warroom.recording.export import frames_path, server_names
 from warroom.recording.frame import BackendRow, Frame
@@ -74,6 +76,36 @@ def backend_of(row: BackendRow, at: datetime) -> Backend:
     )  # fmt: skip
 
 
+def pools_of(frame: Frame) -> BouncerSample | None:
+    """The frame's PgBouncer figures (its ``pgbouncer`` object) as the pane's sample; None when
+    it has none or they do not read."""
+    body = frame.figures.get("pgbouncer")
+    if not isinstance(body, dict):
+        return None
+    try:
+        error = body.get("error")
+        failure = None if not isinstance(error, dict) else Failure(
+            _kind(error.get("kind")), str(error.get("message") or ""), error.get("sqlstate"))
+        pools = tuple(
+            PoolStats(database=str(p["database"]), user=str(p["user"]),
+                      cl_active=int(p["cl_active"]), cl_waiting=int(p["cl_waiting"]),
+                      sv_active=int(p["sv_active"]), sv_idle=int(p["sv_idle"]),
+                      maxwait_s=float(p["maxwait_s"]), avg_query_ms=p.get("avg_query_ms"),
+                      avg_wait_ms=p.get("avg_wait_ms"))
+            for p in body.get("pools") or ()
+        )  # fmt: skip
+        return BouncerSample(frame.at, str(body.get("status") or "up"), failure, pools)
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _kind(value: object) -> FailureKind:
+    try:
+        return FailureKind(str(value))
+    except ValueError:
+        return FailureKind.OTHER
+
+
 class FrameReader:
     """One store file, read from any thread (a connection per read)."""
 
@@ -84,6 +116,23 @@ class FrameReader:
         """The frame in force at ``at``. Raises StoreError or sqlite3.Error when unreadable."""
         with FrameStore(self.path, readonly=True) as store:
             return Moment(at, store.state_at(server, at))
+
+    def pools(self, server: str, at: datetime) -> BouncerSample | None:
+        """The PgBouncer pools of the frame at ``at`` (None: none recorded near it)."""
+        found = self.moment(server, at)
+        if found.frame is None or found.stale:
+            return None
+        return pools_of(found.frame)
+
+    def keeps_pools(self, server: str) -> bool:
+        """Whether the newest frame of ``server`` has PgBouncer figures (the pane is shown)."""
+        try:
+            with FrameStore(self.path, readonly=True) as store:
+                span = store.span(server)
+                frame = store.state_at(server, span[1]) if span is not None else None
+        except (StoreError, sqlite3.Error, OSError):
+            return False
+        return frame is not None and isinstance(frame.figures.get("pgbouncer"), dict)
 
 
 # -- which store a replay reads -----------------------------------------------------------------

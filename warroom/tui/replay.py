@@ -9,11 +9,15 @@ followed). Only the session builder imports this module.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
+from warroom.collectors.bouncer_sample import BouncerSample
 from warroom.collectors.poll import Poller
+from warroom.recording.browse import FrameReader
+from warroom.recording.store import StoreError
 from warroom.sessions.follow import Follower
 from warroom.sessions.model import Incident, Kind, SampleRollup
 from warroom.sessions.rollups import Blocks
@@ -33,14 +37,43 @@ DECODE_CHUNK = 120
 DECODE_AFTER_S = 1.0
 
 
-class RecordedSource:
-    """A Playback's states, its cursor moved by the user and a frame timer; the file followed."""
+class FramePools:
+    """One server's PgBouncer pools from the recorder's frames, at the replay's cursor: a source
+    with ``sample()`` like the live collector, read on a poller thread (the disk)."""
 
-    def __init__(self, playback: Playback, follower: Follower | None) -> None:
+    def __init__(self, reader: FrameReader, server: str, clock: Callable[[], datetime]) -> None:
+        self.reader = reader
+        self.server = server
+        self.clock = clock
+        self._asked: datetime | None = None
+
+    def sample(self) -> BouncerSample | None:
+        """The frame's pools when the cursor moved since the last call, else None."""
+        at = self.clock()
+        if at == self._asked:
+            return None
+        self._asked = at
+        try:
+            return self.reader.pools(self.server, at)
+        except (StoreError, sqlite3.Error, OSError):
+            return None  # the rollups' pools stay shown
+
+    def close(self) -> None:
+        """Nothing held: each read opens and closes the store."""
+
+
+class RecordedSource:
+    """A Playback's states, its cursor moved by the user and a frame timer; the file followed.
+    ``pools``: per server, its PgBouncer pools from the frames (None: the rollups' only)."""
+
+    def __init__(self, playback: Playback, follower: Follower | None,
+                 pools: Sequence[FramePools | None] = ()) -> None:  # fmt: skip
         self.playback = playback
         self._file = follower
         self._host: Host | None = None
         self._poller: Poller[Incident | None] | None = None
+        self._pools = list(pools)
+        self._pollers: list[Poller[BouncerSample | None]] = []
 
     @property
     def states(self) -> list[LiveState]:
@@ -56,6 +89,12 @@ class RecordedSource:
         if self._file is not None:
             self._poller = Poller("follow", self._reload_if_changed, self._deliver, FOLLOW_S)
             self._poller.start()
+        for index, pools in enumerate(self._pools):
+            if pools is not None:
+                poller = Poller(f"pools-{index}", pools.sample,
+                                lambda s, i=index: self._pooled(i, s), FRAME_S)  # fmt: skip
+                self._pollers.append(poller)
+                poller.start()
         # The first frame decoded only the cursor's window: the rest off the UI thread, so
         # seeks anywhere are quick then (and bad blocks named), once the screen is up: started
         # at once, it shares the interpreter with the first frame's layout and slows it.
@@ -64,6 +103,8 @@ class RecordedSource:
     def stop(self) -> None:
         if self._poller is not None:
             self._poller.stop()
+        for poller in self._pollers:
+            poller.stop()
 
     def close(self) -> None:
         """Nothing open: the record is read, never held."""
@@ -109,6 +150,19 @@ class RecordedSource:
     def _deliver(self, incident: Incident | None) -> None:
         if incident is not None:
             self._post(lambda: self._reloaded(incident))
+
+    def _pooled(self, index: int, sample: BouncerSample | None) -> None:
+        """On the pools' poller: the frame's pools reach the state on the UI thread."""
+        if sample is not None:
+            self._post(lambda: self._show_pools(index, sample))
+
+    def _show_pools(self, index: int, sample: BouncerSample) -> bool:
+        # The states a seek made since are the ones shown: fed at the moment it lands.
+        if index < len(self.playback.states):
+            self.playback.states[index].feed_bouncer(sample)
+            if self._host is not None:
+                self._host.refresh_panes()
+        return False
 
     def _post(self, apply: Callable[[], bool]) -> None:
         if self._host is not None:

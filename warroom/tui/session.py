@@ -29,7 +29,7 @@ from warroom.tui.sinks import RecorderSink
 from warroom.tui.terminal import silence_output
 
 if TYPE_CHECKING:
-    from warroom.recording.browse import History
+    from warroom.recording.browse import FrameReader, History
     from warroom.tui.app import WarroomApp
     from warroom.tui.playback import Playback
 
@@ -87,38 +87,45 @@ def replay_session(
     recorder's store holding its frames (recording.browse.frames_for), for the backends view."""
     from warroom.sessions.follow import Follower
     from warroom.tui.playback import Playback
-    from warroom.tui.replay import RecordedSource
+    from warroom.tui.replay import FramePools, RecordedSource
     from warroom.tui.sinks import ReviewSink
 
     playback = Playback(incident, alerts, at=at, speed=speed)
-    source = RecordedSource(playback, Follower(path))
+    servers = _replayed(playback, frames)
+    pools = [w.bouncer if isinstance(w.bouncer, FramePools) else None for w in servers]
+    source = RecordedSource(playback, Follower(path), pools)
     return Session(
         where=REPLAY if frames is None else FRAMES,
         source=source,
         sink=ReviewSink(path, lambda: playback.incident),
         clock=playback,
-        servers=_replayed(playback, frames),
+        servers=servers,
         alerts=alerts,
         author=author,
     )
 
 
 def _replayed(playback: Playback, frames: Path | None) -> list[Watched]:
-    """The replay's servers; with frames, each with its backends view at the cursor (the
-    recorder keeps a server under the name the record's target gives it)."""
+    """The replay's servers; with frames, each with its backends view at the cursor and, when
+    the frames have PgBouncer figures, its pools at the cursor (the recorder keeps a server
+    under the name the record's target gives it)."""
     if frames is None:
         return [Watched(name or "") for name in playback.servers]
     from warroom.recording.browse import FrameReader
     from warroom.recording.export import server_names
-    from warroom.tui.backends_recorded import recorded_backends_factory
 
-    reader = FrameReader(frames)
     kept = server_names(playback.incident)
-    return [
-        Watched(name or "", backends_factory=recorded_backends_factory(
-            reader, name or kept[0], playback))
-        for name in playback.servers
-    ]  # fmt: skip
+    return [_from_frames(name or "", name or kept[0], FrameReader(frames), playback)
+            for name in playback.servers]  # fmt: skip
+
+
+def _from_frames(shown: str, kept: str, reader: FrameReader, playback: Playback) -> Watched:
+    from warroom.tui.backends_recorded import recorded_backends_factory
+    from warroom.tui.replay import FramePools
+
+    pools = FramePools(reader, kept, playback) if reader.keeps_pools(kept) else None
+    return Watched(shown, bouncer=pools,
+                   backends_factory=recorded_backends_factory(reader, kept, playback))
 
 
 def history_session(
@@ -133,10 +140,9 @@ def history_session(
     the backends view from its frames, and `n` starting an incident at the cursor (its path
     appended to ``started``, for the command to print at exit)."""
     from warroom.recording.browse import FrameReader, start_incident
-    from warroom.tui.backends_recorded import recorded_backends_factory
     from warroom.tui.browse import HistorySink
     from warroom.tui.playback import Playback
-    from warroom.tui.replay import RecordedSource
+    from warroom.tui.replay import FramePools, RecordedSource
 
     playback = Playback(history.incident, alerts, at=at)
     made = started if started is not None else []
@@ -146,13 +152,14 @@ def history_session(
         made.append(path)
         return path
 
-    factory = recorded_backends_factory(FrameReader(history.store), history.server, playback)
+    watched = _from_frames("", history.server, FrameReader(history.store), playback)
+    pools = watched.bouncer if isinstance(watched.bouncer, FramePools) else None
     return Session(
         where=RECORDER,
-        source=RecordedSource(playback, None),
+        source=RecordedSource(playback, None, [pools]),
         sink=HistorySink(history.incident, history.store),
         clock=playback,
-        servers=[Watched("", backends_factory=factory)],
+        servers=[watched],
         alerts=alerts,
         start_incident=start,
     )
