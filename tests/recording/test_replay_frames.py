@@ -248,6 +248,7 @@ async def test_the_recorders_history_opens_at_the_moment_and_n_starts_an_inciden
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         assert app.clock() == at
+        assert "RECORDER" in str(app.query_one("#header").render())
         palette = " | ".join(c.title for c in app.get_system_commands(app.screen))
         assert "New incident (n)" in palette and "Note (n)" not in palette
         screen = await open_backends(app, pilot, run.second_pid)

@@ -66,9 +66,16 @@ class RecordedSource:
     """A Playback's states, its cursor moved by the user and a frame timer; the file followed.
     ``pools``: per server, its PgBouncer pools from the frames (None: the rollups' only)."""
 
-    def __init__(self, playback: Playback, follower: Follower | None,
-                 pools: Sequence[FramePools | None] = ()) -> None:  # fmt: skip
+    def __init__(
+        self,
+        playback: Playback,
+        follower: Follower | None,
+        pools: Sequence[FramePools | None] = (),
+        label: str = "REPLAY",
+    ) -> None:
+        """``label``: what the header calls it (the recorder's history is no incident's)."""
         self.playback = playback
+        self.label = label
         self._file = follower
         self._host: Host | None = None
         self._poller: Poller[Incident | None] | None = None
@@ -194,11 +201,11 @@ class RecordedSource:
     def header_notes(self) -> tuple[tuple[str, str], ...]:
         p = self.playback
         if p.at_end and not p.playing:
-            mode = "REPLAY end"
+            mode = f"{self.label} end"
         elif p.playing:
-            mode = f"REPLAY ▶ {p.speed:g}x"
+            mode = f"{self.label} ▶ {p.speed:g}x"
         else:
-            mode = "REPLAY ❚❚"
+            mode = f"{self.label} ❚❚"
         return ((mode, "info"),)
 
     def busy_for(self) -> float:

@@ -156,7 +156,7 @@ def history_session(
     pools = watched.bouncer if isinstance(watched.bouncer, FramePools) else None
     return Session(
         where=RECORDER,
-        source=RecordedSource(playback, None, [pools]),
+        source=RecordedSource(playback, None, [pools], label="RECORDER"),
         sink=HistorySink(history.incident, history.store),
         clock=playback,
         servers=[watched],
