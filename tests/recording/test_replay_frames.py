@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -40,6 +41,7 @@ from warroom.widgets.bouncer import BouncerPane
 # Escapes, Rich markup and a bidi override: shown as text, never obeyed.
 HOSTILE = "SELECT 'phase one \x1b[31m[bold]red[/] \u202egnp.exe' AS checkout"
 SECOND = "SELECT 'phase two: refunds' AS refunds"
+WAITS = "UPDATE stock SET qty = 0 WHERE id = 1"
 
 
 def latest(store: Path) -> Frame | None:
@@ -60,6 +62,11 @@ def rollups_kept(store: Path) -> int:
         return 0
     with s:
         return int(s._db.execute("SELECT count(*) FROM rollups").fetchone()[0])
+
+
+def blocked_by(frame: Frame | None, pid: int) -> bool:
+    rows = frame.backends or () if frame is not None else ()
+    return any(b.application == "waiter" and pid in b.blocked_by for b in rows)
 
 
 def holding(frame: Frame | None, pid: int, query: str) -> bool:
@@ -91,16 +98,29 @@ def record_run(cluster: PgCluster, tmp_path_factory: pytest.TempPathFactory) -> 
     store = home / "rec.sqlite"
     dsn = monitor_dsn(cluster)
     args = ["--dsn", dsn, "--store", str(store), "--interval", "0.5"]
+    with psycopg.connect(cluster.dsn(), autocommit=True) as admin:
+        admin.execute("CREATE TABLE stock (id int PRIMARY KEY, qty int)")
+        admin.execute("INSERT INTO stock VALUES (1, 10)")
+        admin.execute(f"GRANT ALL ON stock TO {APP_ROLE}")
     with pgbench(cluster, clients=2), recording(args, home) as rec:
+        # checkout holds a row lock, idle in its transaction; `waiter` queues behind it.
         one = psycopg.connect(cluster.dsn(user=APP_ROLE, application_name="checkout"))
+        one.execute("UPDATE stock SET qty = qty - 1 WHERE id = 1")
         one.execute(HOSTILE)
         first_pid = one.info.backend_pid
-        wait_until(lambda: holding(latest(store), first_pid, one_line_of(HOSTILE)), 30,
-                   "checkout idle in transaction in a frame")  # fmt: skip
+        waiter = psycopg.connect(cluster.dsn(user=APP_ROLE, application_name="waiter"),
+                                 autocommit=True)  # fmt: skip
+        queued = threading.Thread(target=waiter.execute, args=(WAITS,), daemon=True)
+        queued.start()
+        wait_until(lambda: holding(latest(store), first_pid, one_line_of(HOSTILE))
+                   and blocked_by(latest(store), first_pid), 30,
+                   "checkout idle in transaction, the waiter behind it, in a frame")  # fmt: skip
         frame = latest(store)
         assert frame is not None
         first = frame.at
-        one.close()
+        one.close()  # its transaction ends: the waiter's update goes through
+        queued.join(timeout=30)
+        waiter.close()
         two = psycopg.connect(cluster.dsn(user=APP_ROLE, application_name="refunds"))
         two.execute(SECOND)
         second_pid = two.info.backend_pid
@@ -188,6 +208,11 @@ async def test_replay_shows_the_backends_at_the_cursor_and_follows_it(
         assert run.first_pid in {b.pid for b in screen.shown}
         assert all(b.idle_in_transaction for b in screen.shown)  # pgbench's, between statements
         assert "phase one" in table_text(screen)
+        # Blocked chains: checkout first, the waiter it blocks after it.
+        await pilot.press("k")
+        assert [b.application for b in screen.shown][:2] == ["checkout", "waiter"]
+        assert screen.shown[1].blocked_by == (run.first_pid,)
+        assert "blocks" in str(screen.query_one("#detail", Static).render())
         # Read-only: nothing to signal, tag or explain; pressing the keys does nothing.
         shown = {b.binding.key for b in screen.active_bindings.values() if b.binding.show}
         assert not {"c", "x", "E", "exclamation_mark"} & shown and "slash" in shown
