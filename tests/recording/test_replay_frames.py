@@ -13,7 +13,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -417,3 +417,16 @@ async def test_the_pgbouncer_pane_shows_the_pools_of_the_frame_at_the_cursor(
         await wait_until_async(pilot, lambda: POOL in (shown_pools(app) or set()))
         await pilot.press("left")  # and back: gone again
         await wait_until_async(pilot, lambda: POOL not in (shown_pools(app) or set()))
+
+
+def test_a_store_of_several_servers_needs_target(tmp_path: Path) -> None:
+    store = tmp_path / "two.sqlite"
+    now = datetime.now(UTC)
+    with FrameStore(store) as s:  # two servers' frames, as a recorder of both keeps them
+        for name in ("db1:5432", "db2:5432"):
+            s.append(Frame(name, now, "up", {"status": "up"}, ()))
+    done = cli("--recorder", "--store", str(store), home=tmp_path)
+    assert done.returncode == 1 and done.stderr.count("\n") == 1
+    assert "keeps 2 servers (db1:5432, db2:5432): choose one with --target NAME" in done.stderr
+    history = open_history(store, "db2:5432")
+    assert history.server == "db2:5432" and history.first == history.last
