@@ -144,6 +144,68 @@ def test_a_slow_tcp_scan_is_spaced_out_and_a_quick_one_is_not(monkeypatch) -> No
         assert after.tcp_at > before.tcp_at
 
 
+def sample_after(collector: HostCollector, since: float, seconds: float):
+    """A sample once ``seconds`` have passed since ``since`` (time.monotonic())."""
+    while time.monotonic() - since < seconds:
+        time.sleep(0.02)
+    return collector.sample()
+
+
+def test_past_tcp_every_a_scan_follows_the_hosts_socket_totals(monkeypatch) -> None:
+    import warroom.collectors.host as host
+
+    # Real scans, not spaced by their cost (this machine's take ~10 ms: 10 s apart).
+    monkeypatch.setattr(host, "TCP_SHARE", 1.0)
+    with listener() as server, ExitStack() as stack:
+        server.listen(128)
+        collector = HostCollector(db_port=server.getsockname()[1], tcp_every=1.0)
+        first = collector.sample()
+        scanned = time.monotonic()
+        assert first.tcp_by_state == {}
+        # 100 connections are 200 sockets more on the host: more than its own churn.
+        connect_clients(stack, server, 100)
+        # Within tcp_every: the last counts, as before.
+        assert collector.sample().tcp_by_state == {}
+        # Past it (and long before the 4 x tcp_every a still host waits): scanned again.
+        later = sample_after(collector, scanned, 1.05)
+        assert later.tcp_by_state == {"ESTABLISHED": 100}
+        assert later.tcp_at is not None and first.tcp_at is not None
+        assert later.tcp_at > first.tcp_at
+
+
+def test_a_still_host_is_scanned_every_four_tcp_every(monkeypatch) -> None:
+    import warroom.collectors.host as host
+
+    # A host whose socket totals do not move (this shared machine's never stay put).
+    monkeypatch.setattr(host, "socket_totals", lambda: 1000)
+    monkeypatch.setattr(host, "TCP_SHARE", 1.0)
+    with listener() as server, ExitStack() as stack:
+        collector = HostCollector(db_port=server.getsockname()[1], tcp_every=1.0)
+        first = collector.sample()
+        scanned = time.monotonic()
+        connect_clients(stack, server, 2)
+        # Past tcp_every, with the same totals: the walk of the table is saved.
+        second = sample_after(collector, scanned, 1.05)
+        assert second.tcp_by_state == {} and second.tcp_at == first.at
+        # Four tcp_every on, it is taken whatever the totals say.
+        third = sample_after(collector, scanned, 4.05)
+        assert third.tcp_by_state == {"ESTABLISHED": 2}
+
+
+def test_socket_totals_count_the_hosts_tcp_sockets() -> None:
+    from warroom.collectors.tcpstates import socket_totals
+
+    before = socket_totals()
+    if before is None:
+        pytest.skip("no /proc/net/sockstat on this platform")
+    with listener() as server, ExitStack() as stack:
+        server.listen(128)
+        connect_clients(stack, server, 100)
+        during = socket_totals()
+        # Both ends of 100 loopback connections; the machine's own churn is far smaller.
+        assert during is not None and during - before > 100
+
+
 def test_count_by_state_for_remote_servers_and_local_pairs() -> None:
     db = 5432
     sockets = [
