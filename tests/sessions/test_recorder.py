@@ -171,6 +171,36 @@ def test_other_writers_appends_are_picked_up_off_the_caller_thread(store: Store)
     recorder.close()
 
 
+def test_a_quiet_record_is_looked_at_less_often_and_others_notes_still_arrive(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    import warroom.sessions.recorder as recorder_module
+
+    monkeypatch.setattr(recorder_module, "QUIET_S", 0.3)  # 30 s in real life
+    looks: list[float] = []
+    real_refresh = store.refresh
+
+    def counted() -> list[TimelineEntry]:
+        looks.append(time.monotonic())
+        return real_refresh()
+
+    monkeypatch.setattr(store, "refresh", counted)
+    recorder = Recorder(store)
+    until(lambda: looks and looks[-1] - looks[0] > 0.3)  # past the quiet time
+    start = time.monotonic()
+    while time.monotonic() - start < 2.6:
+        time.sleep(0.05)
+    seen = [at for at in looks if start <= at <= start + 2.6]
+    # Every 0.9 s while nobody else writes (it was every 0.5 s: five or six looks here).
+    assert 1 <= len(seen) <= 3
+    Store.open(store.path).append_entry(TimelineEntry(at=T0, text="from the CLI",
+                                                      source=Source.CLI))  # fmt: skip
+    until(lambda: any(e.text == "from the CLI" for e in store.incident.timeline))
+    recorder.close()
+
+
 def test_a_note_just_before_a_rollup_is_reported_as_a_change(store: Store) -> None:
     # The rollup's write takes the other writer's note in; the change counter must say so,
     # or the screen (which compares it) would never show the note.

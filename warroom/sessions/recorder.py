@@ -16,8 +16,11 @@ disk is back a timeline note says which windows the record lacks. Their Future's
 None once written, False if dropped. At close they join the pending file like any write.
 
 The same thread also picks up other writers' appends (``Store.refresh`` never blocks), so the
-UI thread touches neither the disk nor the lock. ``on_change`` is called on the writer thread
-whenever the record changed; the UI turns that into a message.
+UI thread touches neither the disk nor the lock: every ``REFRESH_S`` while others are writing,
+every ``REFRESH_IDLE_S`` once nothing came from them for ``QUIET_S`` (a stat each time; the
+thread's wake-up costs more than the stat, and an idle dashboard woke twice a second for it).
+Either way another shell's note is on the screen within a second. ``on_change`` is called on
+the writer thread whenever the record changed; the UI turns that into a message.
 """
 
 from __future__ import annotations
@@ -48,7 +51,9 @@ from warroom.sessions.times import utcnow
 
 STALL_S = 1.0  # waiting this long for the lock: keep the queue in the pending file
 LOCK_WAIT_S = 0.25  # one attempt's wait for the lock; short, so close() is never held up
-REFRESH_S = 0.5  # how often other writers' appends are looked for (a stat when none)
+REFRESH_S = 0.5  # how often other writers' appends are looked for (a stat when none)...
+REFRESH_IDLE_S = 0.9  # ...and once they have been quiet for QUIET_S: still within a second
+QUIET_S = 30.0
 # Rollups kept in memory while the disk refuses them: 4,000 windows of 10 s are 11 hours of one
 # server, an hour of ten, a few MB. Past it the oldest go (see the module's docstring).
 HELD_MAX = 4000
@@ -91,6 +96,8 @@ class Recorder:
         self._open = None if isinstance(store, Store) else store
         self.on_change = on_change
         self.refresh_every = refresh_every
+        self.idle_every = max(refresh_every, REFRESH_IDLE_S)
+        self._others_at = time.monotonic()  # when others' writes were last picked up
         self._queue: deque[_Op] = deque()
         self._cond = threading.Condition()
         self._stopping = False
@@ -241,8 +248,8 @@ class Recorder:
                 self._write_held(store)
                 continue
             if op is None:
-                next_refresh = time.monotonic() + self.refresh_every
                 self._refresh(store)
+                next_refresh = time.monotonic() + self._refresh_wait()
                 continue
             if op.rows is not None and self._held:
                 self._hold(op)  # behind those waiting: the file keeps the rollups' order
@@ -415,7 +422,13 @@ class Recorder:
         except SessionError as exc:
             self.error = str(exc)
         if store.changes != before:
+            self._others_at = time.monotonic()
             self._changed()
+
+    def _refresh_wait(self) -> float:
+        """Seconds to the next look for others' writes: longer once they have been quiet."""
+        quiet = time.monotonic() - self._others_at >= QUIET_S
+        return self.idle_every if quiet else self.refresh_every
 
     def _open_store(self) -> bool:
         assert self._open is not None
