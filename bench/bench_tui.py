@@ -5,13 +5,15 @@ Prints figures, asserts nothing. Run as root (or the server's owner) from the re
     .venv/bin/pip install pg-activity py-spy   # benchmark only, never runtime dependencies
     .venv/bin/python bench/bench_tui.py [--seconds 60] [--idle 100] [--starts 3]
                                         [--profile 30] [--no-day] [--servers N]
+                                        [--baseline DIR]
 
 One throwaway cluster with ``--idle`` idle client connections held by this process. A private
 tmux server (own socket, no user config) runs ``warroom watch --interval 1``,
 ``pg_activity --refresh 1`` (both against that cluster) and the Textual floor
 (bench/tui_floor.py: one line redrawn once a second) in 120x40 sessions, all at the same time:
 - first frame: spawn until ``capture-pane`` shows warroom's header clock ("T+") or
-  pg_activity's header ("Ref.:"); each tool is started ``--starts`` times, one at a time, and
+  pg_activity's header ("Ref.:"); each tool is started ``--starts`` times, one at a time
+  (round by round: each tool once a round), and
   the last start of each is kept running for the window below. The warroom package that runs
   is byte-compiled first, as installing it from a wheel does: with PYTHONDONTWRITEBYTECODE=1 in
   the environment (this machine's) an editable copy would otherwise be compiled at each start;
@@ -20,6 +22,8 @@ tmux server (own socket, no user config) runs ``warroom watch --interval 1``,
   spawn to the end of the window; warroom's also by thread (named by ``py-spy dump``);
 - terminal output: ``pipe-pane -o`` bytes over the same window, and for warroom which widget's
   screen rows they went to (cursor-addressed runs attributed by row and column);
+- ``--baseline DIR``: a second warroom ("warroom B", the package in DIR, e.g. a copy of the
+  last commit) runs beside the first through all of it, so an A/B shares the machine's noise;
 - then, optionally, ``py-spy record`` of warroom's steady state (``--profile SECONDS``);
 - RSS after 86,400 PgSamples through ``WarroomApp.feed`` in a headless ``run_test()``
   (bench/tui_day.py, in a fresh process).
@@ -435,7 +439,7 @@ def report(tools: list[Tool], m: Measured, day: dict[str, object] | None) -> Non
     row("first frame s (max)", [f"{max(t.first_frames):.3f}" for t in tools])
     if day is not None:
         rss = float(str(day["rss_after_mb"]))
-        row("RSS MB after 24 h of samples", [f"{rss:.1f}", "", ""],
+        row("RSS MB after 24 h of samples", [f"{rss:.1f}"] + [""] * (len(names) - 1),
             f"<= {TARGET_RSS_MB:g}  {ok(rss <= TARGET_RSS_MB)}")
         print(f"  day run: {day['samples']} samples, RSS {day['rss_before_mb']} MB before,"
               f" hourly {day['rss_hourly_mb']}, peak {day['rss_peak_mb']} MB;"
@@ -465,6 +469,9 @@ def main() -> None:
                          "monitoring connection, a poller and a strip row per server)")
     ap.add_argument("--warroom-src", type=Path, default=None,
                     help="run the warroom package found in this directory (an A/B copy)")
+    ap.add_argument("--baseline", type=Path, default=None,
+                    help="also run the warroom package found in this directory, as "
+                         "'warroom B', in the same window (A/B on the same noise)")
     args = ap.parse_args()
 
     def interrupted(signum: int, frame: FrameType | None) -> None:
@@ -490,22 +497,23 @@ def main() -> None:
             raise SystemExit("pg_activity is missing: .venv/bin/pip install pg-activity")
         cluster.start()
         open_idle(cluster, args.idle, held)
-        package = (args.warroom_src or REPO).resolve() / "warroom"
-        subprocess.run([str(VENV_BIN / "python"), "-m", "compileall", "-q", str(package)],
-                       check=True)  # fmt: skip
+        for src in (args.warroom_src or REPO, args.baseline):
+            if src is not None:
+                subprocess.run([str(VENV_BIN / "python"), "-m", "compileall", "-q",
+                                str(src.resolve() / "warroom")], check=True)  # fmt: skip
         version = cluster.version_num
         tmux.run("start-server", ";", "set-option", "-g", "exit-empty", "off")
         tmux.run("set-option", "-g", "default-terminal", "tmux-256color")
         war_env = {"WARROOM_HOME": str(home)}
         war_cmd = [str(VENV_BIN / "warroom")]
-        if args.warroom_src is not None:
-            war_env["PYTHONPATH"] = str(args.warroom_src.resolve())
+        if args.warroom_src is not None or args.baseline is not None:
+            # Both copies start the same way, so their first frames compare.
+            war_env["PYTHONPATH"] = str((args.warroom_src or REPO).resolve())
             war_cmd = [str(VENV_BIN / "python"), "-m", "warroom"]
+        watch = ["watch", *["--dsn", cluster.dsn(user=MONITOR_ROLE)] * args.servers,
+                 "--interval", "1"]
         tools = [
-            Tool("warroom",
-                 [*war_cmd, "watch", *["--dsn", cluster.dsn(user=MONITOR_ROLE)] * args.servers,
-                  "--interval", "1"],
-                 war_env, "T+", "q"),
+            Tool("warroom", [*war_cmd, *watch], war_env, "T+", "q"),
             Tool("pg_activity",
                  [str(pga), "-h", "127.0.0.1", "-p", str(cluster.port), "-U", "postgres",
                   "-d", "postgres", "--refresh", "1"],
@@ -513,8 +521,16 @@ def main() -> None:
             Tool("textual floor", [str(VENV_BIN / "python"), str(REPO / "bench" / "tui_floor.py")],
                  {}, "T+", "q"),
         ]  # fmt: skip
-        for tool in tools:
-            for i in range(args.starts):
+        if args.baseline is not None:
+            home_b = base / "home-b"
+            home_b.mkdir()
+            tools.append(Tool("warroom B", [*war_cmd, *watch],
+                              {"WARROOM_HOME": str(home_b),
+                               "PYTHONPATH": str(args.baseline.resolve())}, "T+", "q"))
+        # Round by round, each tool once a round: a noisy spell on the shared machine falls on
+        # all of them rather than on one tool's starts.
+        for i in range(args.starts):
+            for tool in tools:
                 tool.first_frames.append(start(tmux, tool))
                 if i < args.starts - 1:
                     stop(tmux, tool)
@@ -533,6 +549,8 @@ def main() -> None:
         print()
         if args.warroom_src is not None:
             print(f"warroom package from {args.warroom_src.resolve()}")
+        if args.baseline is not None:
+            print(f"warroom B: the package from {args.baseline.resolve()}")
         print(f"PostgreSQL {version // 10000}.{version % 10000}, {args.idle} idle client"
               f" connections; tmux {COLS}x{ROWS} TERM=tmux-256color; refresh 1 s;"
               f" window {measured.elapsed:.1f} s with all three running;"
