@@ -247,6 +247,9 @@ class PgFrameStore:
         conn = self._conn
         with deadline(conn, 30.0), conn.transaction():
             conn.execute(LOCK)
+            # Attaching locks the parent: behind a long reader, give up and try next frame
+            # rather than queue every other recorder's inserts behind this.
+            conn.execute("SET LOCAL lock_timeout = '5s'")
             conn.execute(
                 f"CREATE TABLE IF NOT EXISTS warroom.recorder_frames_p{day:%Y%m%d}"
                 f" PARTITION OF {PARENT} FOR VALUES FROM ('{low.isoformat()}')"
