@@ -185,7 +185,13 @@ class WarroomApp(Leaving, NoteBox, OtherViews, RecordWrites):
         self.refresh_live()
         self.query_one(TimelineTable).focus()
         self.set_interval(1.0, self.tick)
-        self.source.start(self)
+
+    def on_ready(self) -> None:
+        """The first frame is on the screen (Textual's Ready): now the data source. Started in
+        on_mount, the pollers' imports, connections and first samples shared the interpreter
+        with the first frame's layout and delayed it."""
+        if not self._flushed:  # not when the app stopped (q, a failure) before its first frame
+            self.source.start(self)
 
     # -- live data -----------------------------------------------------------------------
 
