@@ -14,6 +14,7 @@ than everything else a second of the dashboard does); any other renderable takes
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Generic, TypeVar
 from weakref import WeakKeyDictionary
 
@@ -33,10 +34,10 @@ LEVEL_STYLE = {"ok": "green", "warning": "yellow", "critical": "bold red", "down
 V = TypeVar("V")
 
 
-def cells(strip: Strip) -> list[object]:
+def cells(segments: Iterable[Segment]) -> list[object]:
     """One comparable item per terminal cell (a wide character's second cell is None)."""
     out: list[object] = []
-    for text, style, _ in strip:
+    for text, style, _ in segments:
         for char in text:
             out.append((char, style))
             if char > "\x7f" and cell_len(char) > 1:
@@ -48,7 +49,20 @@ def changed_span(old: Strip, new: Strip) -> tuple[int, int] | None:
     """The columns [start, end) where two lines differ, or None when they look the same."""
     if old is new or old == new:
         return None
-    a, b = cells(old), cells(new)
+    a_segs, b_segs = list(old), list(new)
+    # Whole segments alike at either end are skipped without a look at their cells: a refresh
+    # usually changes a figure or two in a line of a dozen segments.
+    head = 0
+    col = 0
+    limit = min(len(a_segs), len(b_segs))
+    while head < limit and a_segs[head] == b_segs[head]:
+        col += cell_len(a_segs[head].text)
+        head += 1
+    tail = 0
+    while tail < limit - head and a_segs[-1 - tail] == b_segs[-1 - tail]:
+        tail += 1
+    a = cells(a_segs[head : len(a_segs) - tail])
+    b = cells(b_segs[head : len(b_segs) - tail])
     if a == b:
         return None
     start = 0
@@ -60,7 +74,7 @@ def changed_span(old: Strip, new: Strip) -> tuple[int, int] | None:
         end_a -= 1
         end_b -= 1
     # One cell either side: a wide character cut at the edge of a span repaints whole.
-    return max(start - 1, 0), max(end_a, end_b) + 1
+    return max(col + start - 1, 0), col + max(end_a, end_b) + 1
 
 
 # Widgets whose paint is due, by app: one callback paints them all at the end of the loop turn.
