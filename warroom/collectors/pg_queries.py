@@ -410,13 +410,15 @@ SELECT coalesce(json_agg(b ORDER BY b.age DESC NULLS LAST, b.pid), '[]')::text F
            AS blocked_by,
          left(query, {BACKENDS_QUERY_CHARS}) AS query,
          -- The server cut the text at track_activity_query_size bytes (less one), or we did.
-         (octet_length(query) >= t.size - 1 OR length(query) > {BACKENDS_QUERY_CHARS})
+         -- In bytes here ('1kB' from current_setting). A scalar subquery is read once (an
+         -- InitPlan); joined, the planner re-read every setting for each backend: 8 of the
+         -- statement's 12.5 ms at 500 backends (bench/bench_recorder_server.py).
+         (octet_length(query) >= (SELECT setting::int FROM pg_settings
+                                  WHERE name = 'track_activity_query_size') - 1
+          OR length(query) > {BACKENDS_QUERY_CHARS})
            AS query_truncated,
          greatest(now() - xact_start, now() - query_start) AS age
-  FROM pg_stat_activity,
-       -- In bytes here ('1kB' from current_setting).
-       (SELECT setting::int AS size FROM pg_settings
-        WHERE name = 'track_activity_query_size') t
+  FROM pg_stat_activity
   WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
     AND application_name IS DISTINCT FROM '{PROBE_APPLICATION}'{started}
   ORDER BY greatest(now() - xact_start, now() - query_start) DESC NULLS LAST, pid
