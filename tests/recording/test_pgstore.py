@@ -224,3 +224,30 @@ def test_a_store_dsn_naming_the_watched_database_is_refused(pg, tmp_path: Path) 
         " keep frames in a separate ops PostgreSQL (or a file)"
     ]
     assert not list(tmp_path.rglob("*.sqlite"))
+
+
+def test_replay_reads_the_backends_and_the_history_from_the_ops_database(pg_factory) -> None:
+    from warroom.recording.browse import FrameReader, open_history
+    from warroom.recording.store import StoreError
+
+    ops = pg_factory()
+    with ops.connect() as conn:
+        conn.execute(f"GRANT CREATE ON DATABASE postgres TO {PASSWORD_ROLE}")
+    store = ops.dsn(user=PASSWORD_ROLE, password=ops.password)
+    clock = lambda: (T0 + timedelta(hours=1)).timestamp()  # noqa: E731
+    with PgFrameStore(store, key_every=10, clock=clock) as writer:
+        truth = churn(writer, 60, server="db1:5432", start=T0)
+        writer.add_rollup("db1:5432", T0, '[[samples]]\nat = "2026-11-24T09:00:00Z"\n')
+    reader = FrameReader(store)
+    moment = reader.moment("db1:5432", T0 + timedelta(seconds=42, milliseconds=500))
+    assert moment.frame is not None and frozenset(moment.frame.backends or ()) == truth[42]
+    history = open_history(store, None)
+    assert history.server == "db1:5432"
+    assert (history.first, history.last) == (T0, T0 + timedelta(seconds=59))
+    ops.stop()  # the ops database gone: replay's view says so, without the password
+    try:
+        reader.moment("db1:5432", T0)
+    except StoreError as exc:
+        assert "cannot reach" in str(exc) and ops.password not in str(exc)
+    else:
+        raise AssertionError("read a stopped database")

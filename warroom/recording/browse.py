@@ -9,7 +9,6 @@ well under a millisecond next to the seek itself (bench_recorder.py: p95 27 ms o
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,10 +20,12 @@ from warroom.collectors.sample import Failure, FailureKind
 from warroom.errors import UserError
 from warroom.recording.export import frames_path, server_names
 from warroom.recording.frame import BackendRow, Frame
-from warroom.recording.store import FrameStore, StoreError
+from warroom.recording.store import StoreError
+from warroom.recording.store_api import READ_ERRORS, StoreSpec, describe, open_store
 from warroom.sanitize import one_line
 from warroom.sessions.model import Incident, Target
 from warroom.sessions.rollups import LazyRollups
+from warroom.sessions.share.opsdb import OpsError
 
 # A frame older than this before the moment asked about is not "the backends then": the
 # recorder was not running (or not reaching the server) in between.
@@ -109,13 +110,16 @@ def _kind(value: object) -> FailureKind:
 class FrameReader:
     """One store file, read from any thread (a connection per read)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: StoreSpec) -> None:
         self.path = path
 
     def moment(self, server: str, at: datetime) -> Moment:
         """The frame in force at ``at``. Raises StoreError or sqlite3.Error when unreadable."""
-        with FrameStore(self.path, readonly=True) as store:
-            return Moment(at, store.state_at(server, at))
+        try:
+            with open_store(self.path, readonly=True) as store:
+                return Moment(at, store.state_at(server, at))
+        except OpsError as exc:  # an ops database that does not answer: as a store unreadable
+            raise StoreError(str(exc)) from None
 
     def pools(self, server: str, at: datetime) -> BouncerSample | None:
         """The PgBouncer pools of the frame at ``at`` (None: none recorded near it)."""
@@ -127,10 +131,10 @@ class FrameReader:
     def keeps_pools(self, server: str) -> bool:
         """Whether the newest frame of ``server`` has PgBouncer figures (the pane is shown)."""
         try:
-            with FrameStore(self.path, readonly=True) as store:
+            with open_store(self.path, readonly=True) as store:
                 span = store.span(server)
                 frame = store.state_at(server, span[1]) if span is not None else None
-        except (StoreError, sqlite3.Error, OSError):
+        except READ_ERRORS:
             return False
         return frame is not None and isinstance(frame.figures.get("pgbouncer"), dict)
 
@@ -138,25 +142,27 @@ class FrameReader:
 # -- which store a replay reads -----------------------------------------------------------------
 
 
-def _span_overlaps(path: Path, names: Sequence[str], since: datetime, until: datetime) -> bool:
+def _span_overlaps(path: StoreSpec, names: Sequence[str], since: datetime, until: datetime
+                   ) -> bool:  # fmt: skip
     try:
-        with FrameStore(path, readonly=True) as store:
+        with open_store(path, readonly=True) as store:
             for name in names:
                 span = store.span(name)
                 if span is not None and span[0] <= until and span[1] >= since:
                     return True
-    except (StoreError, sqlite3.Error, OSError):
+    except READ_ERRORS:
         return False
     return False
 
 
-def frames_for(session: Path, incident: Incident, host_store: Path | None) -> Path | None:
+def frames_for(session: Path, incident: Incident, host_store: StoreSpec | None
+               ) -> StoreSpec | None:  # fmt: skip
     """Where a replay of ``session`` finds its frames: ``NAME.frames.sqlite`` beside it, else
     this host's recorder store when it kept the session's servers during its span."""
     beside = frames_path(session)
     if beside.is_file():
         return beside
-    if host_store is None or not host_store.is_file():
+    if host_store is None or (isinstance(host_store, Path) and not host_store.is_file()):
         return None
     until = incident.resolved_at or max(
         [incident.started_at, *(e.at for e in incident.timeline)]
@@ -173,31 +179,31 @@ def frames_for(session: Path, incident: Incident, host_store: Path | None) -> Pa
 class History:
     """One server's history in a store, as replay reads a record."""
 
-    store: Path
+    store: StoreSpec
     server: str
     first: datetime
     last: datetime
     incident: Incident  # in memory only: the rollups as undecoded blocks, nothing written
 
 
-def open_history(store: Path, target: str | None, target_dsn: str = "") -> History:
+def open_history(store: StoreSpec, target: str | None, target_dsn: str = "") -> History:
     """The history of ``target`` (the store's only server when None). ``target_dsn``: the
     config's DSN for that name, so an incident started from it watches the same server."""
     try:
-        reader = FrameStore(store, readonly=True)
-    except (StoreError, sqlite3.Error) as exc:
+        reader = open_store(store, readonly=True)
+    except READ_ERRORS as exc:
         raise BrowseError(str(exc)) from None
     with reader:
         servers = reader.servers()
         if target is None:
             if len(servers) != 1:
                 known = ", ".join(servers) or "none yet"
-                raise BrowseError(f"{store}: keeps {len(servers)} servers ({known}): "
+                raise BrowseError(f"{describe(store)}: keeps {len(servers)} servers ({known}): "
                                   "choose one with --target NAME")  # fmt: skip
             target = servers[0]
         span = reader.span(target)
         if span is None:
-            raise BrowseError(f"{store}: no frames of {target!r} "
+            raise BrowseError(f"{describe(store)}: no frames of {target!r} "
                               f"(kept: {', '.join(servers) or 'none yet'})")  # fmt: skip
         first, last = span
         bodies = [body for _, body in reader.rollups(target, first - timedelta(minutes=1),

@@ -16,6 +16,7 @@ from warroom.collectors.backends_explain import Plan, Unexplainable
 from warroom.collectors.sample import BlockedBackend, Failure, FailureKind, LockRoot
 from warroom.recording.browse import FrameReader, Moment
 from warroom.recording.store import StoreError
+from warroom.recording.store_api import describe
 from warroom.tui.parts import BackendsFactory
 
 READ_ONLY = "recorded backends are read-only: nothing is signalled or explained in a replay"
@@ -38,7 +39,8 @@ class RecordedBackends:
         try:
             return self.reader.moment(self.server, at)
         except (StoreError, sqlite3.Error, OSError) as exc:
-            return Failure(FailureKind.OTHER, f"{self.reader.path}: {exc}")
+            # describe: a DSN store is shown as host:port/dbname, never with its password.
+            return Failure(FailureKind.OTHER, f"{describe(self.reader.path)}: {exc}")
 
     # -- the live view's source protocol: reads answer from the frame, writes are refused --
 
