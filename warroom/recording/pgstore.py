@@ -370,7 +370,9 @@ class PgFrameStore:
         self._ahead()
         now = self.clock()
         today = _day_of(now)
-        cutoff = datetime.fromtimestamp(now - self.retention.max_age_s, UTC)
+        # No age limit (an export's copy, a bench): nothing is old enough.
+        age = min(self.retention.max_age_s, now - 86400.0)
+        cutoff = datetime.fromtimestamp(now - age, UTC)
         parts = self.partitions()
         drop = [p for p in parts if _day_start(p[0] + timedelta(days=1)) <= cutoff]
         kept = [p for p in parts if p not in drop]
