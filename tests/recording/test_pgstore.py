@@ -251,3 +251,19 @@ def test_replay_reads_the_backends_and_the_history_from_the_ops_database(pg_fact
         assert "cannot reach" in str(exc) and ops.password not in str(exc)
     else:
         raise AssertionError("read a stopped database")
+
+
+def test_a_store_dsn_libpq_cannot_read_is_one_line_without_its_text(tmp_path: Path) -> None:
+    bad = "host=ops.example user=recorder password=S3cretPw options='-c x"
+    (tmp_path / "config.toml").write_text(f'[record]\nstore = "{bad}"\n')
+    env = {**os.environ, "WARROOM_CONFIG": str(tmp_path / "config.toml"),
+           "XDG_STATE_HOME": str(tmp_path)}  # fmt: skip
+    command = [sys.executable, "-m", "warroom", "record", "--dsn", "host=db1.example"]
+    for extra, where in ((["--store", bad], "argument --store"), ([], "record.store")):
+        out = subprocess.run([*command, *extra, "--frames", "1"], capture_output=True,
+                             text=True, timeout=60, env=env)  # fmt: skip
+        assert out.returncode != 0 and out.stdout == ""
+        (line,) = out.stderr.strip().splitlines()
+        assert line.startswith("warroom: error: ") and where in line and "unclosed quote" in line
+        assert "S3cretPw" not in line and "ops.example" not in line
+    assert not list(tmp_path.rglob("*.sqlite"))
