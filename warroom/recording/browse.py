@@ -9,7 +9,6 @@ well under a millisecond next to the seek itself (bench_recorder.py: p95 27 ms o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -128,6 +127,14 @@ class FrameReader:
             return None
         return pools_of(found.frame)
 
+    def servers(self) -> list[str]:
+        """The servers the store keeps ([] when it cannot be read)."""
+        try:
+            with open_store(self.path, readonly=True) as store:
+                return store.servers()
+        except READ_ERRORS:
+            return []
+
     def keeps_pools(self, server: str) -> bool:
         """Whether the newest frame of ``server`` has PgBouncer figures (the pane is shown)."""
         try:
@@ -142,11 +149,11 @@ class FrameReader:
 # -- which store a replay reads -----------------------------------------------------------------
 
 
-def _span_overlaps(path: StoreSpec, names: Sequence[str], since: datetime, until: datetime
+def _span_overlaps(path: StoreSpec, incident: Incident, since: datetime, until: datetime
                    ) -> bool:  # fmt: skip
     try:
         with open_store(path, readonly=True) as store:
-            for name in names:
+            for name in server_names(incident, store.servers()):
                 span = store.span(name)
                 if span is not None and span[0] <= until and span[1] >= since:
                     return True
@@ -167,7 +174,7 @@ def frames_for(session: Path, incident: Incident, host_store: StoreSpec | None
     until = incident.resolved_at or max(
         [incident.started_at, *(e.at for e in incident.timeline)]
     )
-    if _span_overlaps(host_store, server_names(incident), incident.started_at, until):
+    if _span_overlaps(host_store, incident, incident.started_at, until):
         return host_store
     return None
 

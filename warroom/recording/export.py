@@ -9,6 +9,7 @@ replaced whole or not at all.
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -34,12 +35,37 @@ def frames_path(session: Path) -> Path:
     return session.with_name(session.stem + SUFFIX)
 
 
-def server_names(incident: Incident) -> list[str]:
-    """The names the recorder keeps the incident's servers under (host:port, or the target's)."""
+def server_names(incident: Incident, kept: Collection[str] | None = None) -> list[str]:
+    """The names the recorder keeps the incident's servers under.
+
+    A record names a server as the dashboard did (a one-server session ``host:port`` of its
+    DSN; several, their ``[[targets]]`` or ``host:port`` names); a recorder names it by its
+    ``[[targets]]`` name when run with ``--target``, else ``host:port``. So with ``kept`` (the
+    names a store keeps) a server whose own name is not kept is given the kept name of the same
+    ``host:port``: directly, or through this host's ``[[targets]]``.
+    """
     target = incident.target
-    if target.servers:
-        return [s.name for s in target.servers]
-    return [server_name(target.dsn)]
+    own = [(s.name, s.dsn) for s in target.servers] or [(server_name(target.dsn), target.dsn)]
+    if kept is None:
+        return [name for name, _ in own]
+    kept = list(kept)
+    addresses = _target_addresses() if any(name not in kept for name, _ in own) else {}
+    out = []
+    for name, dsn in own:
+        address = server_name(dsn) if dsn else name
+        same = [k for k in kept if k == address or addresses.get(k) == address]
+        out.append(name if name in kept or not same else same[0])
+    return out
+
+
+def _target_addresses() -> dict[str, str]:
+    """This host's ``[[targets]]``: name to ``host:port`` ({} when the config cannot be read)."""
+    from warroom.targets import load_targets
+
+    try:
+        return {t.name: server_name(t.dsn) for t in load_targets()}
+    except UserError:
+        return {}
 
 
 def save_frames(session: Path, store: StoreSpec, lead_s: float) -> tuple[Path, int]:
@@ -59,10 +85,10 @@ def save_frames(session: Path, store: StoreSpec, lead_s: float) -> tuple[Path, i
     count = 0
     try:
         with source, FrameStore(partial, retention=Retention(float("inf"), 2**62)) as copy:
-            for name in server_names(incident):
+            names = ", ".join(kept := server_names(incident, source.servers()))
+            for name in kept:
                 count += source.export(copy, name, since, until)
         if count == 0:
-            names = ", ".join(server_names(incident))
             raise NoFrames(f"{describe(store)}: no frames of {names} "
                               f"between {since:%Y-%m-%d %H:%M} and {until:%H:%M} UTC")  # fmt: skip
         os.replace(partial, target)

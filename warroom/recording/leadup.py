@@ -72,13 +72,20 @@ def attach_lead_up(session: Store) -> int:
     except ConfigError:
         return 0  # the incident opens all the same; `warroom record` reports the config
     path = settings.store or default_store()
-    names = server_names(incident)
+    if isinstance(path, Path) and not path.is_file():
+        return 0
     rollups: list[SampleRollup] = []
-    for name in names:
-        found = lead_up_from(path, name, incident.started_at, settings.lead_up_s)
-        if len(names) == 1:  # a one-server record keeps its rollups unnamed
-            found = [dataclasses.replace(r, server=None) for r in found]
-        rollups += found
+    try:
+        with open_store(path, readonly=True) as store:
+            # The store may know a server by another name (its [[targets]] name, or host:port).
+            kept = server_names(incident, store.servers())
+            for own, name in zip(server_names(incident), kept, strict=True):
+                found = lead_up(store, name, incident.started_at, settings.lead_up_s)
+                # A one-server record keeps its rollups unnamed; several, by the record's names.
+                rename = None if len(kept) == 1 else own
+                rollups += [dataclasses.replace(r, server=rename) for r in found]
+    except (*READ_ERRORS, ValueError):
+        return 0
     rollups.sort(key=lambda r: r.at)
     session.append_samples(rollups)
     return len(rollups)

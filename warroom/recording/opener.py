@@ -236,7 +236,7 @@ def recorder_incidents(directory: Path | None = None) -> list[tuple[Path, Incide
 def _serves(incident: Incident, server: str) -> bool:
     from warroom.recording.export import server_names
 
-    return server in server_names(incident)
+    return server in server_names(incident, [server])
 
 
 def find_open(server: str, directory: Path | None = None, dsn: str = "") -> Path | None:

@@ -107,15 +107,17 @@ def replay_session(
 
 def _replayed(playback: Playback, frames: Path | None) -> list[Watched]:
     """The replay's servers; with frames, each with its backends view at the cursor and, when
-    the frames have PgBouncer figures, its pools at the cursor (the recorder keeps a server
-    under the name the record's target gives it)."""
+    the frames have PgBouncer figures, its pools at the cursor (found under the name the
+    frames keep the server by: see recording.export.server_names)."""
     if frames is None:
         return [Watched(name or "") for name in playback.servers]
     from warroom.recording.browse import FrameReader
     from warroom.recording.export import server_names
 
-    kept = server_names(playback.incident)
-    return [_from_frames(name or "", name or kept[0], FrameReader(frames), playback)
+    reader = FrameReader(frames)
+    own = server_names(playback.incident)
+    kept = dict(zip(own, server_names(playback.incident, reader.servers()), strict=True))
+    return [_from_frames(name or "", kept.get(name or own[0], name or own[0]), reader, playback)
             for name in playback.servers]  # fmt: skip
 
 
