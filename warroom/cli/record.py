@@ -117,7 +117,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     from warroom.recording.recorder import Recorder
     from warroom.recording.retention import Retention
     from warroom.recording.sampler import ServerFrames
-    from warroom.recording.settings import default_store, parse_record
+    from warroom.recording.settings import parse_record
     from warroom.recording.store import StoreError
     from warroom.recording.store_api import describe
     from warroom.targets import choose
@@ -129,7 +129,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     names = args.target or ([] if args.dsn else list(settings.targets))
     servers = choose(args.dsn, args.pgbouncer, names)
     interval = args.interval or settings.interval
-    store = args.store or settings.store or default_store()
+    store = settings.store_spec(args.store)
     retention = Retention(args.retention_age or settings.retention_age_s,
                           args.retention_size or settings.retention_bytes)  # fmt: skip
     if args.unit:
@@ -208,9 +208,9 @@ def _opener(
 def cmd_frames(args: argparse.Namespace) -> int:
     from warroom.config import read_config
     from warroom.recording.export import save_frames
-    from warroom.recording.settings import default_store, parse_record
+    from warroom.recording.settings import parse_record
 
-    store = args.store or parse_record(read_config()).store or default_store()
+    store = args.store or parse_record(read_config()).store_spec()  # --store: no config read
     target, count = save_frames(args.path, store, args.lead)
     print(f"{target}: {count} frames")
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from warroom.cli.options import (
     Subparsers,
@@ -18,6 +19,9 @@ from warroom.cli.options import (
     share_arg,
     speed_type,
 )
+
+if TYPE_CHECKING:
+    from warroom.recording.store_api import StoreSpec
 
 
 def add_watch(subs: Subparsers) -> None:
@@ -124,11 +128,11 @@ def cmd_watch(args: argparse.Namespace) -> int:
     )
 
 
-def _recorder_store(given: Path | None) -> Path:
+def _recorder_store(given: StoreSpec | None) -> StoreSpec:
     from warroom.config import read_config
-    from warroom.recording.settings import default_store, parse_record
+    from warroom.recording.settings import parse_record
 
-    return given or parse_record(read_config()).store or default_store()
+    return given or parse_record(read_config()).store_spec()  # --store: no config read
 
 
 def cmd_replay(args: argparse.Namespace) -> int:

@@ -46,11 +46,11 @@ class FramesAtResolve:
         """The frames of ``session``'s span beside it; None when there was nothing to save."""
         from warroom.config import read_config
         from warroom.recording.export import NoFrames, save_frames
-        from warroom.recording.settings import default_store, parse_record
+        from warroom.recording.settings import parse_record
 
         try:
             settings = parse_record(read_config())
-            store = settings.store or default_store()
+            store = settings.store_spec()
             if isinstance(store, Path) and not store.is_file():
                 return None  # no recorder on this host
             return save_frames(session, store, settings.lead_up_s)[0]

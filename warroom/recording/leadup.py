@@ -62,7 +62,7 @@ def attach_lead_up(session: Store) -> int:
     of ``[record]``); how many rollups. Nothing when no recorder keeps them."""
     from warroom.config import read_config
     from warroom.recording.export import server_names
-    from warroom.recording.settings import default_store, parse_record
+    from warroom.recording.settings import parse_record
 
     incident = session.incident
     if incident.target == Target():
@@ -71,7 +71,7 @@ def attach_lead_up(session: Store) -> int:
         settings = parse_record(read_config())
     except ConfigError:
         return 0  # the incident opens all the same; `warroom record` reports the config
-    path = settings.store or default_store()
+    path = settings.store_spec()
     if isinstance(path, Path) and not path.is_file():
         return 0
     rollups: list[SampleRollup] = []

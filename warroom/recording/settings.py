@@ -43,6 +43,11 @@ class RecordSettings:
     lead_up_s: float = 1800.0
     open_incident_on: str | None = None  # one of OPEN_LEVELS; None: the recorder opens none
 
+    def store_spec(self, given: Path | str | None = None) -> Path | str:
+        """The store to use: ``given`` (``--store``), else ``[record] store``, else the
+        default file."""
+        return given or self.store or default_store()
+
 
 def parse_record(found: ConfigFile) -> RecordSettings:
     table = found.table("record")

@@ -30,6 +30,7 @@ from warroom.tui.terminal import silence_output
 
 if TYPE_CHECKING:
     from warroom.recording.browse import FrameReader, History
+    from warroom.recording.store_api import StoreSpec
     from warroom.tui.app import WarroomApp
     from warroom.tui.playback import Playback
 
@@ -81,7 +82,7 @@ def replay_session(
     at: datetime | None = None,
     speed: float | None = None,
     author: str = "",
-    frames: Path | None = None,
+    frames: StoreSpec | None = None,
 ) -> Session:
     """A recorded incident on a virtual clock; only review notes are written. ``frames``: the
     recorder's store holding its frames (recording.browse.frames_for), for the backends view."""
@@ -105,7 +106,7 @@ def replay_session(
     )
 
 
-def _replayed(playback: Playback, frames: Path | None) -> list[Watched]:
+def _replayed(playback: Playback, frames: StoreSpec | None) -> list[Watched]:
     """The replay's servers; with frames, each with its backends view at the cursor and, when
     the frames have PgBouncer figures, its pools at the cursor (found under the name the
     frames keep the server by: see recording.export.server_names)."""
