@@ -40,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         epilog=(
             "sessions live in $WARROOM_HOME, else ~/.local/share/warroom/incidents.\n"
-            "`note` and `status` use the newest unresolved session unless --session is given."
+            "`note`, `status` and `action` use the newest unresolved session unless --session "
+            "is given."
         ),
         formatter_class=Formatter,
     )
