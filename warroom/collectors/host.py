@@ -1,16 +1,15 @@
 """The host warroom runs on: CPU, memory, swap, load, and TCP connections to the database port.
 
 Cheap by default. CPU, memory and load are a few reads of /proc. The TCP count is the one
-costly part (the kernel walks its whole connection hash for it: ~2 ms even on a quiet host,
-more with tens of thousands of sockets; see tcpstates), so it is only taken when a
-``db_port`` is given, and at most once per ``tcp_every`` seconds (default 15 s), less often
-when a scan takes long enough to cost more than a thousandth of the time. Past that, a scan
-is taken when the host's TCP socket totals (the kernel's running count, read in
-microseconds) moved by more than ``TCP_MOVED`` since the last one, else once ``TCP_STILL``
-times ``tcp_every`` has passed (60 s): a storm, a pool filling or draining is seen as before,
-a quiet host is not walked four times a minute to find the same counts. Between scans a
-sample repeats the last counts and says how old they are (``tcp_at``). ``tcp_every=0`` scans
-on every sample.
+costly part (the kernel walks its whole connection hash for it: ~10 ms even on a quiet host,
+more with tens of thousands of sockets), so it is only taken when a ``db_port`` is given, and at
+most once per ``tcp_every`` seconds (default 15 s), less often when a scan takes long enough to
+cost more than a thousandth of the time. Past that, a scan is taken when the host's TCP socket
+totals (the kernel's running count, read in microseconds) moved by more than ``TCP_MOVED``
+since the last one, else once ``TCP_STILL`` times ``tcp_every`` has passed (60 s): a storm, a
+pool filling or draining is seen as before, a quiet host is not walked four times a minute to
+find the same counts. Between scans a sample repeats the last counts and says how old they are
+(``tcp_at``). ``tcp_every=0`` scans on every sample.
 
 Never raises: a figure the platform cannot give (a container without swap accounting, a BSD
 without /proc) is None, and ``error`` says what went wrong.

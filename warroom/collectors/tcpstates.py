@@ -1,17 +1,16 @@
 """TCP sockets to one port, counted by state, without walking every process's file descriptors.
 
 ``psutil.net_connections`` maps each socket to its pid by reading every ``/proc/*/fd``: costly
-on a busy database host and pointless here. On Linux we ask the kernel over netlink for the
-sockets to the port alone (``sockdiag``), else read ``/proc/net/tcp`` and ``tcp6`` directly
-(one pass over the kernel's socket table, printed as text); elsewhere we fall back to psutil.
+on a busy database host and pointless here. On Linux we read ``/proc/net/tcp`` and ``tcp6``
+directly (one pass over the kernel's socket table); elsewhere we fall back to psutil.
 
 A connection between two local endpoints appears twice in the socket table (client side and
 server side); it is counted once. Listening sockets are not connections and are not counted.
 
-Either way the kernel walks its whole connection hash (about 1 ms a family over netlink on a
-machine with 262,144 buckets; 8 ms through /proc, which prints its 2,800 sockets as text);
-``socket_totals`` is the kernel's own running count of the host's TCP sockets
-(``/proc/net/sockstat``, microseconds), which says whether a new walk can show anything new.
+Reading the table costs the kernel a walk of its whole connection hash (about 10 ms on a
+machine with 262,144 buckets, however few sockets it holds); ``socket_totals`` is the
+kernel's own running count of the host's TCP sockets (``/proc/net/sockstat``, microseconds),
+which says whether a new walk can show anything new.
 """
 
 from __future__ import annotations
@@ -23,8 +22,6 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import psutil
-
-from warroom.collectors.sockdiag import sockets_to
 
 # Kernel state numbers (include/net/tcp_states.h), named as psutil names them.
 _STATES = {
@@ -158,14 +155,7 @@ def socket_totals() -> int | None:
 
 def tcp_by_state(port: int) -> dict[str, int]:
     """TCP connections to or from ``port`` on this host, by state (``ESTABLISHED``: 12, ...)."""
-    rows = sockets_to(port)
-    if rows is not None:
-        sockets: list[Socket] | None = [
-            (local, lport, remote, rport, _STATES.get(f"{state:02X}", "NONE"))
-            for local, lport, remote, rport, state in rows
-        ]
-    else:
-        sockets = _proc_sockets(port)
+    sockets = _proc_sockets(port)
     if sockets is None:
         sockets = _psutil_sockets()
     return count_by_state(sockets, port)
