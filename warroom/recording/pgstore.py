@@ -26,7 +26,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from warroom.dsn import DsnError, parse
-from warroom.recording.frame import BackendRow, Frame
+from warroom.recording.delta import Deltas
+from warroom.recording.delta import pack as _pack
+from warroom.recording.delta import unpack as _unpack
+from warroom.recording.frame import Frame
 from warroom.recording.retention import Retention
 from warroom.recording.store import (
     CHECK_EVERY,
@@ -37,8 +40,6 @@ from warroom.recording.store import (
     StoreError,
     _apply,
     _frame,
-    _pack,
-    _unpack,
 )
 from warroom.sessions.share.opsdb import (
     CONNECT_TIMEOUT,
@@ -190,9 +191,7 @@ class PgFrameStore:
             raise
         self._server_ids: dict[str, int] = {}
         self._days: set[date] = set()  # partitions known to exist
-        self._rows: dict[int, dict[tuple[int, float | None], BackendRow]] = {}
-        self._key: dict[int, int] = {}
-        self._since_key: dict[int, int] = {}
+        self._deltas = Deltas(key_every)
         self._last_day: dict[int, date] = {}
         self._appended = 0
         if not readonly:
@@ -302,47 +301,24 @@ class PgFrameStore:
             self.enforce()
 
     def forget(self) -> None:
-        self._rows.clear()
-        self._key.clear()
-        self._since_key.clear()
+        self._deltas.forget()
         self._last_day.clear()
 
     def _append(self, frame: Frame) -> None:
         server = self._server_id(frame.server)
         day = _day_of(frame.at)
         self._ensure_day(day)
-        previous = self._rows.get(server)
-        rows = None if frame.backends is None else {r.key: r for r in frame.backends}
-        keyframe = (
-            rows is None
-            or previous is None
-            or self._since_key.get(server, 0) + 1 >= self.key_every
-            or self._last_day.get(server) != day  # a day's partition holds its own keyframes
-        )
-        if rows is None:
-            blob = None
-        elif keyframe or previous is None:
-            blob = _pack({"k": [r.to_list() for r in rows.values()]})
-        else:
-            changed = [r.to_list() for k, r in rows.items()
-                       if (p := previous.get(k)) is not r and p != r]  # fmt: skip
-            gone = [list(k) for k in previous if k not in rows]
-            blob = _pack({"c": changed, "g": gone})
-        key = None if keyframe else self._key[server]
+        # A day's partition holds its own keyframes: dropping a day orphans no delta.
+        encoded = self._deltas.encode(server, frame.backends,
+                                      new_key=self._last_day.get(server) != day)  # fmt: skip
         with deadline(self._conn):
             row = self._conn.execute(
                 f"INSERT INTO {PARENT} (server, id, at, key, status, figures, backends)"
                 " SELECT %s, n, %s, coalesce(%s::bigint, n), %s, %s, %s"
                 " FROM nextval('warroom.recorder_frame_ids') n RETURNING id, key",
-                (server, frame.at, key, frame.status, _pack(frame.figures), blob),
+                (server, frame.at, encoded.key, frame.status, _pack(frame.figures), encoded.blob),
             ).fetchone()
-        if rows is None:
-            self._rows.pop(server, None)
-            self._since_key.pop(server, None)
-        else:
-            self._rows[server] = rows
-            self._key[server] = int(row[1])
-            self._since_key[server] = 0 if keyframe else self._since_key[server] + 1
+        self._deltas.stored(encoded, int(row[1]))
         self._last_day[server] = day
 
     def add_rollup(self, server: str, at: datetime, body: str) -> None:

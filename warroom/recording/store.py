@@ -22,17 +22,18 @@ opening (and after any failed write) is a keyframe, so a restart never builds on
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import sqlite3
 import time
-import zlib
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from warroom.recording.delta import Deltas
+from warroom.recording.delta import pack as _pack
+from warroom.recording.delta import unpack as _unpack
 from warroom.recording.frame import BackendRow, Frame
 from warroom.recording.retention import Retention
 
@@ -74,14 +75,6 @@ def _private(path: Path) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
 
 
-def _pack(value: Any) -> bytes:
-    return zlib.compress(json.dumps(value, separators=(",", ":")).encode(), 6)
-
-
-def _unpack(blob: bytes) -> Any:
-    return json.loads(zlib.decompress(blob))
-
-
 def _moment(at: float) -> datetime:
     return datetime.fromtimestamp(at, UTC)
 
@@ -119,9 +112,7 @@ class FrameStore:
             self._db.close()
             raise StoreError(f"{path}: not a recorder store ({exc})") from None
         self._server_ids: dict[str, int] = {}
-        self._rows: dict[int, dict[tuple[int, float | None], BackendRow]] = {}
-        self._key: dict[int, int] = {}  # each server's current keyframe id
-        self._since_key: dict[int, int] = {}
+        self._deltas = Deltas(key_every)
         self._appended = 0
 
     def _setup(self, readonly: bool) -> None:
@@ -179,9 +170,7 @@ class FrameStore:
 
     def forget(self) -> None:
         """Drops what the next delta would build on: the next frame of each server is a key."""
-        self._rows.clear()
-        self._key.clear()
-        self._since_key.clear()
+        self._deltas.forget()
 
     def _append(self, frame: Frame) -> None:
         db = self._db
@@ -190,37 +179,15 @@ class FrameStore:
         db.execute("BEGIN IMMEDIATE")
         (last,) = db.execute("SELECT coalesce(max(id), 0) FROM frames").fetchone()
         frame_id = int(last) + 1
-        previous = self._rows.get(server)
-        rows = None if frame.backends is None else {r.key: r for r in frame.backends}
-        keyframe = (
-            rows is None
-            or previous is None
-            or self._since_key.get(server, 0) + 1 >= self.key_every
-        )
-        if rows is None:
-            blob = None
-        elif keyframe or previous is None:
-            blob = _pack({"k": [r.to_list() for r in rows.values()]})
-        else:
-            # Mostly the very same row objects (frame.Rows reuses them): identity first.
-            changed = [r.to_list() for k, r in rows.items()
-                       if (p := previous.get(k)) is not r and p != r]  # fmt: skip
-            gone = [list(k) for k in previous if k not in rows]
-            blob = _pack({"c": changed, "g": gone})
-        key = frame_id if keyframe else self._key[server]
+        encoded = self._deltas.encode(server, frame.backends)
+        key = frame_id if encoded.key is None else encoded.key
         db.execute(
             "INSERT INTO frames (id, server, at, key, status, figures, backends)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (frame_id, server, frame.at.timestamp(), key, frame.status, figures, blob),
+            (frame_id, server, frame.at.timestamp(), key, frame.status, figures, encoded.blob),
         )
         db.execute("COMMIT")
-        if rows is None:
-            self._rows.pop(server, None)
-            self._since_key.pop(server, None)
-        else:
-            self._rows[server] = rows
-            self._key[server] = key
-            self._since_key[server] = 0 if keyframe else self._since_key[server] + 1
+        self._deltas.stored(encoded, key)
 
     def add_rollup(self, server: str, at: datetime, body: str) -> None:
         self._db.execute(
