@@ -17,7 +17,7 @@ from cli_helpers import run_warroom
 from support.pgcluster import APP_ROLE, PgCluster
 from support.polling import wait_until
 
-from recording.recorder_process import monitor_dsn, recording
+from recording.recorder_process import monitor_dsn, recording, samples_seen
 from recording.test_lead_up import rollups_kept
 from warroom.collectors.dsn import server_name
 from warroom.recording.opener import AUTHOR, for_watch
@@ -124,6 +124,9 @@ def test_the_recorder_opens_one_incident_and_keeps_it_across_a_restart(
     before = len(recorder_entries(session))
     with recording(args, tmp_path, config(tmp_path)) as rec:
         rec.wait_line(f"incident {session} is open")
+        # Connected and sampling before the pool fills the server: the line above comes at
+        # start, and a recorder that finds every slot taken cannot measure the saturation.
+        samples_seen(cluster, 2)
         with filled(cluster):
             wait_until(lambda: saturated_after(session, before), 30, "a breach after it")
         assert rec.stop() == 0
