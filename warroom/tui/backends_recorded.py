@@ -7,7 +7,6 @@ live server and are refused here (the view hides their keys, this is the second 
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
@@ -15,8 +14,7 @@ from warroom.collectors.backends import Backend, Signalled
 from warroom.collectors.backends_explain import Plan, Unexplainable
 from warroom.collectors.sample import BlockedBackend, Failure, FailureKind, LockRoot
 from warroom.recording.browse import FrameReader, Moment
-from warroom.recording.store import StoreError
-from warroom.recording.store_api import describe
+from warroom.recording.store_api import READ_ERRORS, describe
 from warroom.tui.parts import BackendsFactory
 
 READ_ONLY = "recorded backends are read-only: nothing is signalled or explained in a replay"
@@ -38,7 +36,7 @@ class RecordedBackends:
         """Runs on a worker thread: the frame in force at ``at``."""
         try:
             return self.reader.moment(self.server, at)
-        except (StoreError, sqlite3.Error, OSError) as exc:
+        except READ_ERRORS as exc:
             # describe: a DSN store is shown as host:port/dbname, never with its password.
             return Failure(FailureKind.OTHER, f"{describe(self.reader.path)}: {exc}")
 

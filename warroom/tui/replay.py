@@ -9,7 +9,6 @@ followed). Only the session builder imports this module.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -17,7 +16,7 @@ from datetime import datetime, timedelta
 from warroom.collectors.bouncer_sample import BouncerSample
 from warroom.collectors.poll import Poller
 from warroom.recording.browse import FrameReader
-from warroom.recording.store import StoreError
+from warroom.recording.store_api import READ_ERRORS
 from warroom.sessions.follow import Follower
 from warroom.sessions.model import Incident, Kind, SampleRollup
 from warroom.sessions.rollups import Blocks
@@ -55,7 +54,7 @@ class FramePools:
         self._asked = at
         try:
             return self.reader.pools(self.server, at)
-        except (StoreError, sqlite3.Error, OSError):
+        except READ_ERRORS:
             return None  # the rollups' pools stay shown
 
     def close(self) -> None:
