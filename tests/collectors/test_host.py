@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import socket
 import time
 from collections.abc import Iterator
@@ -13,11 +14,30 @@ from warroom.collectors.host import HostCollector
 from warroom.collectors.tcpstates import count_by_state
 
 
+def _ephemeral_low() -> int:
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 @contextmanager
 def listener(family: int = socket.AF_INET, host: str = "127.0.0.1") -> Iterator[socket.socket]:
+    """A listening socket on a port below the ephemeral range. Counting is by port at either end
+    (as for a database's 5432), and another process's outgoing connection may be given an
+    ephemeral port equal to ours (on another address or family), which a parallel test run met."""
     server = socket.socket(family, socket.SOCK_STREAM)
     try:
-        server.bind((host, 0))
+        low = _ephemeral_low()
+        for port in random.sample(range(max(1024, low - 12000), low), 200):
+            try:
+                server.bind((host, port))
+                break
+            except OSError:
+                continue
+        else:
+            server.bind((host, 0))
         server.listen(16)
         yield server
     finally:
@@ -222,3 +242,13 @@ def test_count_by_state_for_remote_servers_and_local_pairs() -> None:
         ("10.0.0.5", 40004, "10.0.0.9", 443, "ESTABLISHED"),
     ]
     assert count_by_state(sockets, db) == {"ESTABLISHED": 2, "SYN_SENT": 1, "TIME_WAIT": 1}
+
+
+def test_a_socket_listed_twice_by_a_torn_read_counts_once() -> None:
+    # /proc/net/tcp is read a chunk at a time: on a busy host a socket can appear twice.
+    client = ("127.0.0.1", 40001, "127.0.0.1", 5432, "ESTABLISHED")
+    server = ("127.0.0.1", 5432, "127.0.0.1", 40001, "ESTABLISHED")
+    other = ("127.0.0.1", 40002, "127.0.0.1", 5432, "ESTABLISHED")
+    assert count_by_state([client, server, server, other, other, client], 5432) == {
+        "ESTABLISHED": 2
+    }

@@ -112,10 +112,18 @@ def count_by_state(sockets: Iterable[Socket], port: int) -> dict[str, int]:
     server_side: set[tuple[str, int, str, int]] = set()
     client_side: list[Socket] = []
     counts: Counter[str] = Counter()
+    seen: set[tuple[str, int, str, int]] = set()
     for sock in sockets:
         local_addr, local_port, remote_addr, remote_port, state = sock
         if state == "LISTEN":
             continue
+        # /proc/net/tcp is printed a chunk per read(), not as one snapshot: a busy host's
+        # sockets moving between hash buckets meanwhile may be listed twice. One socket per
+        # pair of ends.
+        ends = (local_addr, local_port, remote_addr, remote_port)
+        if ends in seen:
+            continue
+        seen.add(ends)
         if local_port == port:
             server_side.add((local_addr, local_port, remote_addr, remote_port))
             counts[state] += 1
