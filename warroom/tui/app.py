@@ -40,7 +40,6 @@ from warroom.tui.messages import (
     HostSampled,
     PgSampled,
     RecordChanged,
-    ServerLogged,
     SourceChanged,
 )
 from warroom.tui.note_box import NoteBox
@@ -203,6 +202,9 @@ class WarroomApp(Leaving, NoteBox, OtherViews, RecordWrites):
         # app, then prunes the screens while its queue still drains): the widgets may be gone
         # by then, and stop_sampling flushes what was fed. Likewise for every sampled message.
         if self.is_running:
+            if message.log is not None:
+                # Its counts are the connections pane's: drawn with this sample's refresh.
+                self.states[message.server].feed_server_log(message.log, self.clock())
             self.feed(message.sample, message.server)
 
     def tag(self, server: int) -> str:
@@ -238,13 +240,6 @@ class WarroomApp(Leaving, NoteBox, OtherViews, RecordWrites):
             first.feed_findings_host(message.sample)
         first.feed_host(message.sample)
         self._panes_behind = True
-
-    def on_server_logged(self, message: ServerLogged) -> None:
-        if not self.is_running:
-            return
-        # Its counts are the connections pane's: drawn with the next sample's refresh (or the
-        # tick's). The host and PgBouncer panes it used to redraw here did not change.
-        self.states[message.server].feed_server_log(message.counts, self.clock())
 
     def on_bouncer_sampled(self, message: BouncerSampled) -> None:
         if not self.is_running:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
@@ -22,13 +22,39 @@ from warroom.tui.messages import (
     CollectorFailed,
     HostSampled,
     PgSampled,
-    ServerLogged,
 )
 from warroom.tui.parts import Host, SampleSource, Watched
 from warroom.tui.state import CHART_SPAN_S, LiveState
 from warroom.widgets.views import FindingsView
 
+if TYPE_CHECKING:  # the serverlog package brings psycopg: imported when a server is watched
+    from warroom.collectors.serverlog.counts import LogCounts
+    from warroom.collectors.serverlog.source import ServerLogSource
+
 HOST_EVERY_S = 3.0
+
+
+class WithLog:
+    """A server's sample and its own log's window since the last one, read side by side on the
+    postgres poller's thread (as ``warroom sample`` does): one wake-up and one message a second
+    for both, where a poller of its own cost the idle dashboard a second of each."""
+
+    def __init__(self, postgres: SampleSource, log: ServerLogSource | None) -> None:
+        self.postgres = postgres
+        self.log = log
+        self._budget = float(getattr(postgres, "budget", 0.0) or 0.0)
+
+    def sample(self) -> tuple[Any, LogCounts | None]:
+        if self.log is None:
+            return self.postgres.sample(), None
+        started = time.monotonic()
+        self.log.start()  # on the log's own worker: a slow disk never delays the sample
+        sample = self.postgres.sample()
+        # Within the sample's budget: a read still running reports so, its counts come later.
+        return sample, self.log.result(started + self._budget - time.monotonic())
+
+    def close(self) -> None:
+        """The collectors are closed by LiveSource.close."""
 
 
 class LiveSource:
@@ -71,15 +97,13 @@ class LiveSource:
         for index, watched in enumerate(self.servers):
             where = f":{watched.name}" if watched.name else ""
             if watched.postgres is not None:
-                plan.append((f"postgres{where}", watched.postgres,
-                             lambda r, i=index: PgSampled(r, i), self.interval))  # fmt: skip
                 from warroom.collectors.serverlog.source import ServerLogSource
 
                 log = ServerLogSource.beside(watched.postgres)  # None unless a live collector
                 if log is not None:
                     self._logs.append(log)
-                    plan.append((f"serverlog{where}", log,
-                                 lambda r, i=index: ServerLogged(r, i), self.interval))  # fmt: skip
+                plan.append((f"postgres{where}", WithLog(watched.postgres, log),
+                             lambda r, i=index: PgSampled(*r, server=i), self.interval))  # fmt: skip
             if watched.bouncer is not None:
                 plan.append((f"bouncer{where}", watched.bouncer,
                              lambda r, i=index: BouncerSampled(r, i), self.interval))  # fmt: skip

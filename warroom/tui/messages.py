@@ -20,6 +20,7 @@ class PgSampled(Message):
     """Never replaced by a newer one: every sample feeds the series, the alerts and the rollups."""
 
     sample: PgSample
+    log: Any = None  # the server log's window read beside it (LogCounts), if it has a reader
     server: int = 0  # which watched server (its index in the strip)
 
 
@@ -31,14 +32,6 @@ class HostSampled(Message):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, HostSampled)
-
-
-@dataclass
-class ServerLogged(Message):
-    """A window of a server's own log (LogCounts): each one counts, so none is replaced."""
-
-    counts: Any
-    server: int = 0
 
 
 @dataclass
