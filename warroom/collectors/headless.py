@@ -161,6 +161,7 @@ def sample_lines(
             count=count,
             min_wait=0.0,  # a sample that took longer than the interval: the next at once
             on_exit=lambda server=server: ended(server),
+            pace=server.collector.every,
         ))  # fmt: skip
     try:
         for poller in pollers:

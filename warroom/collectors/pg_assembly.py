@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import psutil
 
 from warroom.collectors import pg_queries, proctitles, statements
+from warroom.collectors.pace import Pace
 from warroom.collectors.pg_connection import REFUSALS, MonitorSession
 from warroom.collectors.pg_derived import DerivedFigures
 from warroom.collectors.pg_probe import Probing
@@ -31,6 +32,7 @@ class SampleAssembly(DerivedFigures, Probing):
     _limits: pg_queries.Limits | None
     _postmaster: int | None
     _port: int
+    pace: Pace
 
     def _down(self, at: datetime, failure: Failure) -> PgSample:
         connect_ms, probe_error = self._probe_fields()
@@ -75,6 +77,8 @@ class SampleAssembly(DerivedFigures, Probing):
     ) -> PgSample:
         connect_ms, probe_error = self._probe_fields()
         churn = self._churn(session, agg)
+        self.pace.record(agg.server_s)
+        cost = self.pace.cost_s
         changes = self.watch.update(at, agg.started, agg.conf_loaded, agg.in_recovery, settings)
         return PgSample(
             waits=agg.waits,
@@ -101,4 +105,6 @@ class SampleAssembly(DerivedFigures, Probing):
             server_version=session.version,
             replication=repl,
             replication_note=self._replication_note,
+            every_s=self.pace.every(),
+            server_ms=None if cost is None else cost * 1000.0,
         )

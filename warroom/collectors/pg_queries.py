@@ -191,7 +191,9 @@ SELECT json_build_object(
   'started', extract(epoch FROM pg_postmaster_start_time()),
   'conf_loaded', extract(epoch FROM pg_conf_load_time()),
   'in_recovery', pg_is_in_recovery(),
-  'xacts', (SELECT sum(xact_commit + xact_rollback) FROM pg_stat_database)
+  'xacts', (SELECT sum(xact_commit + xact_rollback) FROM pg_stat_database),
+  -- Last, so everything above has run: the server time this sample cost (pace.py).
+  'took', extract(epoch FROM clock_timestamp() - statement_timestamp())
 )"""
 
 
@@ -233,6 +235,7 @@ class Aggregate:
     started: float | None = None
     conf_loaded: float | None = None
     in_recovery: bool | None = None
+    server_s: float | None = None  # the server time the sample statement took
 
 
 def _counts(rows: list[list[Any]]) -> tuple[Count, ...]:
@@ -329,6 +332,7 @@ def parse_sample(text: str, limits: Limits) -> Aggregate:
         started=_float(d.get("started")),
         conf_loaded=_float(d.get("conf_loaded")),
         in_recovery=d.get("in_recovery"),
+        server_s=_float(d.get("took")),
         connections=conns,
         xacts=None if d["xacts"] is None else int(d["xacts"]),
         oldest_xact_s=_float(d["oldest_xact"]),

@@ -30,10 +30,14 @@ class Poller(Generic[T]):
         count: int | None = None,
         min_wait: float = 0.05,
         on_exit: Callable[[], None] | None = None,
+        pace: Callable[[], float] | None = None,
     ) -> None:
-        """``count`` ends the loop after that many results; ``on_exit`` runs on the thread last."""
+        """``count`` ends the loop after that many results; ``on_exit`` runs on the thread last;
+        ``pace``, asked after each sample, says when the next is due instead of ``interval``
+        (a server whose sample costs it too much is sampled less often: collectors/pace.py)."""
         self.name = name
         self.interval = interval
+        self._pace = pace
         self.count = count
         self.min_wait = min_wait
         self._sample = sample
@@ -80,4 +84,5 @@ class Poller(Generic[T]):
                 taken += 1
                 if self.count is not None and taken >= self.count:
                     return
-            self._stop.wait(max(self.interval - (time.monotonic() - started), self.min_wait))
+            every = self.interval if self._pace is None else self._pace()
+            self._stop.wait(max(every - (time.monotonic() - started), self.min_wait))

@@ -38,6 +38,7 @@ from warroom.collectors import (
     statements,
 )
 from warroom.collectors.downtime import DownTracker, DownWindow
+from warroom.collectors.pace import Pace
 from warroom.collectors.pg_assembly import SampleAssembly
 from warroom.collectors.pg_connection import Connecting, Connector, MonitorSession
 from warroom.collectors.pg_probe import ProbeResult, now_utc
@@ -71,6 +72,7 @@ class PostgresCollector(Connecting, ExtraReads, SampleAssembly):
     ) -> None:
         self.interval = interval
         self.budget = budget if budget is not None else 0.8 * interval
+        self.pace = Pace(interval)  # how often this server can afford a sample
         self.probe_every = probe_every  # <= 0 disables the connect probe
         self.connect_timeout = connect_timeout
         self.top = top
@@ -146,6 +148,10 @@ class PostgresCollector(Connecting, ExtraReads, SampleAssembly):
         """The monitoring connection's backend pid (the one excluded from the counts)."""
         session = self._session
         return None if session is None else session.pgconn.backend_pid
+
+    def every(self) -> float:
+        """Seconds from one sample's start to the next's (the poller asks after each)."""
+        return self.pace.every()
 
     def sample(self) -> PgSample:
         at = now_utc()

@@ -359,6 +359,10 @@ class PgSample:
     connections_source: str = "server"
     replication: Replication | None = None  # None until read (and on a down sample)
     replication_note: str | None = None  # why ``replication`` is None on an up sample
+    # Seconds from this sample to the next: the interval asked for, or longer where a sample
+    # costs the server more than its share (collectors/pace.py); with what it cost.
+    every_s: float | None = None
+    server_ms: float | None = None
 
     @property
     def up(self) -> bool:

@@ -129,7 +129,7 @@ class Recorder:
             Poller(f"record-{i}", server.sample, landed.put, self.interval,
                    on_error=lambda exc, s=server: self.log(
                        f"{s.server}: sampling failed: {one_line(exc, 200)}"),
-                   min_wait=0.0)
+                   min_wait=0.0, pace=server.lines.collector.every)
             for i, server in enumerate(self.servers)
         ]  # fmt: skip
         try:

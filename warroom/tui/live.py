@@ -43,6 +43,8 @@ class WithLog:
         self.postgres = postgres
         self.log = log
         self._budget = float(getattr(postgres, "budget", 0.0) or 0.0)
+        # The collector's cadence (collectors/pace.py) paces the poller; a fixed source has none.
+        self.every: Callable[[], float] | None = getattr(postgres, "every", None)
 
     def sample(self) -> tuple[Any, LogCounts | None]:
         if self.log is None:
@@ -103,7 +105,7 @@ class LiveSource:
                 if log is not None:
                     self._logs.append(log)
                 plan.append((f"postgres{where}", WithLog(watched.postgres, log),
-                             lambda r, i=index: PgSampled(*r, server=i), self.interval))  # fmt: skip
+                             lambda r, i=index: PgSampled(*r, i), self.interval))  # fmt: skip
             if watched.bouncer is not None:
                 plan.append((f"bouncer{where}", watched.bouncer,
                              lambda r, i=index: BouncerSampled(r, i), self.interval))  # fmt: skip
@@ -116,6 +118,7 @@ class LiveSource:
                 source.sample,
                 lambda result, make=make: host.post_message(make(result)),
                 every,
+                pace=source.every if isinstance(source, WithLog) else None,
                 # A message, not call_from_thread: that waits for the loop, and raises in the
                 # poller's thread when a failure comes as the app exits.
                 on_error=lambda exc, name=name: host.post_message(

@@ -222,8 +222,11 @@ class LiveState:
             since = self.downtime.down_since or sample.at
             return "down", f"DOWN {kind} for {_age(now, since)}"
         age = (now - sample.at).total_seconds()
-        if age > max(3 * interval, 3.0):
+        every = max(interval, sample.every_s or 0.0)  # a costly server is sampled less often
+        if age > max(3 * every, 3.0):
             return "", f"stale: last sample {_age(now, sample.at)} ago"
+        if every > interval and sample.server_ms is not None:
+            return "", f"every {every:g} s: a sample costs the server {sample.server_ms:.0f} ms"
         return "", ""
 
     def connections_view(self, now: datetime, interval: float) -> ConnectionsView:
