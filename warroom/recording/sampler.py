@@ -9,6 +9,7 @@ what it returns goes to the recorder's one writer thread.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -47,7 +48,12 @@ class ServerFrames:
     def _backends(self, sample: PgSample) -> tuple[BackendRow, ...] | None:
         """Every client backend (no cap: the recorder keeps all), read on the collector's
         monitoring connection right after its sample; None when the list failed."""
-        listed = self.lines.collector.list_backends(limit=None)
+        collector = self.lines.collector
+        started = time.perf_counter()
+        listed = collector.list_backends(limit=None)
+        # It reads pg_stat_activity again: its cost counts toward the recorder's pace (timed
+        # here, so a far server's network counts too: the pace errs toward sampling less).
+        collector.pace.add(time.perf_counter() - started)
         if isinstance(listed, Failure):
             return None
         return self._rows.of(listed, sample.at.timestamp())
