@@ -148,3 +148,24 @@ def test_a_refused_replication_query_costs_only_its_figures(pg_factory) -> None:
     # Asked once on this connection, not every sample: no ERROR line per second in the log.
     log = cluster.log_file.read_text(errors="replace")
     assert log.count("permission denied for function pg_current_wal_lsn") == 1
+
+
+def test_a_slot_made_on_a_lone_primary_shows_within_its_quieter_cadence(
+    primary: PgCluster,
+) -> None:
+    from warroom.collectors.pg_reads import LONE_PRIMARY_EVERY_S
+
+    with monitor(primary) as col:
+        first = col.sample()
+        assert first.replication is not None and first.replication.role == "primary"
+        assert first.replication.slots == () and first.replication.replicas == ()
+        # Read once a few seconds now, not every sample: the next sample says the same thing.
+        assert col.sample().replication is first.replication
+        with primary.connect() as c:
+            c.execute("SELECT pg_create_physical_replication_slot('new_standby', true)")
+        # Within the lone primary's cadence (plus a sample), never at the next restart only.
+        s = sample_until(col, lambda s: s.replication is not None and any(
+            sl.name == "new_standby" for sl in s.replication.slots),
+            timeout=LONE_PRIMARY_EVERY_S + 5)  # fmt: skip
+        # Once it has one, it is read every sample again.
+        assert col.sample().replication is not s.replication

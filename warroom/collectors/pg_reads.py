@@ -23,11 +23,18 @@ from warroom.collectors.pg_wire import WireError
 from warroom.collectors.sample import Replication
 from warroom.collectors.server_changes import Settings
 
+# A primary with no standby and no slot has nothing to show but its role (which the sample
+# itself says): looked at again this often, not every second, for the one that gets added.
+LONE_PRIMARY_EVERY_S = 5.0
+
 
 class ExtraReads:
     """PostgresCollector's part that reads the optional figures on the held connection."""
 
     budget: float
+    # The last read (by the session it was made on) and when a lone primary is read again.
+    _replication_kept: tuple[MonitorSession, Replication] | None = None
+    _replication_due = 0.0
     statements_every: float
     statements: statements.StatementWindow
     _stop: threading.Event
@@ -37,16 +44,22 @@ class ExtraReads:
     _own_statements: int
 
     def _read_replication(
-        self, session: MonitorSession, deadline: float, spent: float
+        self, session: MonitorSession, deadline: float, spent: float, in_recovery: bool | None
     ) -> Replication | None:
         """Where the server stands in replication: one prepared statement, or None and why.
 
         Prepared on first use, not in the connection's setup: a server that cannot plan it
         must cost only these figures, never the monitoring connection. ``spent`` is what the
-        ping and the sample query just took: this read costs less than they did.
+        ping and the sample query just took: this read costs less than they did. A primary
+        without standbys or slots is read every ``LONE_PRIMARY_EVERY_S`` (``in_recovery``, from
+        the sample, says at once when it is a primary no longer).
         """
         if session.replication_refused is not None:
             return None
+        kept = self._replication_kept
+        if (kept is not None and kept[0] is session and in_recovery is False
+                and time.monotonic() < self._replication_due):  # fmt: skip
+            return kept[1]
         if deadline - time.monotonic() < max(2 * spent, 0.01):
             # A server this slow could keep us past the deadline, and a missed deadline
             # drops the connection, the one a storm would not give back. Time spent
@@ -80,6 +93,9 @@ class ExtraReads:
             self._replication_note = f"replication: unexpected answer: {exc!r}"[:200]
             return None
         self._replication_note = None
+        self._replication_kept = (session, repl)
+        lone = repl.role == "primary" and not repl.replicas and not repl.slots
+        self._replication_due = time.monotonic() + LONE_PRIMARY_EVERY_S if lone else 0.0
         return repl
 
     def _read_settings(self, session: MonitorSession, deadline: float) -> Settings | None:

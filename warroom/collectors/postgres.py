@@ -352,7 +352,8 @@ class PostgresCollector(Connecting, ExtraReads, SampleAssembly):
                                       lock_detail.params(agg.roots, agg.blocked), deadline,
                                       note=False)  # fmt: skip
                 agg = replace(agg, roots=lock_detail.attach(agg.roots, held))
-            repl = self._read_replication(session, deadline, time.perf_counter() - t0)
+            repl = self._read_replication(session, deadline, time.perf_counter() - t0,
+                                          agg.in_recovery)
             settings = None
             if self.watch.wants_settings(agg.started, agg.conf_loaded):
                 settings = self._read_settings(session, deadline)
