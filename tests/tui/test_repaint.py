@@ -56,13 +56,18 @@ async def test_a_clock_second_repaints_only_the_clock(tmp_path: Path) -> None:
         await pilot.pause()
         header = app.query_one(IncidentHeader)
         asked: list[tuple[Region, ...]] = []
-        real_refresh = header.refresh
+        real_refresh, real_set_dirty = header.refresh, header._set_dirty
 
         def spy(*regions: Region, **kwargs: bool) -> IncidentHeader:
             asked.append(regions)
             return real_refresh(*regions, **kwargs)
 
+        def spy_dirty(*regions: Region) -> None:  # the paint's own way to the screen (pane.py)
+            asked.append(regions)
+            real_set_dirty(*regions)
+
         header.refresh = spy  # type: ignore[method-assign]
+        header._set_dirty = spy_dirty  # type: ignore[method-assign]
         clock.advance(1)
         app.tick()
         await pilot.pause()
