@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from textual.app import ComposeResult, SystemCommand
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.driver import Driver
 from textual.notifications import SeverityLevel
@@ -162,15 +162,19 @@ class WarroomApp(Leaving, NoteBox, OtherViews, RecordWrites):
             if any(w.bouncer is not None for w in self.servers):
                 yield BouncerPane(id="bouncer")
         yield FindingsLine(id="findings")
-        yield TimelineTable(id="timeline")
-        yield Input(
-            placeholder=f"note; Enter saves, Esc hides. HH:MM backdates. {PREFIX_HELP}",
-            id="note",
-            # Back to a kept draft, typing goes on from its end (selected, the draft would be
-            # replaced by the first key).
-            select_on_focus=False,
-        )
-        yield Footer()
+        # The timeline, the note box and the footer in a container of their own: Textual
+        # renders every widget whose container overlaps a second's changed cells (the clock at
+        # the top), so on the screen itself these three were rendered whole every second.
+        with Vertical(id="below"):
+            yield TimelineTable(id="timeline")
+            yield Input(
+                placeholder=f"note; Enter saves, Esc hides. HH:MM backdates. {PREFIX_HELP}",
+                id="note",
+                # Back to a kept draft, typing goes on from its end (selected, the draft would
+                # be replaced by the first key).
+                select_on_focus=False,
+            )
+            yield Footer()
 
     def on_mount(self) -> None:
         if self.drill is not None:
