@@ -61,7 +61,8 @@ VENV_BIN = REPO / ".venv" / "bin"
 TICK = os.sysconf("SC_CLK_TCK")
 COLS, ROWS = 120, 40
 TARGET_KBPS = 2.0
-TARGET_FIRST_FRAME_S = 1.0
+TARGET_FIRST_FRAME_S = 0.6  # issue 25's aims: median first frame, and the CPU ratio below
+TARGET_CPU_RATIO = 1.5
 TARGET_RSS_MB = 120.0
 
 
@@ -437,7 +438,7 @@ def report(tools: list[Tool], m: Measured, day: dict[str, object] | None) -> Non
     ratio = m.cpu[war] / m.cpu[pga] if m.cpu[pga] > 0 else float("inf")
     row("CPU ratio to pg_activity",
         [f"{m.cpu[n] / m.cpu[pga]:.2f}" if m.cpu[pga] > 0 else "-" for n in names],
-        f"warroom <= 1  {ok(ratio <= 1)}")
+        f"warroom <= {TARGET_CPU_RATIO:g}  {ok(ratio <= TARGET_CPU_RATIO)}")
     row("CPU s since spawn", [f"{m.since_spawn[n]:.2f}" for n in names])
     kbps = {n: m.written[n] / m.elapsed / 1024 for n in names}
     row("terminal output KB/s", [f"{kbps[n]:.2f}" for n in names],
