@@ -14,6 +14,7 @@ alerts_config.py; the names callers import from here (AlertConfig, load_config, 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -118,6 +119,29 @@ class AlertEngine:
                 events.append(event)
         return events
 
+    def resume(self, entries: Iterable[tuple[datetime, str]]) -> None:
+        """Start from the levels a record's alert entries (oldest first, as ``(at, text)``)
+        leave active: a dashboard that resumes a session, or opens the one the recorder opened
+        during the alert, then neither logs nor notifies again what the record says is raised;
+        it logs the clear when the alert ends. Entries that are no alert's are passed over."""
+        titles = sorted(((spec.title, name) for name, spec in _SPECS.items()),
+                        key=lambda t: -len(t[0]))  # fmt: skip
+        for at, text in entries:
+            found = _parse_entry(text, titles)
+            if found is None:
+                continue
+            name, level = found
+            state = self._states[name]
+            if level is None:
+                state.level, state.since = None, None
+                continue
+            if state.level is None:
+                state.since = at
+            state.level, state.message = level, text
+            limit = self.config.rule(name).threshold(level)
+            state.threshold = 0.0 if limit is None else limit
+            state.streak, state.pending = 0, None
+
     def active(self) -> list[ActiveAlert]:
         """Current alerts, critical first, then oldest first."""
         found = [
@@ -201,6 +225,27 @@ class AlertEngine:
         if state.since is None:
             state.since = sample.at
         return AlertEvent(sample.at, name, target, State.RAISED, value, limit, message, previous)
+
+
+def _parse_entry(text: str, titles: list[tuple[str, str]]) -> tuple[str, Level | None] | None:
+    """(rule, level now: None once cleared) from an alert entry's text as ``_move`` wrote it."""
+    for verb in ("raised ", "lowered to "):
+        if text.startswith(verb):
+            rest = text[len(verb):]
+            level_word, _, rest = rest.partition(" ")
+            try:
+                level = Level(level_word.lower())
+            except ValueError:
+                return None
+            break
+    else:
+        if not text.startswith("cleared "):
+            return None
+        level, rest = None, text[len("cleared "):]
+    for title, name in titles:  # the longest first: no title is read as a shorter one's
+        if rest == title or rest.startswith(title + " ") or rest.startswith(title + ":"):
+            return name, level
+    return None
 
 
 def _threshold(rule: RuleConfig, level: Level) -> float:

@@ -15,7 +15,7 @@ from textual.message import Message
 
 from warroom.collectors.alerts import AlertConfig
 from warroom.collectors.poll import Poller
-from warroom.sessions.model import Incident, rollups_by_server
+from warroom.sessions.model import Incident, Kind, Source, rollups_by_server
 from warroom.sessions.recorded import Recording
 from warroom.tui.messages import (
     BouncerSampled,
@@ -82,7 +82,14 @@ class LiveSource:
         return self._states
 
     def prime(self, incident: Incident) -> None:
-        """A resumed session's recorded last minutes, through the same path as live samples."""
+        """A resumed session's recorded last minutes, through the same path as live samples;
+        and the alerts its timeline leaves raised, so they are not raised (and sent) again."""
+        alerts = [(e.at, e.text) for e in incident.entries_in_order()
+                  if e.kind is Kind.ALERT and e.source is Source.AUTO]  # fmt: skip
+        for state in self._states:
+            tag = f"[{state.server}] " if state.server else ""
+            state.engine.resume((at, text.removeprefix(tag)) for at, text in alerts
+                                if not tag or text.startswith(tag))  # fmt: skip
         by_server = rollups_by_server(incident.samples)
         for state in self._states:
             mine = by_server.get(state.server, [])
