@@ -98,3 +98,6 @@ def test_history_page_in_chromium(history_server: ServerProcess, browser: Any) -
     # The way back to the incident is a link, and the page stays read-only.
     browser.find_element("css selector", "a[href='/']").click()
     assert text_of(browser, "title") == f"orders {HOSTILE_IMG}"
+    # And from the incident's page to the history, the same way.
+    browser.find_element("css selector", "#history-link").click()
+    assert text_of(browser, "title") == "Incident history"

@@ -280,7 +280,8 @@ def render(state: State, now: datetime, kind: str | None = None) -> str:
         '<span id="live" class="live" hidden></span></div>'
         f'<h1 id="title">{_e(h["title"])}</h1>'
         f'<p class="meta">Incident <span id="incident-id">{_e(h["id"])}</span> · '
-        f'page rendered {_e(format_utc(now))} · all times UTC</p>'
+        f'page rendered {_e(format_utc(now))} · all times UTC · '
+        '<a id="history-link" href="/history">incident history</a></p>'
         f'<p id="problem" class="problem"{"" if problem else " hidden"}>{_e(problem)}</p>'
         "</header><main>"
         + (_servers_strip(f, now, resolved) if several else "")
