@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import shlex
 import shutil
@@ -16,8 +17,11 @@ import psutil
 import pytest
 
 TMUX = shutil.which("tmux")
-# A private tmux server: the test never touches a tmux the developer is running.
-SOCKET = f"warroom-e2e-{os.getpid()}"
+# A private tmux server per test: the test never touches a tmux the developer is running, and
+# never the previous test's server either (kill-server returns before that server has gone, and
+# a new session on its socket then failed now and then).
+_made = itertools.count()
+SOCKET = ""
 
 
 def tmux(*args: str) -> str:
@@ -47,7 +51,8 @@ def tmux_session(tmp_path: Path):
         if os.environ.get("CI"):
             pytest.fail("tmux is required in CI")
         pytest.skip("tmux is not installed")
-    name = f"warroom-e2e-{os.getpid()}"
+    global SOCKET
+    name = SOCKET = f"warroom-e2e-{os.getpid()}-{next(_made)}"
     tmux("-f", "/dev/null", "new-session", "-d", "-s", name, "-x", "100", "-y", "30", "sleep 600")
     # A window whose program died stays, so a crash shows its last screen in the failure.
     tmux("set-option", "-g", "remain-on-exit", "on")
