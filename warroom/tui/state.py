@@ -22,7 +22,7 @@ from warroom.collectors.host import HostSample
 from warroom.collectors.replication_watch import ReplicationWatch
 from warroom.collectors.sample import PgSample, ServerChange
 from warroom.collectors.series import BUSIEST_POOLS_KEPT, Extra, RollupBuilder, Series
-from warroom.formats import format_bytes, lag_text
+from warroom.formats import format_bytes, lag_text, ms
 from warroom.sanitize import one_line
 from warroom.sessions.model import PoolFigure, SampleRollup
 from warroom.widgets.views import (
@@ -226,7 +226,7 @@ class LiveState:
         if age > max(3 * every, 3.0):
             return "", f"stale: last sample {_age(now, sample.at)} ago"
         if every > interval and sample.server_ms is not None:
-            return "", f"every {every:g} s: a sample costs the server {sample.server_ms:.0f} ms"
+            return "", f"every {every:g} s: a sample costs the server {ms(sample.server_ms)}"
         return "", ""
 
     def connections_view(self, now: datetime, interval: float) -> ConnectionsView:
