@@ -126,3 +126,17 @@ def test_more_of_a_sample_adds_to_its_cost_only() -> None:
     pace.add(0.02)
     assert pace.cost_s == pytest.approx(0.04)
     assert pace.every() == 2.0
+
+
+def test_a_pace_that_fails_leaves_the_interval_asked_for() -> None:
+    got: list[int] = []
+    done = threading.Event()
+
+    def broken() -> float:
+        raise ZeroDivisionError("a pacing bug")
+
+    poller: Poller[int] = Poller("broken-pace", lambda: len(got), got.append, 0.0, count=3,
+                                 min_wait=0.0, pace=broken, on_exit=done.set)  # fmt: skip
+    poller.start()
+    assert done.wait(10), f"sampling ended after {len(got)} samples"
+    assert got == [0, 1, 2]

@@ -84,5 +84,13 @@ class Poller(Generic[T]):
                 taken += 1
                 if self.count is not None and taken >= self.count:
                     return
-            every = self.interval if self._pace is None else self._pace()
+            every = self._every()
             self._stop.wait(max(every - (time.monotonic() - started), self.min_wait))
+
+    def _every(self) -> float:
+        if self._pace is None:
+            return self.interval
+        try:
+            return self._pace()
+        except Exception:  # a pacing bug must not end sampling: the interval asked for
+            return self.interval
