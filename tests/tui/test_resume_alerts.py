@@ -60,3 +60,17 @@ def test_the_engine_reads_raises_level_changes_and_clears_in_order() -> None:
     ])  # fmt: skip
     assert {(a.rule, a.level.value) for a in engine.active()} == {
         ("saturation", "warning"), ("lock_waits", "warning")}
+
+
+def test_a_rule_switched_off_since_is_not_resumed() -> None:
+    from dataclasses import replace
+
+    from warroom.collectors.alerts_config import AlertConfig
+
+    config = AlertConfig()
+    rules = dict(config.rules)
+    rules["saturation"] = replace(rules["saturation"], enabled=False)
+    engine = AlertEngine(replace(config, rules=rules))
+    # Never evaluated here, so it could never clear: left out rather than shown forever.
+    engine.resume([(T0, "raised CRITICAL saturation 96% >= 95% (45/47 usable)")])
+    assert engine.active() == []

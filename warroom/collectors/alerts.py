@@ -131,6 +131,8 @@ class AlertEngine:
             if found is None:
                 continue
             name, level = found
+            if not self.config.rule(name).enabled:
+                continue  # never evaluated here: it could never clear
             state = self._states[name]
             if level is None:
                 state.level, state.since = None, None
