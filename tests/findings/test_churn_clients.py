@@ -68,13 +68,17 @@ def test_a_client_without_an_application_name_churning_is_named_by_its_user(
     cluster: PgCluster,
 ) -> None:
     stop = threading.Event()
-    made = [0]
+    made = [0]  # by three threads: a count for the failure message, not exact
 
     def churn() -> None:
         dsn = cluster.dsn(user="checkout")  # no application_name: psycopg's default
         while not stop.is_set():
+            # A connection per request, each request doing 20 ms of work: with three at a
+            # time one is nearly always connected when a sample looks, so the sample learns
+            # whose sessions they are. (With sessions of a bare SELECT 1, a sample on a loaded
+            # machine caught none connected for 10 s now and then: the name never came.)
             with psycopg.connect(dsn, autocommit=True) as conn:
-                conn.execute("SELECT 1")
+                conn.execute("SELECT pg_sleep(0.02)")
             made[0] += 1
 
     engine = FindingsEngine()
@@ -83,8 +87,9 @@ def test_a_client_without_an_application_name_churning_is_named_by_its_user(
     with PostgresCollector(cluster.dsn(user=MONITOR_ROLE), probe_every=0) as col:
         for _ in range(3):
             feed(col, engine, samples, events)
-        thread = threading.Thread(target=churn, daemon=True)
-        thread.start()
+        threads = [threading.Thread(target=churn, daemon=True) for _ in range(3)]
+        for thread in threads:
+            thread.start()
         try:
             deadline = time.monotonic() + 15
             while time.monotonic() < deadline and not engine.active():
@@ -95,7 +100,8 @@ def test_a_client_without_an_application_name_churning_is_named_by_its_user(
                 feed(col, engine, samples, events)
         finally:
             stop.set()
-            thread.join(timeout=10)
+            for thread in threads:
+                thread.join(timeout=10)
     raised = [e.finding for e in events if e.state is Transition.RAISED]
     assert [f.rule for f in raised] == ["churn"], (made, [s.churn for s in samples])
     (named,) = [f for f in engine.active() if f.rule == "churn"]
