@@ -110,10 +110,10 @@ def _paint_due(due: list[Painted[Any]]) -> None:
 def _mark_dirty(widget: Widget, regions: list[Region], screens: list[Any]) -> bool:
     """What ``refresh(*regions)`` leads to, without its detour: refresh wakes the widget's own
     message loop (a Prompt), whose idle handler then posts Update to the screen, which adds the
-    widget to the screen's dirty set and wakes the screen. Done here, every painted widget of
-    a second costs the screen one wake-up, not two messages and two loop turns each (a tenth of
-    the idle dashboard's CPU, as measured). Uses Textual's private ``_set_dirty`` and the
-    screen's ``_dirty_widgets``: False (the caller refreshes as usual) where they differ."""
+    widget to the screen's dirty set and wakes the screen. Done here, a second's painted
+    widgets cost the screen one wake-up together, not two messages and two loop turns each.
+    Uses Textual's private ``_set_dirty`` and the screen's ``_dirty_widgets``: False (the
+    caller refreshes as usual) where they differ."""
     try:
         screen = widget.screen
         dirty = screen._dirty_widgets
