@@ -77,7 +77,6 @@ class SampleAssembly(DerivedFigures, Probing):
     ) -> PgSample:
         connect_ms, probe_error = self._probe_fields()
         churn = self._churn(session, agg)
-        self.pace.record(agg.server_s)
         cost = self.pace.cost_s
         changes = self.watch.update(at, agg.started, agg.conf_loaded, agg.in_recovery, settings)
         return PgSample(

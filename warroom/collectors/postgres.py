@@ -368,4 +368,5 @@ class PostgresCollector(Connecting, ExtraReads, SampleAssembly):
         except (ValueError, KeyError, TypeError, json.JSONDecodeError) as exc:
             return self._down(at, Failure(FailureKind.OTHER, f"unexpected answer: {exc!r}"))
         self._last_failure = None
+        self.pace.record(agg.server_s)  # before the sample says the cadence it sets
         return self._up(at, session, query_ms, agg, settings, repl)
