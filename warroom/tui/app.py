@@ -13,10 +13,9 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from textual.app import ComposeResult, SystemCommand
-from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.driver import Driver
 from textual.notifications import SeverityLevel
@@ -48,6 +47,7 @@ from warroom.tui.other_views import OtherViews
 from warroom.tui.palette import dashboard_commands
 from warroom.tui.parts import Session
 from warroom.tui.record_writes import RecordWrites
+from warroom.widgets.blank import BlankScreen, Column, Row
 from warroom.widgets.bouncer import BouncerPane
 from warroom.widgets.connections import ConnectionsPane
 from warroom.widgets.findings import FindingsLine
@@ -143,6 +143,9 @@ class WarroomApp(Leaving, NoteBox, OtherViews, RecordWrites):
 
     # -- layout --------------------------------------------------------------------------
 
+    def get_default_screen(self) -> Screen[Any]:
+        return BlankScreen(id="_default")  # widgets/blank.py: the same picture, for less
+
     def compose(self) -> ComposeResult:
         # The strip and the replication pane are there to choose between servers and compare
         # them: with one server they would show one line and its own role.
@@ -150,7 +153,7 @@ class WarroomApp(Leaving, NoteBox, OtherViews, RecordWrites):
         yield IncidentHeader(id="header")
         if several:
             yield ServersStrip(id="servers")
-        with Horizontal(id="panes"):
+        with Row(id="panes"):
             yield ConnectionsPane(id="connections")
             yield LatencyPane(id="latency")
             if several:
@@ -165,7 +168,7 @@ class WarroomApp(Leaving, NoteBox, OtherViews, RecordWrites):
         # The timeline, the note box and the footer in a container of their own: Textual
         # renders every widget whose container overlaps a second's changed cells (the clock at
         # the top), so on the screen itself these three were rendered whole every second.
-        with Vertical(id="below"):
+        with Column(id="below"):
             yield TimelineTable(id="timeline")
             yield Input(
                 placeholder=f"note; Enter saves, Esc hides. HH:MM backdates. {PREFIX_HELP}",
