@@ -141,6 +141,7 @@ class Painted(Widget, Generic[V]):
         self._strip_size = (0, 0)
         self._line_cache: dict[object, Strip] = {}
         self._scheduled = False
+        self._lines_memo: tuple[object, int, list[Strip]] | None = None
 
     def set_view(self, view: V) -> None:
         self.view = view
@@ -235,6 +236,29 @@ class Painted(Widget, Generic[V]):
         style = base + console.get_style(line.style) if line.style else base
         segments = Segment.apply_style(line.render(console, end=""), style)
         return Strip(segments).extend_cell_length(width, base)
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """What Textual's styles cache returns, without its per-call work when nothing changed.
+
+        The compositor renders every widget its changed cells' bounding box touches, whole, each
+        second: a pane whose lines are all cached still cost the styles cache 50 us of colours,
+        titles and filters. The lines it keeps only change after a ``_set_dirty`` (a refresh, a
+        style or size change, a paint) marks lines dirty or clears it, and that is what is
+        checked here, with the app's line filters (the theme's colours, NO_COLOR).
+        Uses the cache's private ``_dirty_lines`` and ``_cache``: where they differ, no memo."""
+        cache = self._styles_cache
+        try:
+            dirty, lines = cache._dirty_lines, cache._cache
+        except AttributeError:
+            return super().render_lines(crop)
+        memo = self._lines_memo
+        # Filters are replaced, or switched on or off, when the theme changes (a new object).
+        key = (crop, self.outer_size, tuple(self.get_line_filters()))
+        if memo is not None and not dirty and memo[0] == key and memo[1] == len(lines):
+            return memo[2]
+        strips = super().render_lines(crop)
+        self._lines_memo = (key, len(lines), strips)
+        return strips
 
     def render_line(self, y: int) -> Strip:
         if y < len(self._strips):
