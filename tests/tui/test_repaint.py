@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.console import Console
@@ -19,7 +20,7 @@ from tui_support import Clock, make_app, new_store, sample, wait_for
 
 from warroom.collectors.host import HostSample
 from warroom.tui.app import HostSampled
-from warroom.widgets.header import IncidentHeader
+from warroom.widgets.header import HeaderPart, IncidentHeader
 from warroom.widgets.host import HostPane
 from warroom.widgets.pane import changed_span
 
@@ -55,25 +56,29 @@ async def test_a_clock_second_repaints_only_the_clock(tmp_path: Path) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         header = app.query_one(IncidentHeader)
-        asked: list[tuple[Region, ...]] = []
-        real_refresh, real_set_dirty = header.refresh, header._set_dirty
+        asked: dict[str, list[tuple[Region, ...]]] = {}
+        for part in header.query(HeaderPart):  # severity and status, the clocks, the rest
+            calls = asked.setdefault(part.id or "", [])
+            real_refresh, real_set_dirty = part.refresh, part._set_dirty
 
-        def spy(*regions: Region, **kwargs: bool) -> IncidentHeader:
-            asked.append(regions)
-            return real_refresh(*regions, **kwargs)
+            def spy(*regions: Region, calls=calls, real=real_refresh, **kwargs: bool) -> Any:
+                calls.append(regions)
+                return real(*regions, **kwargs)
 
-        def spy_dirty(*regions: Region) -> None:  # the paint's own way to the screen (pane.py)
-            asked.append(regions)
-            real_set_dirty(*regions)
+            def spy_dirty(*regions: Region, calls=calls, real=real_set_dirty) -> None:
+                calls.append(regions)  # the paint's own way to the screen (pane.py)
+                real(*regions)
 
-        header.refresh = spy  # type: ignore[method-assign]
-        header._set_dirty = spy_dirty  # type: ignore[method-assign]
+            part.refresh = spy  # type: ignore[method-assign]
+            part._set_dirty = spy_dirty  # type: ignore[method-assign]
         clock.advance(1)
         app.tick()
         await pilot.pause()
         assert "T+00:12:35" in str(header.render())
-        assert asked and all(regions for regions in asked), "a whole-header repaint"
-        width = sum(r.width for regions in asked for r in regions)
+        assert asked["header-lead"] == asked["header-tail"] == [], "an unchanged part repainted"
+        clocks = asked["header-clock"]
+        assert clocks and all(regions for regions in clocks), "the whole clocks part repainted"
+        width = sum(r.width for regions in clocks for r in regions)
         assert width < 20 < header.size.width
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal
 
 from warroom.widgets.pane import Painted
 from warroom.widgets.text import clean
@@ -28,8 +30,26 @@ STATUS_STYLE = {
 }
 
 
-class IncidentHeader(Painted[HeaderView]):
-    """One line; each second only the clock's changed digits are sent to the terminal."""
+class HeaderPart(Painted[Text]):
+    """One run of the header's line; each paints only when its own text changed."""
+
+    DEFAULT_CSS = """
+    HeaderPart {
+        height: 1;
+        width: auto;
+    }
+    """
+
+    def render_view(self, view: Text, width: int, height: int) -> list[Text]:
+        return [view]
+
+
+class IncidentHeader(Horizontal):
+    """One line in three widgets: severity and status, the clocks, the rest. Each second only
+    the clocks' widget is painted and composed: as one widget, the whole line (a dozen
+    styled runs) went through the paint and Textual's styles cache for two changed digits."""
+
+    BLANK = True  # widgets/blank.py: a background its parts cover
 
     DEFAULT_CSS = """
     IncidentHeader {
@@ -38,25 +58,55 @@ class IncidentHeader(Painted[HeaderView]):
         background: $panel;
         padding: 0 1;
     }
+    IncidentHeader > #header-tail {
+        width: 1fr;
+    }
     """
 
-    def render_view(self, view: HeaderView, width: int, height: int) -> list[Text]:
-        return [render_header(view)]
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.view: HeaderView | None = None
+        self._parts = [HeaderPart(id=f"header-{name}") for name in ("lead", "clock", "tail")]
+        self._widths = [-1, -1]
+
+    def compose(self) -> ComposeResult:
+        yield from self._parts
+
+    def set_view(self, view: HeaderView) -> None:
+        """Before the parts are mounted too: each paints once it has its size."""
+        self.view = view
+        for index, (part, text) in enumerate(zip(self._parts, header_parts(view), strict=True)):
+            if index < 2 and self._widths[index] != text.cell_len:
+                # Fixed widths, set only when they change (a new status, a day-long clock):
+                # ``auto`` would measure the text at every layout.
+                self._widths[index] = text.cell_len
+                part.styles.width = text.cell_len
+            part.set_view(text)
+
+    def render(self) -> Text:
+        """The whole line as one Text (what the parts show side by side)."""
+        return render_header(self.view) if self.view is not None else Text()
+
+
+def header_parts(view: HeaderView) -> tuple[Text, Text, Text]:
+    lead = Text(no_wrap=True, overflow="ellipsis")
+    lead.append(f" {view.severity} ", style=SEVERITY_STYLE.get(view.severity, "reverse"))
+    lead.append(" ")
+    lead.append(view.status.upper(), style=STATUS_STYLE.get(view.status, "bold"))
+    lead.append("  ")
+    clocks = Text(no_wrap=True, overflow="ellipsis")
+    clocks.append(view.clock, style="bold")
+    clocks.append("  ")
+    clocks.append(view.wall, style="dim")
+    clocks.append("  ")
+    tail = Text(no_wrap=True, overflow="ellipsis")
+    for note, level in view.notes:
+        tail.append(clean(note), style=NOTE_STYLE.get(level, "bold"))
+        tail.append("  ")
+    tail.append(clean(view.title), style="bold")
+    tail.append(f"  {clean(view.incident_id)}", style="dim")
+    return lead, clocks, tail
 
 
 def render_header(view: HeaderView) -> Text:
-    text = Text(no_wrap=True, overflow="ellipsis")
-    text.append(f" {view.severity} ", style=SEVERITY_STYLE.get(view.severity, "reverse"))
-    text.append(" ")
-    text.append(view.status.upper(), style=STATUS_STYLE.get(view.status, "bold"))
-    text.append("  ")
-    text.append(view.clock, style="bold")
-    text.append("  ")
-    text.append(view.wall, style="dim")
-    text.append("  ")
-    for note, level in view.notes:
-        text.append(clean(note), style=NOTE_STYLE.get(level, "bold"))
-        text.append("  ")
-    text.append(clean(view.title), style="bold")
-    text.append(f"  {clean(view.incident_id)}", style="dim")
-    return text
+    return Text("").join(header_parts(view))
