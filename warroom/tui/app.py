@@ -20,6 +20,7 @@ from textual.css.query import NoMatches
 from textual.driver import Driver
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Input, TextArea
 
 from warroom.collectors.sample import PgSample
@@ -59,6 +60,8 @@ from warroom.widgets.text import clean
 from warroom.widgets.timeline import TimelineRow, TimelineTable
 from warroom.widgets.views import HeaderView, ServersView
 
+W = TypeVar("W", bound=Widget)
+
 STALL_SHOWN_S = 0.5  # a write waiting this long for the lock is news in the header
 
 
@@ -97,6 +100,7 @@ class WarroomApp(Leaving, NoteBox, OtherViews, RecordWrites):
         self._quitting = False
         self._fed_since_tick = False
         self._panes_behind = False  # host or PgBouncer figures not drawn yet
+        self._found: dict[type[Any], Any] = {}
         self._seen_changes = -1
         self.kept_pending = 0  # writes left in the pending file at exit
         # The first unhandled exception (a bug): run() raises it once the app has stopped.
@@ -343,7 +347,7 @@ class WarroomApp(Leaving, NoteBox, OtherViews, RecordWrites):
         inc = self.incident
         wall = now.astimezone() if self.local_time else now
         zone = (wall.strftime("%Z") or "local") if self.local_time else "UTC"
-        self.query_one(IncidentHeader).set_view(
+        self.part(IncidentHeader).set_view(
             HeaderView(
                 incident_id=inc.id,
                 title=inc.title,
@@ -359,12 +363,12 @@ class WarroomApp(Leaving, NoteBox, OtherViews, RecordWrites):
             presence = clean(self.presence(), 160)
             if timeline.border_subtitle != presence:
                 timeline.border_subtitle = presence
-        self.query_one(ConnectionsPane).set_view(self.state.connections_view(now, self.interval))
-        self.query_one(LatencyPane).set_view(self.state.latency_view(now))
-        self.query_one(FindingsLine).set_view(self.source.findings_view(self.state))
+        self.part(ConnectionsPane).set_view(self.state.connections_view(now, self.interval))
+        self.part(LatencyPane).set_view(self.state.latency_view(now))
+        self.part(FindingsLine).set_view(self.source.findings_view(self.state))
         if len(self.servers) > 1:
             self.refresh_strip(now)
-            self.query_one(ReplicationPane).set_view(self.state.replication_view())
+            self.part(ReplicationPane).set_view(self.state.replication_view())
         if self._panes_behind:
             # Host and PgBouncer figures wait for this frame (the next sample's, or the tick's
             # when samples stop): drawn when they arrive, each poller's would be one more frame
@@ -372,10 +376,18 @@ class WarroomApp(Leaving, NoteBox, OtherViews, RecordWrites):
             self._panes_behind = False
             self.refresh_panes()
 
+    def part(self, kind: type[W]) -> W:
+        """The dashboard's one widget of this kind, looked up once: ``query_one`` walks the
+        whole screen (the footer's keys, the table's parts) and ran five times a second."""
+        found = self._found.get(kind)
+        if found is None or not found.is_attached:
+            found = self._found[kind] = self.query_one(kind)
+        return found
+
     def refresh_strip(self, now: datetime) -> None:
         rows = tuple(state.server_row(watched.name, now, self.interval)
                      for watched, state in zip(self.servers, self.states, strict=True))  # fmt: skip
-        self.query_one(ServersStrip).set_view(ServersView(rows, self.selected))
+        self.part(ServersStrip).set_view(ServersView(rows, self.selected))
 
     def select_server(self, index: int) -> None:
         """Show ``index``'s panes below the strip; the strip and timeline stay as they are."""
