@@ -55,6 +55,7 @@ from warroom.widgets.findings import FindingsLine
 from warroom.widgets.header import IncidentHeader
 from warroom.widgets.host import HostPane
 from warroom.widgets.latency import LatencyPane
+from warroom.widgets.pane import painting
 from warroom.widgets.servers import ReplicationPane, ServersStrip
 from warroom.widgets.text import clean
 from warroom.widgets.timeline import TimelineRow, TimelineTable
@@ -213,10 +214,11 @@ class WarroomApp(Leaving, NoteBox, OtherViews, RecordWrites):
         # app, then prunes the screens while its queue still drains): the widgets may be gone
         # by then, and stop_sampling flushes what was fed. Likewise for every sampled message.
         if self.is_running:
-            if message.log is not None:
-                # Its counts are the connections pane's: drawn with this sample's refresh.
-                self.states[message.server].feed_server_log(message.log, self.clock())
-            self.feed(message.sample, message.server)
+            with painting(self):
+                if message.log is not None:
+                    # Its counts are the connections pane's: drawn with this sample's refresh.
+                    self.states[message.server].feed_server_log(message.log, self.clock())
+                self.feed(message.sample, message.server)
 
     def tag(self, server: int) -> str:
         """What an automatic entry starts with: the server's name (a lone server has none)."""
@@ -300,7 +302,7 @@ class WarroomApp(Leaving, NoteBox, OtherViews, RecordWrites):
 
     def tick(self) -> None:
         """Once a second: the clock, the record's changes, and the age of stale data."""
-        with contextlib.suppress(NoMatches):  # the last tick may come while the app exits
+        with contextlib.suppress(NoMatches), painting(self):  # the last tick may come at exit
             self.tick_once()
 
     def tick_once(self) -> None:

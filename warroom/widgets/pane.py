@@ -14,7 +14,8 @@ than everything else a second of the dashboard does); any other renderable takes
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any, Generic, TypeVar
 from weakref import WeakKeyDictionary
 
@@ -84,12 +85,33 @@ def changed_span(old: Strip, new: Strip) -> tuple[int, int] | None:
 _DUE: WeakKeyDictionary[App[Any], list[Painted[Any]]] = WeakKeyDictionary()
 
 
+# Apps inside a ``painting`` block: their paints are done when it ends, not by a callback.
+_HELD: WeakKeyDictionary[App[Any], int] = WeakKeyDictionary()
+
+
 def _schedule_paint(widget: Painted[Any]) -> None:
     app = widget.app
     due = _DUE.setdefault(app, [])
-    if not due:
+    if not due and not _HELD.get(app):
         app.call_later(_paint_due, due)
     due.append(widget)
+
+
+@contextmanager
+def painting(app: App[Any]) -> Iterator[None]:
+    """The views set inside are painted as the block ends, in the same loop turn.
+
+    For the handlers that set a second's views (a sample, the clock's tick): the deferred
+    paint went through a callback message of its own each second, which cost the dashboard
+    more than some panes' paint. A view set outside such a block is still deferred."""
+    _HELD[app] = _HELD.get(app, 0) + 1
+    try:
+        yield
+    finally:
+        _HELD[app] -= 1
+        due = _DUE.get(app)
+        if due and not _HELD[app]:
+            _paint_due(due)
 
 
 def _paint_due(due: list[Painted[Any]]) -> None:
