@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
@@ -89,23 +91,35 @@ class IncidentHeader(Horizontal):
 
 
 def header_parts(view: HeaderView) -> tuple[Text, Text, Text]:
-    lead = Text(no_wrap=True, overflow="ellipsis")
-    lead.append(f" {view.severity} ", style=SEVERITY_STYLE.get(view.severity, "reverse"))
-    lead.append(" ")
-    lead.append(view.status.upper(), style=STATUS_STYLE.get(view.status, "bold"))
-    lead.append("  ")
     clocks = Text(no_wrap=True, overflow="ellipsis")
     clocks.append(view.clock, style="bold")
     clocks.append("  ")
     clocks.append(view.wall, style="dim")
     clocks.append("  ")
+    return (_lead(view.severity, view.status), clocks,
+            _tail(view.notes, view.title, view.incident_id))  # fmt: skip
+
+
+# The clocks change every second, the rest seldom: built once per change, not per second.
+@functools.lru_cache(maxsize=8)
+def _lead(severity: str, status: str) -> Text:
+    lead = Text(no_wrap=True, overflow="ellipsis")
+    lead.append(f" {severity} ", style=SEVERITY_STYLE.get(severity, "reverse"))
+    lead.append(" ")
+    lead.append(status.upper(), style=STATUS_STYLE.get(status, "bold"))
+    lead.append("  ")
+    return lead
+
+
+@functools.lru_cache(maxsize=8)
+def _tail(notes: tuple[tuple[str, str], ...], title: str, incident_id: str) -> Text:
     tail = Text(no_wrap=True, overflow="ellipsis")
-    for note, level in view.notes:
+    for note, level in notes:
         tail.append(clean(note), style=NOTE_STYLE.get(level, "bold"))
         tail.append("  ")
-    tail.append(clean(view.title), style="bold")
-    tail.append(f"  {clean(view.incident_id)}", style="dim")
-    return lead, clocks, tail
+    tail.append(clean(title), style="bold")
+    tail.append(f"  {clean(incident_id)}", style="dim")
+    return tail
 
 
 def render_header(view: HeaderView) -> Text:
