@@ -108,6 +108,13 @@ class ServerLogSource:
     def start(self) -> None:
         """Begin a read (unless one is still running) so it overlaps the caller's own work."""
         if self._pending is None and not self._closed:
+            missing = self._missing
+            if self._reader is None and missing is not None and self._clock() < self._probe_due:
+                # No readable log until the next probe: the answer is known, and waking the
+                # worker each second to give it cost both threads a wake-up for nothing.
+                self._pending = Future()
+                self._pending.set_result(missing)
+                return
             try:
                 self._pending = self._worker.submit(self._read)
             except RuntimeError:  # closed meanwhile
