@@ -5,6 +5,7 @@ Over SSH at 3 a.m. every byte is latency; these check what a refresh asks Textua
 
 from __future__ import annotations
 
+import asyncio
 import io
 import threading
 from pathlib import Path
@@ -99,6 +100,37 @@ async def test_the_clock_moves_each_second_with_samples_and_without(tmp_path: Pa
             app.tick()
             await pilot.pause()
             assert f"T+00:12:{37 + n}" in str(header.render())
+        assert "stale: last sample 4s ago" in text(app.query_one("#connections").render())
+
+
+@pytest.mark.asyncio
+async def test_samples_hold_the_tick_back_and_a_stall_lets_it_move_the_clock(
+    tmp_path: Path,
+) -> None:
+    clock = Clock()
+    app = make_app(new_store(tmp_path), clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        header = app.query_one(IncidentHeader)
+        ticked = asyncio.Event()
+        real_tick = app.tick
+
+        def spy() -> None:
+            ticked.set()
+            real_tick()
+
+        app.tick = spy  # type: ignore[method-assign]
+        loop = asyncio.get_running_loop()
+        for _ in range(3):  # a sample each second: each one puts the tick back past the next
+            clock.advance(1)
+            app.feed(sample(clock.now))
+            handle = app._tick_handle
+            assert handle is not None and handle.when() - loop.time() > 1.0
+        await pilot.pause()
+        assert "T+00:12:37" in str(header.render())
+        clock.advance(4)  # the database stalls: no more samples
+        await asyncio.wait_for(ticked.wait(), timeout=10)
+        await pilot.pause()
+        assert "T+00:12:41" in str(header.render())
         assert "stale: last sample 4s ago" in text(app.query_one("#connections").render())
 
 

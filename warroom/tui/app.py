@@ -10,6 +10,7 @@ clears, and the screen keeps answering while it waits.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Iterable
 from datetime import datetime
@@ -63,6 +64,9 @@ from warroom.widgets.views import HeaderView, ServersView
 
 W = TypeVar("W", bound=Widget)
 
+# Without a sample this long after the last one, the tick moves the clock (then every second):
+# past the poller's second, so a sample a little late does not cost a frame of its own.
+TICK_AFTER_SAMPLE_S = 1.25
 STALL_SHOWN_S = 0.5  # a write waiting this long for the lock is news in the header
 
 
@@ -102,6 +106,7 @@ class WarroomApp(Leaving, NoteBox, OtherViews, RecordWrites):
         self._fed_since_tick = False
         self._panes_behind = False  # host or PgBouncer figures not drawn yet
         self._found: dict[type[Any], Any] = {}
+        self._tick_handle: asyncio.TimerHandle | None = None
         self._seen_changes = -1
         self.kept_pending = 0  # writes left in the pending file at exit
         # The first unhandled exception (a bug): run() raises it once the app has stopped.
@@ -195,7 +200,7 @@ class WarroomApp(Leaving, NoteBox, OtherViews, RecordWrites):
         self.refresh_timeline()
         self.refresh_live()
         self.query_one(TimelineTable).focus()
-        self.set_interval(1.0, self.tick)
+        self._arm_tick(1.0)
 
     def on_ready(self) -> None:
         """The first frame is on the screen (Textual's Ready): now the data source. Started in
@@ -240,8 +245,10 @@ class WarroomApp(Leaving, NoteBox, OtherViews, RecordWrites):
         # Another server's figures reach the strip with the next refresh (the selected server's
         # sample, or the tick): a strip redrawn on every server's sample costs N² rows a second.
         if server == self.selected:
+            self.tick_duties()
             self.refresh_live()
             self._fed_since_tick = True
+            self._arm_tick(TICK_AFTER_SAMPLE_S)
 
     def on_host_sampled(self, message: HostSampled) -> None:
         if not self.is_running:
@@ -300,17 +307,35 @@ class WarroomApp(Leaving, NoteBox, OtherViews, RecordWrites):
             self.refresh_timeline()
             self.refresh_live()
 
+    def _arm_tick(self, delay: float) -> None:
+        """The tick, due ``delay`` from now unless a sample of the selected server comes first
+        (which redraws all the tick would, and arms it again). A timer woke the dashboard each
+        second for nothing while samples came: a tenth of its CPU. A cancelled asyncio handle
+        costs no wake-up."""
+        if self._tick_handle is not None:
+            self._tick_handle.cancel()
+        self._tick_handle = asyncio.get_running_loop().call_later(delay, self._ticked)
+
+    def _ticked(self) -> None:
+        self._tick_handle = None
+        if not self.is_running or self._shut_down:
+            return
+        self._fed_since_tick = False  # none came for a while: the clock is behind
+        try:
+            self.tick()
+        except Exception as exc:  # a bug: Textual's way, as from one of its own timers
+            self._handle_exception(exc)
+            return
+        self._arm_tick(1.0)
+
     def tick(self) -> None:
-        """Once a second: the clock, the record's changes, and the age of stale data."""
+        """The clock, the record's changes, and the age of stale data: with each sample of the
+        selected server, else once a second (``_arm_tick``)."""
         with contextlib.suppress(NoMatches), painting(self):  # the last tick may come at exit
             self.tick_once()
 
     def tick_once(self) -> None:
-        self.refresh_record()
-        if self.sharer is not None and self.sharer.take_arrived():
-            # Others' entries were merged into the store on the Sharer's thread.
-            with contextlib.suppress(NoMatches):
-                self.refresh_timeline()
+        self.tick_duties()
         # A sample since the last tick already moved the clock: a second refresh would cost a
         # second frame each second. Without samples (a stalled or slower poller) the tick keeps
         # the clock and the data's age moving.
@@ -318,6 +343,14 @@ class WarroomApp(Leaving, NoteBox, OtherViews, RecordWrites):
             self._fed_since_tick = False
         else:
             self.refresh_live()
+
+    def tick_duties(self) -> None:
+        """What each second looks for besides the clock: the record, others' shared entries."""
+        self.refresh_record()
+        if self.sharer is not None and self.sharer.take_arrived():
+            # Others' entries were merged into the store on the Sharer's thread.
+            with contextlib.suppress(NoMatches):
+                self.refresh_timeline()
 
     def header_notes(self) -> tuple[tuple[str, str], ...]:
         notes: list[tuple[str, str]] = list(self.source.header_notes())
