@@ -37,6 +37,21 @@ def test_series_keeps_only_the_newest_points() -> None:
     assert [v for _, v in series.points()] == [995.0, 996.0, 997.0, 998.0, 999.0]
 
 
+@given(st.lists(st.floats(0, 5000, allow_nan=False), max_size=300), st.floats(0, 5000))
+def test_a_charts_span_draws_as_the_whole_history_does(times: list[float], now: float) -> None:
+    """The panes get the points of the chart's span only; the chart must not change."""
+    from warroom.widgets.spark import chart
+
+    series = Series(maxlen=200)
+    for at in sorted(times):
+        series.append(at, at % 97)
+    span = 600.0
+    assert chart(series.since(now - span), now, span, 40, 5) == chart(
+        series.points(), now, span, 40, 5
+    )
+    assert all(at >= now - span for at, _ in series.since(now - span))
+
+
 def test_window_covers_only_the_last_seconds() -> None:
     series = Series()
     for i in range(100):

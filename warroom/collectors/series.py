@@ -109,6 +109,17 @@ class Series:
     def points(self) -> list[tuple[float, float]]:
         return list(self._points)
 
+    def since(self, start: float) -> list[tuple[float, float]]:
+        """The points at or after ``start`` (epoch seconds), oldest first: a chart's span,
+        without copying an hour of points to draw ten minutes of them each second."""
+        found: list[tuple[float, float]] = []
+        for point in reversed(self._points):
+            if point[0] < start:
+                break
+            found.append(point)
+        found.reverse()
+        return found
+
     def last(self) -> tuple[float, float] | None:
         return self._points[-1] if self._points else None
 

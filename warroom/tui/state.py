@@ -254,7 +254,7 @@ class LiveState:
             else (),
             level=level,
             banner=banner,
-            history=tuple(self.conns.points()),
+            history=tuple(self.conns.since(now.timestamp() - CHART_SPAN_S)),
             now=now.timestamp(),
             span_s=CHART_SPAN_S,
             probe_refused=int(sum(self.refusals.values(REFUSAL_WINDOW_S, now))),
@@ -278,7 +278,7 @@ class LiveState:
             refused=refused,
             probe_error=f"{probe.kind.value} {probe.sqlstate or ''}".strip() if probe else "",
             level=self.level("query_p95"),
-            history=tuple(self.query_ms.points()),
+            history=tuple(self.query_ms.since(now.timestamp() - CHART_SPAN_S)),
             now=now.timestamp(),
             span_s=CHART_SPAN_S,
         )
