@@ -105,7 +105,7 @@ class WarroomApp(Leaving, NoteBox, OtherViews, RecordWrites):
         self._quitting = False
         self._fed_since_tick = False
         self._panes_behind = False  # host or PgBouncer figures not drawn yet
-        self._found: dict[type[Any], Any] = {}
+        self._found: dict[Any, Any] = {}
         self._tick_handle: asyncio.TimerHandle | None = None
         self._seen_changes = -1
         self.kept_pending = 0  # writes left in the pending file at exit
@@ -419,6 +419,14 @@ class WarroomApp(Leaving, NoteBox, OtherViews, RecordWrites):
             found = self._found[kind] = self.query_one(kind)
         return found
 
+    def parts(self, kind: type[W]) -> list[W]:
+        """The dashboard's widgets of a kind it may lack (no host, no PgBouncer), looked up
+        once as ``part`` is."""
+        found = self._found.get((kind,))
+        if not found or not all(w.is_attached for w in found):
+            found = self._found[(kind,)] = list(self.query(kind))
+        return found
+
     def refresh_strip(self, now: datetime) -> None:
         rows = tuple(state.server_row(watched.name, now, self.interval)
                      for watched, state in zip(self.servers, self.states, strict=True))  # fmt: skip
@@ -450,11 +458,11 @@ class WarroomApp(Leaving, NoteBox, OtherViews, RecordWrites):
     def refresh_panes(self) -> None:
         host = self.states[0].host_view()
         if host is not None:
-            for pane in self.query(HostPane):
+            for pane in self.parts(HostPane):
                 pane.set_view(host)
         bouncer = self.state.bouncer_view()
         if bouncer is not None:
-            for bpane in self.query(BouncerPane):
+            for bpane in self.parts(BouncerPane):
                 bpane.set_view(bouncer)
 
     def refresh_timeline(self) -> None:
