@@ -318,7 +318,10 @@ class WarroomApp(Leaving, NoteBox, OtherViews, RecordWrites):
 
     def _ticked(self) -> None:
         self._tick_handle = None
-        if not self.is_running or self._shut_down:
+        if self._shut_down:
+            return
+        if not self.is_running:  # not yet, or closing: look again in a second
+            self._arm_tick(1.0)
             return
         self._fed_since_tick = False  # none came for a while: the clock is behind
         try:
