@@ -105,7 +105,7 @@ class WarroomApp(Leaving, NoteBox, OtherViews, RecordWrites):
         self._quitting = False
         self._fed_since_tick = False
         self._panes_behind = False  # host or PgBouncer figures not drawn yet
-        self._found: dict[Any, Any] = {}
+        self._found: dict[type[Any], list[Any]] = {}
         self._tick_handle: asyncio.TimerHandle | None = None
         self._seen_changes = -1
         self.kept_pending = 0  # writes left in the pending file at exit
@@ -415,19 +415,19 @@ class WarroomApp(Leaving, NoteBox, OtherViews, RecordWrites):
             self.refresh_panes()
 
     def part(self, kind: type[W]) -> W:
-        """The dashboard's one widget of this kind, looked up once: ``query_one`` walks the
-        whole screen (the footer's keys, the table's parts) and ran five times a second."""
-        found = self._found.get(kind)
-        if found is None or not found.is_attached:
-            found = self._found[kind] = self.query_one(kind)
-        return found
+        """The dashboard's one widget of this kind (NoMatches if gone, as ``query_one``)."""
+        found = self.parts(kind)
+        if not found:
+            raise NoMatches(f"no {kind.__name__} on the dashboard")
+        return found[0]
 
     def parts(self, kind: type[W]) -> list[W]:
-        """The dashboard's widgets of a kind it may lack (no host, no PgBouncer), looked up
-        once as ``part`` is."""
-        found = self._found.get((kind,))
+        """The dashboard's widgets of a kind, looked up once: a query walks the whole screen
+        (the footer's keys, the table's parts) and ran five times a second. A kind it lacks
+        (no host, no PgBouncer) is looked for again at each call."""
+        found = self._found.get(kind)
         if not found or not all(w.is_attached for w in found):
-            found = self._found[(kind,)] = list(self.query(kind))
+            found = self._found[kind] = list(self.query(kind))
         return found
 
     def refresh_strip(self, now: datetime) -> None:
