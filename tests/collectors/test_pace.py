@@ -84,50 +84,6 @@ def test_negative_or_missing_costs_are_ignored(costs: tuple[float, ...]) -> None
     assert pace.cost_s == pytest.approx(sorted(costs)[len(costs) // 2] / 1000)
 
 
-class Recorded(Pace):
-    """The pace, keeping what each sample reported on its own."""
-
-    def __init__(self, interval: float) -> None:
-        super().__init__(interval)
-        self.reported: list[float] = []
-
-    def record(self, server_s: float | None) -> None:
-        if server_s is not None:
-            self.reported.append(server_s)
-        super().record(server_s)
-
-
-def test_the_recorders_read_of_every_backend_counts_toward_its_pace(pg: PgCluster) -> None:
-    from warroom.collectors.alerts import AlertConfig
-    from warroom.collectors.findings import FindingsConfig
-    from warroom.collectors.headless import ServerLines
-    from warroom.recording.sampler import ServerFrames
-
-    col = PostgresCollector(pg.dsn(user=MONITOR_ROLE), interval=1.0, probe_every=0)
-    col.pace = pace = Recorded(1.0)
-    lines = ServerLines(col, None, None, FindingsConfig(), dsn=pg.dsn(user=MONITOR_ROLE))
-    frames = ServerFrames(lines, "db1", AlertConfig())
-    try:
-        sampled = frames.sample()
-        assert sampled.frame.status == "up" and sampled.frame.backends is not None
-        assert len(pace.reported) == 1
-        # The frame's cost is the sample statement's and the backends list's together.
-        assert pace.cost_s is not None and pace.cost_s > pace.reported[0]
-    finally:
-        lines.close_side()
-        col.close()
-
-
-def test_more_of_a_sample_adds_to_its_cost_only() -> None:
-    pace = Pace(1.0)
-    pace.add(0.5)  # nothing recorded yet: nothing to add to
-    assert pace.cost_s is None
-    pace.record(0.02)
-    pace.add(0.02)
-    assert pace.cost_s == pytest.approx(0.04)
-    assert pace.every() == 2.0
-
-
 def test_a_pace_that_fails_leaves_the_interval_asked_for() -> None:
     got: list[int] = []
     done = threading.Event()

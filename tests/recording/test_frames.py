@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from support.pgcluster import APP_ROLE
 from support.polling import wait_until
 
 from recording.recorder_process import frame_count, monitor_dsn, recording
+from warroom.drill.sandbox import clean_env
 from warroom.recording.store import FrameStore
 from warroom.sessions.model import Incident, Target
 from warroom.sessions.store import Store
@@ -78,3 +80,49 @@ def test_frames_refuses_what_it_cannot_save_in_one_line(pg, tmp_path: Path) -> N
     other = frames_cli(str(path), "--store", str(store), home=tmp_path)
     assert other.returncode == 1 and "no frames of db9.example:5432" in other.stderr
     assert not [p.name for p in tmp_path.iterdir() if "s.frames" in p.name]  # nor a partial
+
+
+def test_a_frames_backends_are_who_its_counts_are_while_clients_come_and_go(
+    pg, tmp_path: Path
+) -> None:
+    """pgbench -C opens a new connection for every transaction: the backends come and go
+    between any two reads of pg_stat_activity. A frame's list and its counts come from one."""
+    from warroom.collectors.alerts import AlertConfig
+    from warroom.collectors.findings import FindingsConfig
+    from warroom.collectors.headless import ServerLines
+    from warroom.collectors.postgres import PostgresCollector
+    from warroom.recording.sampler import ServerFrames
+
+    exe = pg.bin_dir / "pgbench"
+    script = tmp_path / "one.sql"
+    script.write_text("SELECT pg_sleep(0.002);\n")
+    env = dict(clean_env(), PGAPPNAME="churner")
+    churn = subprocess.Popen([str(exe), "-n", "-C", "-c", "6", "-T", "600", "-f", str(script),
+                              "-h", "127.0.0.1", "-p", str(pg.port), "-U", "postgres",
+                              "postgres"], env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)  # fmt: skip
+    dsn = monitor_dsn(pg)
+    col = PostgresCollector(dsn, interval=1.0, probe_every=0)
+    lines = ServerLines(col, None, None, FindingsConfig(), dsn=dsn)
+    frames = ServerFrames(lines, "db1", AlertConfig())
+    try:
+        wait_until(lambda: pg.backend_pids("churner"), 30, "pgbench's clients")
+        taken = [frames.sample().frame for _ in range(40)]
+    finally:
+        churn.terminate()
+        churn.wait(timeout=30)
+        lines.close_side()
+        col.close()
+    assert all(f.status == "up" for f in taken)
+    for frame in taken:
+        listed = frame.backends or ()
+        conns = frame.figures["connections"]
+        assert len(listed) == conns["total"]
+        by_app = Counter(b.application for b in listed)
+        assert {c["name"]: c["count"] for c in conns["by_application"]} == {
+            c["name"]: by_app[c["name"]] for c in conns["by_application"]
+        }
+    # The churn was seen: some frames caught pgbench's clients, and not always the same ones.
+    churners = [frozenset(b.pid for b in f.backends or () if b.application == "churner")
+                for f in taken]  # fmt: skip
+    assert any(churners) and len(set(churners)) > 1

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,13 +73,19 @@ def parse_signalled(text: str) -> Signalled:
 
 
 def parse_list(text: str) -> list[Backend]:
-    """The list statement's JSON as Backends. Its columns are typed (coalesced text, int pid
-    and port, an int array), so values are taken as they come (ages made floats): the recorder
-    parses every backend each second, and per-value conversions were half its CPU at 500
-    backends (bench/bench_recorder.py). Positional arguments for the same reason."""
+    """The list statement's JSON as Backends."""
+    return parse_rows(json.loads(text))
+
+
+def parse_rows(rows: list[dict[str, Any]]) -> list[Backend]:
+    """The list's rows (the list statement's, or a recorder's frame's ``backends``) as Backends.
+    Its columns are typed (coalesced text, int pid and port, an int array), so values are taken
+    as they come (ages made floats): the recorder parses every backend each second, and
+    per-value conversions were half its CPU at 500 backends (bench/bench_recorder.py).
+    Positional arguments for the same reason."""
     out: list[Backend] = []
     append = out.append
-    for r in json.loads(text):
+    for r in rows:
         get = r.get
         port = get("client_port")
         blocked = get("blocked_by")

@@ -34,11 +34,6 @@ class Pace:
         if server_s is not None and server_s >= 0:
             self._costs.append(server_s)
 
-    def add(self, server_s: float) -> None:
-        """More of the same sample's cost (the recorder's read of every backend after it)."""
-        if self._costs and server_s > 0:
-            self._costs[-1] += server_s
-
     @property
     def cost_s(self) -> float | None:
         """The typical server time of one sample lately (None before the first)."""

@@ -45,6 +45,7 @@ class MonitorSession:
     statements_schema: str | None = None  # where pg_stat_statements lives, once checked
     statements_checked: bool = False
     replication_prepared: bool = False
+    frame_prepared: bool = False  # pg_queries.FRAME, a recorder's sample
     # Why this connection no longer asks for replication (the server refused the statement:
     # a revoked function, a fork without one of the views). Asking again every sample would
     # only fill the server's log with the same ERROR; a new connection asks again.

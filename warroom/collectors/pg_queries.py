@@ -14,7 +14,6 @@ and pg_queries_serverlog.py. The ops database's schema SQL stays in sessions/sha
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -36,6 +35,7 @@ MAX_BLOCKED = 20  # pg_blocking_pids takes every lock-manager partition lock: ca
 
 PING = "warroom_ping"
 SAMPLE = "warroom_sample"
+FRAME = "warroom_frame"  # the sample with every backend: a recorder's (prepared on first use)
 
 
 def setup_sql(server_version: int, statement_timeout_ms: int) -> str:
@@ -62,13 +62,46 @@ def setup_sql(server_version: int, statement_timeout_ms: int) -> str:
     return (
         f"{select};\n"
         f"PREPARE {PING} AS SELECT 1;\n"
-        f"PREPARE {SAMPLE}(int, float8) AS {sample_sql(server_version)}"
+        f"{prepare_sample_sql(server_version)}"
     )
 
 
-def sample_sql(server_version: int) -> str:
+def prepare_sample_sql(server_version: int, *, with_backends: bool = False) -> str:
+    name = FRAME if with_backends else SAMPLE
+    body = sample_sql(server_version, with_backends=with_backends)
+    return f"PREPARE {name}(int, float8) AS {body}"
+
+
+def _activity(server_version: int, listed: bool) -> str:
+    """The client backends every statement here works from, as one relation (the CTE ``a``):
+    the sample counts them, the list shows them, a recorder's frame does both from one read.
+
+    ``listed``: with the list's extra columns (database, client port). Reading the view is
+    most of the cost at scale (for each backend the server looks up its process among all of
+    them), so a frame reads it once for both, and its counts and its list agree.
+    """
+    # 18 lists a backend from its fork on, as 'starting' until it has authenticated; before 18 it
+    # appears only then. One that a full server is about to refuse (a storm's, or our own
+    # probe's, whose name is not known yet) holds no slot anyone could use: not counted.
+    started = "\n      AND state IS DISTINCT FROM 'starting'" if server_version >= 180000 else ""
+    extra = ", datname, client_port" if listed else ""
+    return f"""
+    SELECT pid, coalesce(state, 'unknown') AS state, coalesce(usename::text, '') AS usename,
+           coalesce(application_name, '') AS application_name,
+           coalesce(host(client_addr), 'local') AS client, wait_event_type, wait_event,
+           backend_start, xact_start, query_start, state_change, query{extra}
+    FROM pg_stat_activity
+    WHERE backend_type = 'client backend'
+      AND pid <> pg_backend_pid()
+      AND application_name IS DISTINCT FROM '{PROBE_APPLICATION}'{started}"""
+
+
+def sample_sql(server_version: int, *, with_backends: bool = False) -> str:
     """The aggregate. ``$1``: how many top names to return; ``$2``: the previous sample's server
-    clock (epoch seconds, NULL on the first), so "new since then" counts each backend once."""
+    clock (epoch seconds, NULL on the first), so "new since then" counts each backend once.
+
+    ``with_backends``: a recorder's frame, which also returns every backend as the list does
+    (``backends``), from the same snapshot."""
     materialized = "MATERIALIZED " if server_version >= 120000 else ""
     # Top names from g (a few rows per service), not one more pass over every backend.
     top_g = (
@@ -83,20 +116,13 @@ def sample_sql(server_version: int) -> str:
         if server_version >= 140000
         else "NULL::json"
     )
-    # 18 lists a backend from its fork on, as 'starting' until it has authenticated; before 18 it
-    # appears only then. One that a full server is about to refuse (a storm's, or our own
-    # probe's, whose name is not known yet) holds no slot anyone could use: not counted.
-    started = "\n      AND state IS DISTINCT FROM 'starting'" if server_version >= 180000 else ""
+    listed = (
+        f"\n  'backends', (SELECT {_LIST_AGG} FROM ({_list_rows('NULL')}) b),"
+        if with_backends
+        else ""
+    )
     return f"""
-WITH a AS {materialized}(
-    SELECT pid, coalesce(state, 'unknown') AS state, coalesce(usename::text, '') AS usename,
-           coalesce(application_name, '') AS application_name,
-           coalesce(host(client_addr), 'local') AS client, wait_event_type, wait_event,
-           backend_start, xact_start, query_start, state_change, query
-    FROM pg_stat_activity
-    WHERE backend_type = 'client backend'
-      AND pid <> pg_backend_pid()
-      AND application_name IS DISTINCT FROM '{PROBE_APPLICATION}'{started}
+WITH a AS {materialized}({_activity(server_version, with_backends)}
 ), l AS {materialized}(
     SELECT pid, pg_blocking_pids(pid) AS b, application_name,
            greatest(extract(epoch FROM now() - query_start), 0) AS w,
@@ -191,7 +217,7 @@ SELECT json_build_object(
   'started', extract(epoch FROM pg_postmaster_start_time()),
   'conf_loaded', extract(epoch FROM pg_conf_load_time()),
   'in_recovery', pg_is_in_recovery(),
-  'xacts', (SELECT sum(xact_commit + xact_rollback) FROM pg_stat_database),
+  'xacts', (SELECT sum(xact_commit + xact_rollback) FROM pg_stat_database),{listed}
   -- Last, so everything above has run: the server time this sample cost (pace.py).
   'took', extract(epoch FROM clock_timestamp() - statement_timestamp())
 )"""
@@ -276,8 +302,8 @@ def _transitive(
     return tuple(ranked)
 
 
-def parse_sample(text: str, limits: Limits) -> Aggregate:
-    d = json.loads(text)
+def parse_sample(d: dict[str, Any], limits: Limits) -> Aggregate:
+    """The sample statement's JSON object (loaded: a frame's backends are taken out first)."""
     conns = Connections(
         total=int(d["total"]),
         max=limits.max_connections,
@@ -384,25 +410,33 @@ BACKENDS_QUERY_CHARS = 1024  # what pg_stat_activity keeps by default (track_act
 
 
 def backends_list_sql(server_version: int) -> str:
-    """The backends view's (and the recorder's) list: one row per client backend, as JSON.
+    """The backends view's list: one row per client backend, as JSON (a recorder's frame gets
+    the same rows with its sample: ``sample_sql(..., with_backends=True)``).
 
     Ordered by how long the current query (or open transaction) has run: the culprit first.
     ``$1``: the row cap, NULL for none (``LIMIT NULL`` is no limit). Times are UTC ISO text
     (a JSON timestamp is ISO whatever DateStyle says); ages are seconds on the server's clock.
     """
-    # As in the sample: 18 lists a backend from its fork on, as 'starting'; one not yet
-    # authenticated has no name, holds no slot anyone could use, and is not in the counts.
-    started = "\n    AND state IS DISTINCT FROM 'starting'" if server_version >= 180000 else ""
     return f"""
-SELECT coalesce(json_agg(b ORDER BY b.age DESC NULLS LAST, b.pid), '[]')::text FROM (
+WITH a AS ({_activity(server_version, True)}
+)
+SELECT {_LIST_AGG}::text FROM ({_list_rows('$1')}) b"""
+
+
+_LIST_AGG = "coalesce(json_agg(b ORDER BY b.age DESC NULLS LAST, b.pid), '[]')"
+
+
+def _list_rows(limit: str) -> str:
+    """The list's rows over ``a`` (``_activity`` with ``listed``), at most ``limit``."""
+    return f"""
   SELECT pid,
          backend_start AT TIME ZONE 'UTC' AS backend_start,
          coalesce(datname::text, '') AS database,
-         coalesce(application_name, '') AS application,
-         coalesce(usename::text, '') AS "user",
-         coalesce(host(client_addr), 'local') AS client,
+         application_name AS application,
+         usename AS "user",
+         client,
          client_port,
-         coalesce(state, '') AS state,
+         state,
          xact_start AT TIME ZONE 'UTC' AS xact_start,
          query_start AT TIME ZONE 'UTC' AS query_start,
          extract(epoch FROM now() - xact_start)::float8 AS xact_s,
@@ -422,12 +456,9 @@ SELECT coalesce(json_agg(b ORDER BY b.age DESC NULLS LAST, b.pid), '[]')::text F
           OR length(query) > {BACKENDS_QUERY_CHARS})
            AS query_truncated,
          greatest(now() - xact_start, now() - query_start) AS age
-  FROM pg_stat_activity
-  WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
-    AND application_name IS DISTINCT FROM '{PROBE_APPLICATION}'{started}
+  FROM a
   ORDER BY greatest(now() - xact_start, now() - query_start) DESC NULLS LAST, pid
-  LIMIT $1
-) b
+  LIMIT {limit}
 """
 
 

@@ -119,6 +119,11 @@ class PostgresCollector(Connecting, ExtraReads, SampleAssembly):
         self._local, self._port = proctitles.is_local(self._conninfo)
         self.process_titles = self._local  # count from process titles while refused
         self._postmaster: int | None = None
+        # A recorder's frames: each sample also returns every backend, from the same read of
+        # pg_stat_activity as its counts (take_backends). That read is most of a sample's
+        # server time at scale; a second statement for the list paid it twice.
+        self.with_backends = False
+        self._backends: list[backends.Backend] | None = None
 
     # -- public ----------------------------------------------------------------------------
 
@@ -155,6 +160,7 @@ class PostgresCollector(Connecting, ExtraReads, SampleAssembly):
 
     def sample(self) -> PgSample:
         at = now_utc()
+        self._backends = None  # this sample's, or none
         deadline = time.monotonic() + self.budget
         try:
             if not self._lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
@@ -189,6 +195,12 @@ class PostgresCollector(Connecting, ExtraReads, SampleAssembly):
                 self._lock.release()
         if self._probe_thread is not None:
             self._probe_thread.join(timeout=1.0)
+
+    def take_backends(self) -> list[backends.Backend] | None:
+        """Every client backend, from the last sample's own snapshot of pg_stat_activity (set
+        ``with_backends`` first); once. None when that sample failed."""
+        listed, self._backends = self._backends, None
+        return listed
 
     # -- the backends view: on the held connection, the one a storm cannot take away ------
 
@@ -309,6 +321,18 @@ class PostgresCollector(Connecting, ExtraReads, SampleAssembly):
 
     # -- sampling --------------------------------------------------------------------------
 
+    def _sample_statement(self, session: MonitorSession, deadline: float) -> bytes:
+        """The prepared sample's name: a recorder's frame (``with_backends``) is prepared on
+        its first use, so a dashboard's connection never plans it."""
+        if not self.with_backends:
+            return pg_queries.SAMPLE.encode()
+        if not session.frame_prepared:
+            sql = pg_queries.prepare_sample_sql(session.version, with_backends=True).encode()
+            pg_wire.execute(session.pgconn, lambda c: c.send_query(sql), deadline, self._stop)
+            self._own_statements += 1
+            session.frame_prepared = True
+        return pg_queries.FRAME.encode()
+
     def _sample_locked(self, at: datetime, deadline: float) -> PgSample:
         if self._closed:
             return self._down(at, Failure(FailureKind.OTHER, "collector closed"))
@@ -336,16 +360,27 @@ class PostgresCollector(Connecting, ExtraReads, SampleAssembly):
             query_ms = (time.perf_counter() - t0) * 1000.0
             top = str(self.top).encode()
             since = None if session.server_now is None else repr(session.server_now).encode()
+            name = self._sample_statement(session, deadline)
+            t1 = time.perf_counter()
             results = pg_wire.execute(
-                session.pgconn,
-                lambda c: c.send_query_prepared(pg_queries.SAMPLE.encode(), [top, since]),
+                session.pgconn, lambda c: c.send_query_prepared(name, [top, since]),
                 deadline, self._stop,
             )  # fmt: skip
+            wall = time.perf_counter() - t1
             self._own_statements += 2
             text = pg_wire.value(results[-1])
             if text is None:
                 raise ValueError("empty answer to the sample query")
-            agg = pg_queries.parse_sample(text, session.limits)
+            answer = json.loads(text)
+            listed = answer.pop("backends", None)
+            agg = pg_queries.parse_sample(answer, session.limits)
+            cost = agg.server_s
+            if listed is not None:
+                self._backends = backends.parse_rows(listed)
+                # The statement's own clock stops before the server has written and sent the
+                # rows (megabytes at 10,000 backends): a frame's pace counts them, timed here,
+                # so a far server's network counts too and the pace errs toward sampling less.
+                cost = max(cost or 0.0, wall)
             if agg.roots and deadline - time.monotonic() > self.budget / 4:
                 # Which locks the roots hold: pg_locks is read only while sessions wait.
                 held = self._optional(session, pg_queries.LOCK_DETAIL_SQL,
@@ -368,5 +403,5 @@ class PostgresCollector(Connecting, ExtraReads, SampleAssembly):
         except (ValueError, KeyError, TypeError, json.JSONDecodeError) as exc:
             return self._down(at, Failure(FailureKind.OTHER, f"unexpected answer: {exc!r}"))
         self._last_failure = None
-        self.pace.record(agg.server_s)  # before the sample says the cadence it sets
+        self.pace.record(cost)  # before the sample says the cadence it sets
         return self._up(at, session, query_ms, agg, settings, repl)

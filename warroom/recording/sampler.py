@@ -1,20 +1,20 @@
-"""One server's frame per sample: the headless sample, then its backends on the same connection.
+"""One server's frame per sample: the headless sample and its backends, from one read.
 
 The sample is ``warroom sample --json``'s (collectors/headless.py: PostgreSQL, its PgBouncer,
-its server log, the findings); the backends are the backends view's list, read right after on
-the collector's held monitoring connection (the one a connection storm cannot take away). The
+its server log, the findings); the backends are the backends view's rows, returned by the same
+statement on the collector's held monitoring connection (the one a connection storm cannot take
+away), from the same snapshot of pg_stat_activity: a frame's list is who its counts are. The
 alerts are the dashboard's rules on the same figures. Runs on the server's poller thread;
 what it returns goes to the recorder's one writer thread.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from warroom.collectors.alerts import AlertConfig, AlertEngine, State
-from warroom.collectors.sample import Failure, PgSample
+from warroom.collectors.sample import PgSample
 from warroom.collectors.series import RollupBuilder, Series
 from warroom.recording.frame import BackendRow, Frame, Rows
 from warroom.recording.opener import Breach, alert_breach, finding_breach
@@ -38,6 +38,7 @@ class Sampled:
 class ServerFrames:
     def __init__(self, lines: ServerLines, server: str, alerts: AlertConfig) -> None:
         self.lines = lines
+        lines.collector.with_backends = True
         self.server = server
         self.alerts = AlertEngine(alerts)
         self._window_s = alerts.latency_window_s
@@ -46,17 +47,10 @@ class ServerFrames:
         self._rows = Rows()
 
     def _backends(self, sample: PgSample) -> tuple[BackendRow, ...] | None:
-        """Every client backend (no cap: the recorder keeps all), read on the collector's
-        monitoring connection right after its sample; None when the list failed."""
-        collector = self.lines.collector
-        started = time.perf_counter()
-        listed = collector.list_backends(limit=None)
-        # It reads pg_stat_activity again: its cost counts toward the recorder's pace (timed
-        # here, so a far server's network counts too: the pace errs toward sampling less).
-        collector.pace.add(time.perf_counter() - started)
-        if isinstance(listed, Failure):
-            return None
-        return self._rows.of(listed, sample.at.timestamp())
+        """Every client backend (no cap: the recorder keeps all), from the sample's own read of
+        pg_stat_activity, so the frame's list and its counts agree; None when it failed."""
+        listed = self.lines.collector.take_backends()
+        return None if listed is None else self._rows.of(listed, sample.at.timestamp())
 
     def sample(self) -> Sampled:
         taken = self.lines.take()
