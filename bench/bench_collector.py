@@ -2,7 +2,8 @@
 (or any ``--levels``: 5000,10000 for the scale figures), and the dashboard's refresh on it.
 
 warroom's sample includes everything issue 11 added (churn, waits, lock roots, idle-in-transaction
-by application, server facts; a pg_stat_statements snapshot every 5th sample).
+by application, server facts; a pg_stat_statements snapshot every 5th sample). "warroom rec" is
+`warroom record`'s frame: the same sample with every backend listed, from one read.
 
 Prints figures, asserts nothing. Run as root (or the server's owner) from the repo root:
 
@@ -48,12 +49,14 @@ from support.pgcluster import MONITOR_ROLE, PgCluster
 from support.pgversions import majors
 from tui.tui_support import Clock, new_store
 
+from warroom.collectors.headless import ServerLines
 from warroom.collectors.postgres import PostgresCollector
 from warroom.collectors.sample import PgSample
 from warroom.sessions.recorder import Recorder
 
 TICK = os.sysconf("SC_CLK_TCK")
 PGA_ROLE = "pga"  # pg_activity usually runs as a superuser; its own role keeps pgss apart
+REC_ROLE = "rec"  # the recorder's frames, under a role of their own for the same reason
 
 
 def backend_cpu_s(pid: int) -> float:
@@ -151,6 +154,28 @@ def warroom_tool(cluster: PgCluster) -> tuple[Tool, PostgresCollector]:
     return Tool("warroom", refresh, col.backend_pid or 0, MONITOR_ROLE), col
 
 
+def recorder_tool(cluster: PgCluster) -> tuple[Tool, ServerLines]:
+    """`warroom record`'s frame (recording/sampler.py): the sample with every backend, from its
+    one read of pg_stat_activity, through the server log reader and the rollups as it runs."""
+    from warroom.collectors.alerts import AlertConfig
+    from warroom.collectors.findings import FindingsConfig
+    from warroom.recording.sampler import ServerFrames
+
+    dsn = cluster.dsn(user=REC_ROLE)
+    col = PostgresCollector(dsn, interval=1.0, probe_every=0)
+    col.statements_every = 0  # the dashboard's tool already pays for pg_stat_statements
+    lines = ServerLines(col, None, None, FindingsConfig(), dsn=dsn)
+    frames = ServerFrames(lines, "db1", AlertConfig())
+
+    def refresh() -> None:
+        frame = frames.sample().frame
+        if frame.status != "up" or frame.backends is None:
+            raise RuntimeError(f"recorder frame without its backends: {frame.figures.get('error')}")
+
+    refresh()
+    return Tool("warroom rec", refresh, col.backend_pid or 0, REC_ROLE), lines
+
+
 def pg_activity_tool(cluster: PgCluster) -> Tool:
     from pgactivity.data import Data
 
@@ -213,13 +238,17 @@ def main() -> None:
     )
     held: list[psycopg.Connection] = []
     col: PostgresCollector | None = None
+    rec_lines: ServerLines | None = None
     try:
         cluster.start()
         admin = cluster.connect()
         admin.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
         admin.execute(f"CREATE ROLE {PGA_ROLE} SUPERUSER LOGIN")
+        admin.execute(f"CREATE ROLE {REC_ROLE} LOGIN IN ROLE pg_monitor")
         war, col = warroom_tool(cluster)
+        rec, rec_lines = recorder_tool(cluster)
         pga = pg_activity_tool(cluster)
+        tools = (war, rec, pga)
         print(f"PostgreSQL {cluster.version_num}, {args.rounds} refreshes per tool per level,"
               f" interleaved; idle client backends held by this process")
         header = (
@@ -243,20 +272,18 @@ def main() -> None:
             taken = avail0 - mem_available_mib()
             print(f"{level:>8} memory: MemAvailable down {taken / 1024:.2f} GiB,"
                   f" {taken / level:.2f} MiB per idle backend (server and this client)")
-            for tool in (war, pga):
-                tool.reset()
             for _ in range(5):  # warm caches and prepared plans before measuring
-                war.round()
-                pga.round()
-            for tool in (war, pga):
+                for tool in tools:
+                    tool.round()
+            for tool in tools:
                 tool.reset()
             admin.execute("SELECT pg_stat_statements_reset()")
             for _ in range(args.rounds):
-                war.round()
-                pga.round()
+                for tool in tools:
+                    tool.round()
             n = args.rounds
             ratio = war.server_cpu / pga.server_cpu if pga.server_cpu else float("nan")
-            for tool in (war, pga):
+            for tool in tools:
                 ms, calls = pgss_ms(admin, tool.user)
                 p50 = statistics.median(tool.wall) * 1000
                 p95 = statistics.quantiles(tool.wall, n=20)[-1] * 1000
@@ -273,6 +300,9 @@ def main() -> None:
                   f" (server time {col.pace.cost_s * 1000 if col.pace.cost_s else 0:.1f} ms"
                   f" as measured in the statement): {war.server_cpu / n * 1000 / every:.1f} ms"
                   f" of server CPU per second of watching")
+            every = rec_lines.collector.every()
+            print(f"{level:>8} recorder cadence: a frame every {every:g} s:"
+                  f" {rec.server_cpu / n * 1000 / every:.1f} ms of server CPU per second")
             fed = [col.sample() for _ in range(args.refreshes)]
             p50, p95, cpu_ms = asyncio.run(dashboard_refresh(fed))
             budget = statistics.quantiles(war.wall, n=20)[-1] * 1000 + p95
@@ -287,6 +317,9 @@ def main() -> None:
     finally:
         if col is not None:
             col.close()
+        if rec_lines is not None:
+            rec_lines.close_side()
+            rec_lines.collector.close()
         for conn in held:
             conn.close()
         cluster.cleanup()

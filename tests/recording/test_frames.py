@@ -126,3 +126,55 @@ def test_a_frames_backends_are_who_its_counts_are_while_clients_come_and_go(
     churners = [frozenset(b.pid for b in f.backends or () if b.application == "churner")
                 for f in taken]  # fmt: skip
     assert any(churners) and len(set(churners)) > 1
+
+
+def test_a_frame_too_slow_for_the_statement_timeout_keeps_its_counts_and_lists_again_later(
+    pg, monkeypatch
+) -> None:
+    """Past some tens of thousands of backends the list takes longer than the statement
+    timeout, and the server cancels the frame: its counts must not go with it (a down frame
+    would raise "unreachable"). The frame's SQL is slowed here while a table has a row."""
+    from warroom.collectors import pg_queries, postgres
+    from warroom.collectors.alerts import AlertConfig
+    from warroom.collectors.findings import FindingsConfig
+    from warroom.collectors.headless import ServerLines
+    from warroom.recording.sampler import ServerFrames
+
+    real = pg_queries.sample_sql
+
+    def slowed(version: int, *, with_backends: bool = False) -> str:
+        sql = real(version, with_backends=with_backends)
+        if with_backends:  # as slow as a list of too many backends, while nap has a row
+            nap = "  'nap', (SELECT count(pg_sleep(5)) FROM nap),\n"
+            sql = sql.replace("  'took',", nap + "  'took',")
+        return sql
+
+    monkeypatch.setattr(pg_queries, "sample_sql", slowed)
+    monkeypatch.setattr(postgres, "FRAMES_PAUSE_S", 0.5)
+    admin = psycopg.connect(pg.dsn(), autocommit=True)
+    admin.execute("CREATE TABLE nap (x int)")
+    admin.execute("GRANT SELECT ON nap TO PUBLIC")
+    dsn = monitor_dsn(pg)
+    col = postgres.PostgresCollector(dsn, interval=1.0, probe_every=0)
+    lines = ServerLines(col, None, None, FindingsConfig(), dsn=dsn)
+    frames = ServerFrames(lines, "db1", AlertConfig())
+    try:
+        with psycopg.connect(pg.dsn(user=APP_ROLE, application_name="leaky")) as held:
+            assert frames.sample().frame.backends is not None
+            admin.execute("INSERT INTO nap VALUES (1)")
+            cancelled = frames.sample()  # the frame is cancelled; the counts are asked alone
+            paused = frames.sample()  # within the pause: the counts alone, no time lost
+            for sampled in (cancelled, paused):
+                frame = sampled.frame
+                assert frame.status == "up" and frame.backends is None
+                by_app = frame.figures["connections"]["by_application"]
+                assert {c["name"]: c["count"] for c in by_app}["leaky"] == 1
+                assert not any("unreachable" in line for line in sampled.log)
+            admin.execute("DELETE FROM nap")
+            again = wait_until(lambda: frames.sample().frame.backends, 10, "the list again")
+            assert held.info.backend_pid in {b.pid for b in again}
+    finally:
+        lines.close_side()
+        col.close()
+        admin.execute("DROP TABLE nap")
+        admin.close()

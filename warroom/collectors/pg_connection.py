@@ -46,6 +46,8 @@ class MonitorSession:
     statements_checked: bool = False
     replication_prepared: bool = False
     frame_prepared: bool = False  # pg_queries.FRAME, a recorder's sample
+    frames_after: float = 0.0  # monotonic: until then the frame is too slow, counts alone
+    frames_failed: int = 0  # frames cancelled in a row (the pause doubles with each)
     # Why this connection no longer asks for replication (the server refused the statement:
     # a revoked function, a fork without one of the views). Asking again every sample would
     # only fill the server's log with the same ERROR; a new connection asks again.

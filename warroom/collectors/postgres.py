@@ -51,6 +51,11 @@ from warroom.dsn import parse as parse_dsn
 
 APPLICATION = "warroom"
 STATEMENTS_EVERY_S = 5.0  # pg_stat_statements snapshots: enough for "the last minute"
+# A recorder's frame cancelled by the statement timeout: counts alone this long, doubling
+# while frames keep failing (a server too big to list each second pays a cancelled frame's
+# time once in five minutes), back to the first pause once one fits.
+FRAMES_PAUSE_S = 10.0
+FRAMES_PAUSE_MAX_S = 300.0
 
 T = TypeVar("T")
 
@@ -321,17 +326,44 @@ class PostgresCollector(Connecting, ExtraReads, SampleAssembly):
 
     # -- sampling --------------------------------------------------------------------------
 
-    def _sample_statement(self, session: MonitorSession, deadline: float) -> bytes:
-        """The prepared sample's name: a recorder's frame (``with_backends``) is prepared on
-        its first use, so a dashboard's connection never plans it."""
-        if not self.with_backends:
-            return pg_queries.SAMPLE.encode()
-        if not session.frame_prepared:
+    def _run_sample(
+        self, session: MonitorSession, params: list[bytes | None], deadline: float
+    ) -> tuple[str, float | None]:
+        """The sample statement's JSON text, and for a recorder's frame (``with_backends``)
+        the seconds it took from send to answer (None for the counts alone).
+
+        The frame is prepared on its first use, so a dashboard's connection never plans it. A
+        frame the server cancels for taking longer than the statement timeout (its list grows
+        with the square of the backends) must not cost the counts: they are asked for alone at
+        once, and frames pause (``FRAMES_PAUSE_S``, doubling while they keep failing)."""
+        frame = self.with_backends and time.monotonic() >= session.frames_after
+        if frame and not session.frame_prepared:
             sql = pg_queries.prepare_sample_sql(session.version, with_backends=True).encode()
             pg_wire.execute(session.pgconn, lambda c: c.send_query(sql), deadline, self._stop)
             self._own_statements += 1
             session.frame_prepared = True
-        return pg_queries.FRAME.encode()
+        name = (pg_queries.FRAME if frame else pg_queries.SAMPLE).encode()
+        started = time.monotonic()
+        self._own_statements += 1
+        try:
+            results = pg_wire.execute(session.pgconn,
+                                      lambda c: c.send_query_prepared(name, params),
+                                      deadline, self._stop)  # fmt: skip
+        except WireError as exc:
+            if not frame or exc.broken or exc.failure.sqlstate != "57014":
+                raise
+            session.frames_failed += 1
+            pause = FRAMES_PAUSE_S * 2 ** (session.frames_failed - 1)
+            session.frames_after = time.monotonic() + min(pause, FRAMES_PAUSE_MAX_S)
+            if deadline - time.monotonic() < (time.monotonic() - started) / 2:
+                raise  # no time left for the counts either: this sample says why
+            return self._run_sample(session, params, deadline)
+        text = pg_wire.value(results[-1])
+        if text is None:
+            raise ValueError("empty answer to the sample query")
+        if frame:
+            session.frames_failed = 0
+        return text, time.monotonic() - started if frame else None
 
     def _sample_locked(self, at: datetime, deadline: float) -> PgSample:
         if self._closed:
@@ -360,27 +392,18 @@ class PostgresCollector(Connecting, ExtraReads, SampleAssembly):
             query_ms = (time.perf_counter() - t0) * 1000.0
             top = str(self.top).encode()
             since = None if session.server_now is None else repr(session.server_now).encode()
-            name = self._sample_statement(session, deadline)
-            t1 = time.perf_counter()
-            results = pg_wire.execute(
-                session.pgconn, lambda c: c.send_query_prepared(name, [top, since]),
-                deadline, self._stop,
-            )  # fmt: skip
-            wall = time.perf_counter() - t1
-            self._own_statements += 2
-            text = pg_wire.value(results[-1])
-            if text is None:
-                raise ValueError("empty answer to the sample query")
+            self._own_statements += 1  # the ping
+            text, frame_s = self._run_sample(session, [top, since], deadline)
             answer = json.loads(text)
             listed = answer.pop("backends", None)
             agg = pg_queries.parse_sample(answer, session.limits)
             cost = agg.server_s
-            if listed is not None:
+            if listed is not None and frame_s is not None:
                 self._backends = backends.parse_rows(listed)
                 # The statement's own clock stops before the server has written and sent the
                 # rows (megabytes at 10,000 backends): a frame's pace counts them, timed here,
                 # so a far server's network counts too and the pace errs toward sampling less.
-                cost = max(cost or 0.0, wall)
+                cost = max(cost or 0.0, frame_s)
             if agg.roots and deadline - time.monotonic() > self.budget / 4:
                 # Which locks the roots hold: pg_locks is read only while sessions wait.
                 held = self._optional(session, pg_queries.LOCK_DETAIL_SQL,
