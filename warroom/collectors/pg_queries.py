@@ -30,6 +30,7 @@ from warroom.collectors.sample import (
 
 PROBE_APPLICATION = "warroom-probe"
 QUERY_CHARS = 200
+BACKENDS_QUERY_CHARS = 1024  # what pg_stat_activity keeps by default (track_activity_query_size)
 GROUP_CLIENTS = 3  # client addresses kept per group: where a service runs, not every host
 MAX_BLOCKED = 20  # pg_blocking_pids takes every lock-manager partition lock: call it sparingly
 
@@ -84,12 +85,24 @@ def _activity(server_version: int, listed: bool) -> str:
     # appears only then. One that a full server is about to refuse (a storm's, or our own
     # probe's, whose name is not known yet) holds no slot anyone could use: not counted.
     started = "\n      AND state IS DISTINCT FROM 'starting'" if server_version >= 180000 else ""
-    extra = ", datname, client_port" if listed else ""
+    # The text cut here, as it is kept: a materialized snapshot of every backend's whole query
+    # (track_activity_query_size is often raised to many kB) outgrows work_mem and goes to disk.
+    query = f"left(query, {QUERY_CHARS}) AS query"
+    if listed:
+        query = f"""left(query, {BACKENDS_QUERY_CHARS}) AS query,
+           -- The server cut the text at track_activity_query_size bytes (less one), or we did.
+           -- In bytes here ('1kB' from current_setting). A scalar subquery is read once (an
+           -- InitPlan); joined, the planner re-read every setting for each backend: 8 of the
+           -- list's 12.5 ms at 500 backends (bench/bench_recorder_server.py).
+           (octet_length(query) >= (SELECT setting::int FROM pg_settings
+                                    WHERE name = 'track_activity_query_size') - 1
+            OR length(query) > {BACKENDS_QUERY_CHARS}) AS query_truncated,
+           datname, client_port"""
     return f"""
     SELECT pid, coalesce(state, 'unknown') AS state, coalesce(usename::text, '') AS usename,
            coalesce(application_name, '') AS application_name,
            coalesce(host(client_addr), 'local') AS client, wait_event_type, wait_event,
-           backend_start, xact_start, query_start, state_change, query{extra}
+           backend_start, xact_start, query_start, state_change, {query}
     FROM pg_stat_activity
     WHERE backend_type = 'client backend'
       AND pid <> pg_backend_pid()
@@ -406,8 +419,6 @@ WHERE h.granted AND h.pid = ANY ($1::int[])
                 AND w.objsubid IS NOT DISTINCT FROM h.objsubid)
 """
 
-BACKENDS_QUERY_CHARS = 1024  # what pg_stat_activity keeps by default (track_activity_query_size)
-
 
 def backends_list_sql(server_version: int) -> str:
     """The backends view's list: one row per client backend, as JSON (a recorder's frame gets
@@ -446,15 +457,8 @@ def _list_rows(limit: str) -> str:
          coalesce(wait_event, '') AS wait_event,
          CASE WHEN wait_event_type = 'Lock' THEN pg_blocking_pids(pid) ELSE '{{}}' END
            AS blocked_by,
-         left(query, {BACKENDS_QUERY_CHARS}) AS query,
-         -- The server cut the text at track_activity_query_size bytes (less one), or we did.
-         -- In bytes here ('1kB' from current_setting). A scalar subquery is read once (an
-         -- InitPlan); joined, the planner re-read every setting for each backend: 8 of the
-         -- statement's 12.5 ms at 500 backends (bench/bench_recorder_server.py).
-         (octet_length(query) >= (SELECT setting::int FROM pg_settings
-                                  WHERE name = 'track_activity_query_size') - 1
-          OR length(query) > {BACKENDS_QUERY_CHARS})
-           AS query_truncated,
+         query,
+         query_truncated,
          greatest(now() - xact_start, now() - query_start) AS age
   FROM a
   ORDER BY greatest(now() - xact_start, now() - query_start) DESC NULLS LAST, pid
