@@ -4,7 +4,8 @@ Per connection: one setup round trip (session settings, the slot limits, two PRE
 sample: ``EXECUTE warroom_ping`` (the latency probe) and ``EXECUTE warroom_sample`` — a single
 aggregate over one snapshot of pg_stat_activity that returns everything as one JSON value, so
 the server does the counting (GROUP BY) and only a few hundred bytes cross the wire whatever the
-number of backends.
+number of backends. A recorder's frame is ``EXECUTE warroom_frame`` instead (prepared on first
+use): the same aggregate with every backend's row, from the same snapshot.
 
 Also here: the statements sent beside the sample on the same connection (the lock detail, the
 backends view's list and signals) and `warroom doctor`'s check. Their siblings hold the rest,
@@ -77,7 +78,8 @@ def _activity(server_version: int, listed: bool) -> str:
     """The client backends every statement here works from, as one relation (the CTE ``a``):
     the sample counts them, the list shows them, a recorder's frame does both from one read.
 
-    ``listed``: with the list's extra columns (database, client port). Reading the view is
+    ``listed``: with the list's columns (database, client port, the query's first kB and
+    whether it was cut) where the sample keeps its first 200 characters. Reading the view is
     most of the cost at scale (for each backend the server looks up its process among all of
     them), so a frame reads it once for both, and its counts and its list agree.
     """
