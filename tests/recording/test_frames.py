@@ -113,6 +113,8 @@ def test_a_frames_backends_are_who_its_counts_are_while_clients_come_and_go(
         churn.wait(timeout=30)
         lines.close_side()
         col.close()
+        # The cluster is the run's: the next test here counts its backends.
+        wait_until(lambda: not pg.backend_pids("churner"), 30, "pgbench's backends gone")
     assert all(f.status == "up" for f in taken)
     for frame in taken:
         listed = frame.backends or ()
