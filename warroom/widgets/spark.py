@@ -42,7 +42,10 @@ def sparkline(
     top: float | None = None,
 ) -> str:
     """One row of blocks scaled to ``top`` (default: the peak); gaps show as ``·``."""
-    cols = bucket(points, now, span, width)
+    return _row(bucket(points, now, span, width), top)
+
+
+def _row(cols: Sequence[float | None], top: float | None) -> str:
     present = [v for v in cols if v is not None]
     peak = top if top is not None else (max(present) if present else 0.0)
     chars = []
@@ -64,6 +67,26 @@ def bar(fraction: float, width: int) -> str:
     return "█" * filled + "░" * (width - filled)
 
 
+class Columns:
+    """A pane's chart columns, bucketed once per view and width: the pane's redraw key and its
+    picture both need them (each bucketing is a pass over the span's points, 600 of them once
+    the dashboard has run ten minutes, every second)."""
+
+    def __init__(self) -> None:
+        self._last: tuple[object, int, tuple[float | None, ...]] | None = None
+
+    def of(
+        self, view: object, points: Sequence[tuple[float, float]], now: float, span: float,
+        width: int,
+    ) -> tuple[float | None, ...]:
+        last = self._last
+        if last is not None and last[0] is view and last[1] == width:
+            return last[2]
+        cols = tuple(bucket(points, now, span, width))
+        self._last = (view, width, cols)
+        return cols
+
+
 def chart(
     points: Sequence[tuple[float, float]],
     now: float,
@@ -73,9 +96,13 @@ def chart(
     top: float | None = None,
 ) -> list[str]:
     """A block chart ``height`` rows tall (top row first); one row is ``sparkline``."""
+    return chart_of(bucket(points, now, span, width), height, top)
+
+
+def chart_of(cols: Sequence[float | None], height: int, top: float | None = None) -> list[str]:
+    """``chart`` of columns already bucketed."""
     if height <= 1:
-        return [sparkline(points, now, span, width, top)]
-    cols = bucket(points, now, span, width)
+        return [_row(cols, top)]
     present = [v for v in cols if v is not None]
     peak = top if top is not None else (max(present) if present else 0.0)
     steps = len(BLOCKS) - 1
