@@ -64,8 +64,11 @@ def test_the_server_reports_what_its_sample_cost(pg: PgCluster) -> None:
         # even this sample's wall time on the server long: no fixed figure here).
         assert first.every_s == col.every()
         # The same server, with a share so small that its real cost is over it (the median of
-        # the two costs is at least half the first's: 2.25 intervals or more).
+        # the two costs is at least half the first's: 2.25 intervals or more). The new pace
+        # starts from the first's cost: alone, a warm second sample can cost a fifth of the
+        # cold first one, under the share.
         col.pace = Pace(1.0, share=first.server_ms / 1000 / 4.5)
+        col.pace.record(first.server_ms / 1000)
         second = col.sample()
         assert second.up, second.error
         assert second.every_s is not None and second.every_s >= 2.0
