@@ -9,10 +9,13 @@ between closest ranks (numpy's default), so p50 of ``[1, 2]`` is 1.5.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import islice
+from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from warroom.collectors.sample import Connections, FailureKind, Group, PgSample
@@ -80,6 +83,9 @@ class Window:
         )
 
 
+_at = itemgetter(0)  # a point's time
+
+
 class Series:
     """The last ``maxlen`` (time, value) points; the oldest fall off as new ones arrive.
 
@@ -112,11 +118,12 @@ class Series:
     def since(self, start: float) -> list[tuple[float, float]]:
         """The points at or after ``start`` (epoch seconds), oldest first: a chart's span,
         without copying an hour of points to draw ten minutes of them each second."""
-        found: list[tuple[float, float]] = []
-        for point in reversed(self._points):
-            if point[0] < start:
-                break
-            found.append(point)
+        points = self._points
+        # A binary search (a deque's index walks at most half its blocks), then the tail taken
+        # in C. A Python loop over the span's points cost each chart ~0.2 ms a second once the
+        # dashboard had run ten minutes: most of why its cost grew with its age.
+        first = bisect_left(points, start, key=_at)
+        found = list(islice(reversed(points), len(points) - first))
         found.reverse()
         return found
 
