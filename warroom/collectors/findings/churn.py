@@ -55,11 +55,17 @@ def _churner(recent: list[PgSample]) -> Group | None:
 class Churn:
     name = "churn"
 
-    def _measure(self, ctx: Context) -> _Measure | None:
+    def _measure(self, ctx: Context, floor: float = 0.0) -> _Measure | None:
+        """The rule's samples measured; None when they cannot say, or their rate is under
+        ``floor`` (then the baseline, a median over five minutes of history, is not taken:
+        most seconds there is no storm, and it made the rule's cost grow with the history)."""
         n = max(int(ctx.settings["samples"]), 1)
-        recent = [x for x in (*ctx.history, ctx.sample)][-n:]
+        recent = [*ctx.history[max(len(ctx.history) - n + 1, 0) :], ctx.sample]
         rates = [x.churn.came_and_went_per_s for x in recent if x.churn is not None]
         if len(rates) < n or any(r is None for r in rates):
+            return None
+        rate = statistics.fmean(r for r in rates if r is not None)
+        if rate < floor:
             return None
         held = ctx.tracked.get(SUBJECT)
         if held is not None and "baseline_per_s" in held.evidence:
@@ -73,7 +79,7 @@ class Churn:
             baseline = statistics.median(earlier) if earlier else 0.0
         churns = [x.churn for x in recent if x.churn is not None]
         return _Measure(
-            rate=statistics.fmean(r for r in rates if r is not None),
+            rate=rate,
             new_rate=statistics.fmean(c.new_per_s or 0.0 for c in churns),
             baseline=baseline,
             abandoned=sum(c.abandoned or 0 for c in churns),
@@ -84,9 +90,9 @@ class Churn:
         )
 
     def evaluate(self, ctx: Context) -> list[Finding]:
-        m = self._measure(ctx)
         s = ctx.settings
-        if m is None or m.rate < s["min_per_s"] or m.rate < s["factor"] * m.baseline:
+        m = self._measure(ctx, floor=s["min_per_s"])
+        if m is None or m.rate < s["factor"] * m.baseline:
             return []
         text = f"{m.rate:.0f} sessions/s came and went{self._who(m.churner)}"
         if m.abandoned:

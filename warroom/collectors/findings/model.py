@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -94,11 +94,15 @@ class Context:
     tracked: Mapping[str, Finding] = field(default_factory=dict)
 
     def query_p95(self, seconds: float = 30.0) -> float | None:
-        values = [
-            s.query_ms
-            for s in (*self.history, self.sample)
-            if s.query_ms is not None and (self.sample.at - s.at).total_seconds() <= seconds
-        ]
+        # Newest first, stopping at the first sample too old: the history holds five minutes,
+        # and walking all of it every second made a rule's cost grow with the dashboard's age.
+        oldest = self.sample.at - timedelta(seconds=seconds)
+        values = [] if self.sample.query_ms is None else [self.sample.query_ms]
+        for s in reversed(self.history):
+            if s.at < oldest:
+                break
+            if s.query_ms is not None:
+                values.append(s.query_ms)
         if not values:
             return None
         values.sort()

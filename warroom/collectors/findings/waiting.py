@@ -23,12 +23,14 @@ class WaitingNotWorking:
         if host.cpu_percent > s["cpu_idle"]:
             return []
         waiting = sum(w.count for w in ctx.sample.waits if w.type in _BLOCKING)
+        if waiting < s["min_waiting"]:
+            return []  # before the p95: most seconds nobody waits, and it walks 30 samples
         p95 = ctx.query_p95()
         longest = ctx.sample.longest_query
         slow = (p95 is not None and p95 >= s["latency_ms"]) or (
             longest is not None and longest.age_s >= s["min_query_s"]
         )
-        if not slow or waiting < s["min_waiting"]:
+        if not slow:
             return []
         top = next((w for w in ctx.sample.waits if w.type in _BLOCKING), None)
         on = f" (most on {top.type}/{top.event}: {top.count})" if top else ""
