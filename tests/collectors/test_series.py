@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -37,19 +38,74 @@ def test_series_keeps_only_the_newest_points() -> None:
     assert [v for _, v in series.points()] == [995.0, 996.0, 997.0, 998.0, 999.0]
 
 
-@given(st.lists(st.floats(0, 5000, allow_nan=False), max_size=300), st.floats(0, 5000))
-def test_a_charts_span_draws_as_the_whole_history_does(times: list[float], now: float) -> None:
-    """The panes get the points of the chart's span only; the chart must not change."""
-    from warroom.widgets.spark import chart
+def _columns_afresh(
+    points: list[tuple[float, float]], now: float, span: float, width: int
+) -> tuple[float | None, ...]:
+    """What a chart shows, by its definition: column ``c`` holds the peak of the points in
+    ``[c * step, (c + 1) * step)``, the last column the one holding ``now``."""
+    step = span / width
+    last = math.floor(now / step)
+    peaks: dict[int, float] = {}
+    for at, value in points:
+        c = math.floor(at / step)
+        peaks[c] = max(value, peaks.get(c, value))
+    return tuple(peaks.get(c) for c in range(last - width + 1, last + 1))
 
-    series = Series(maxlen=200)
-    for at in sorted(times):
-        series.append(at, at % 97)
-    span = 600.0
-    assert chart(series.since(now - span), now, span, 40, 5) == chart(
-        series.points(), now, span, 40, 5
+
+@given(
+    st.lists(
+        st.one_of(
+            st.tuples(st.just("point"), st.floats(0, 40), st.floats(0, 500)),
+            st.tuples(st.just("draw"), st.sampled_from([1, 3, 7, 60]), st.floats(0, 30)),
+        ),
+        max_size=300,
     )
-    assert series.since(now - span) == [p for p in series.points() if p[0] >= now - span]
+)
+def test_a_chart_kept_as_points_arrive_is_the_chart_drawn_afresh(ops: list[tuple]) -> None:
+    """Whatever the order of points arriving and panes of any width drawing (a resize), the
+    columns kept as points came are those bucketed from scratch."""
+    series = Series(maxlen=10_000)
+    points: list[tuple[float, float]] = []
+    at = 1_000.0
+    for kind, a, b in ops:
+        if kind == "point":
+            at += a  # time moves on by up to 40 s: across many columns, and gaps
+            series.append(at, b)
+            points.append((at, b))
+        else:
+            now = at + b
+            assert series.columns(now, 600.0, a) == _columns_afresh(points, now, 600.0, a)
+
+
+def test_an_hours_chart_kept_as_points_arrive_is_the_chart_drawn_afresh() -> None:
+    """An incident's hour at one sample a second: the columns that scrolled off are let go
+    (the series keeps twice a chart's), and the chart is still the one bucketed afresh."""
+    series = Series()
+    points: list[tuple[float, float]] = []
+    for i in range(3_600):
+        at, value = 50_000.0 + i, float((i * 37) % 101)
+        series.append(at, value)
+        points.append((at, value))
+        if i % 97 == 0 or i > 3_500:
+            assert series.columns(at, 600.0, 56) == _columns_afresh(points, at, 600.0, 56)
+
+
+def test_a_charts_past_columns_stay_put_while_its_newest_fills() -> None:
+    """A second's sample changes only the column it falls in; the picture moves one column
+    left when a new column starts, not a little every second."""
+    series = Series()
+    width, span = 60, 600.0  # ten seconds a column
+    for i in range(600):
+        series.append(10_000.0 + i, float(i % 7))
+    before = series.columns(10_599.0, span, width)
+    series.append(10_600.0, 50.0)  # a new column starts: the chart moves one to the left
+    moved = series.columns(10_600.0, span, width)
+    assert moved[:-1] == before[1:] and moved[-1] == 50.0
+    series.append(10_601.0, 3.0)  # within that column, below its peak: nothing changes
+    assert series.columns(10_601.0, span, width) == moved
+    series.append(10_602.0, 90.0)  # a spike: only its own column shows it
+    spiked = series.columns(10_602.0, span, width)
+    assert spiked[:-1] == moved[:-1] and spiked[-1] == 90.0
 
 
 def test_window_covers_only_the_last_seconds() -> None:

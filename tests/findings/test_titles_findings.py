@@ -51,8 +51,7 @@ def test_an_unknown_limit_is_unknown_not_a_percentage() -> None:
     doc = json.loads(json.dumps(s.to_json()))["connections"]
     assert doc["max"] is None and doc["saturation"] is None and doc["total"] == 100
     view = ConnectionsView(total=100, usable=None, max=None, by_state=(("idle", 100),),
-                           waiting=0, top=(), level="down", banner="DOWN", history=(),
-                           now=0.0)  # fmt: skip
+                           waiting=0, top=(), level="down", banner="DOWN")  # fmt: skip
     text = "\n".join(t.plain for t in ConnectionsPane().render_view(view, 60, 8)
                      if isinstance(t, Text))  # fmt: skip
     assert "100 connections, limit unknown" in text

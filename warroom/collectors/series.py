@@ -9,13 +9,10 @@ between closest ranks (numpy's default), so p50 of ``[1, 2]`` is 1.5.
 from __future__ import annotations
 
 import math
-from bisect import bisect_left
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import islice
-from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from warroom.collectors.sample import Connections, FailureKind, Group, PgSample
@@ -83,7 +80,38 @@ class Window:
         )
 
 
-_at = itemgetter(0)  # a point's time
+class _Peaks:
+    """A chart's columns, kept as points arrive: the peak of each ``step`` seconds (spikes
+    matter), the columns anchored to multiples of ``step`` since the epoch.
+
+    Anchored, a column's peak never changes once its time is past: a point costs one update
+    and a chart one lookup per column, however long the dashboard has run (bucketing the
+    span's points afresh every second was a pass over 600 of them per chart at ten minutes).
+    The picture moves one column to the left every ``step`` seconds, not a little every second.
+    """
+
+    __slots__ = ("by_column", "keep", "step")
+
+    def __init__(self, step: float, keep: int, points: Iterable[tuple[float, float]]) -> None:
+        self.step = step
+        self.keep = keep  # columns a chart shows; twice as many are held before any is dropped
+        self.by_column: dict[int, float] = {}
+        for at, value in points:
+            self.add(at, value)
+
+    def add(self, at: float, value: float) -> None:
+        column = math.floor(at / self.step)
+        peaks = self.by_column
+        current = peaks.get(column)
+        if current is None or value > current:
+            peaks[column] = value
+        if len(peaks) > 2 * self.keep:
+            self.by_column = {c: v for c, v in peaks.items() if c > column - self.keep}
+
+    def columns(self, now: float, width: int) -> tuple[float | None, ...]:
+        last = math.floor(now / self.step)
+        get = self.by_column.get
+        return tuple(get(c) for c in range(last - width + 1, last + 1))
 
 
 class Series:
@@ -93,15 +121,19 @@ class Series:
     poller produces them; ``window`` relies on that to stop scanning at the first old point.
     """
 
-    __slots__ = ("_points",)
+    __slots__ = ("_peaks", "_points")
 
     def __init__(self, maxlen: int = DEFAULT_MAXLEN) -> None:
         if maxlen < 1:
             raise ValueError("a series needs room for at least one point")
         self._points: deque[tuple[float, float]] = deque(maxlen=maxlen)
+        self._peaks: _Peaks | None = None  # the chart's columns, once a chart has asked
 
     def append(self, at: datetime | float, value: float) -> None:
-        self._points.append((_timestamp(at), float(value)))
+        point = (_timestamp(at), float(value))
+        self._points.append(point)
+        if self._peaks is not None:
+            self._peaks.add(*point)
 
     def __len__(self) -> int:
         return len(self._points)
@@ -115,17 +147,20 @@ class Series:
     def points(self) -> list[tuple[float, float]]:
         return list(self._points)
 
-    def since(self, start: float) -> list[tuple[float, float]]:
-        """The points at or after ``start`` (epoch seconds), oldest first: a chart's span,
-        without copying an hour of points to draw ten minutes of them each second."""
-        points = self._points
-        # A binary search (a deque's index walks at most half its blocks), then the tail taken
-        # in C: a Python loop over the span's points grew with it, to 600 points per chart
-        # each second once the dashboard had run ten minutes.
-        first = bisect_left(points, start, key=_at)
-        found = list(islice(reversed(points), len(points) - first))
-        found.reverse()
-        return found
+    def columns(self, now: float, span: float, width: int) -> tuple[float | None, ...]:
+        """A chart of the last ``span`` seconds in ``width`` columns, the last one holding
+        ``now``: each column's peak, None where nothing was sampled (a gap shows).
+
+        Kept as points arrive for the width last asked (a resize builds it once afresh from
+        the points held); ``Chart`` is how a pane asks.
+        """
+        if width <= 0 or span <= 0:
+            return ()
+        step = span / width
+        peaks = self._peaks
+        if peaks is None or peaks.step != step:
+            peaks = self._peaks = _Peaks(step, width, self._points)
+        return peaks.columns(now, width)
 
     def last(self) -> tuple[float, float] | None:
         return self._points[-1] if self._points else None
@@ -148,6 +183,19 @@ class Series:
     def window(self, seconds: float, now: datetime | float | None = None) -> Window:
         """Statistics over the last ``seconds`` (ending at ``now``, default the newest point)."""
         return Window.of(self.values(seconds, now))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Chart:
+    """What a pane charts: one series' last ``span_s`` seconds, ending at ``now``. The pane
+    knows its width; the series keeps the columns for it (``Series.columns``)."""
+
+    series: Series
+    now: float
+    span_s: float
+
+    def columns(self, width: int) -> tuple[float | None, ...]:
+        return self.series.columns(self.now, self.span_s, width)
 
 
 TOP_APPS_KEPT = 5

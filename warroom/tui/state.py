@@ -21,7 +21,7 @@ from warroom.collectors.findings import FindingEvent, FindingsEngine
 from warroom.collectors.host import HostSample
 from warroom.collectors.replication_watch import ReplicationWatch
 from warroom.collectors.sample import PgSample, ServerChange
-from warroom.collectors.series import BUSIEST_POOLS_KEPT, Extra, RollupBuilder, Series
+from warroom.collectors.series import BUSIEST_POOLS_KEPT, Chart, Extra, RollupBuilder, Series
 from warroom.formats import format_bytes, lag_text, ms
 from warroom.sanitize import one_line
 from warroom.sessions.model import PoolFigure, SampleRollup
@@ -254,9 +254,7 @@ class LiveState:
             else (),
             level=level,
             banner=banner,
-            history=tuple(self.conns.since(now.timestamp() - CHART_SPAN_S)),
-            now=now.timestamp(),
-            span_s=CHART_SPAN_S,
+            chart=Chart(self.conns, now.timestamp(), CHART_SPAN_S),
             probe_refused=int(sum(self.refusals.values(REFUSAL_WINDOW_S, now))),
             # A read that failed or is late keeps the minute's count of the reads that worked.
             server_refused=int(sum(logged))
@@ -278,9 +276,7 @@ class LiveState:
             refused=refused,
             probe_error=f"{probe.kind.value} {probe.sqlstate or ''}".strip() if probe else "",
             level=self.level("query_p95"),
-            history=tuple(self.query_ms.since(now.timestamp() - CHART_SPAN_S)),
-            now=now.timestamp(),
-            span_s=CHART_SPAN_S,
+            chart=Chart(self.query_ms, now.timestamp(), CHART_SPAN_S),
         )
 
     def server_row(self, name: str, now: datetime, interval: float) -> ServerRow:

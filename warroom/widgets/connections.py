@@ -8,7 +8,7 @@ from dataclasses import replace
 from rich.text import Text
 
 from warroom.widgets.pane import LEVEL_STYLE, Pane
-from warroom.widgets.spark import Columns, bar, chart_of
+from warroom.widgets.spark import bar, chart_of, columns
 from warroom.widgets.text import clean
 from warroom.widgets.views import ConnectionsView
 
@@ -28,12 +28,11 @@ STATE_SHORT = {
 class ConnectionsPane(Pane[ConnectionsView]):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("Connections", id=id)
-        self._columns = Columns()
 
     def display_key(self, view: ConnectionsView, width: int) -> object:
         # The chart is what moves: its columns, not every point or the clock, decide a redraw.
-        cols = self._columns.of(view, view.history, view.now, view.span_s, width)
-        return (replace(view, history=(), now=0.0), cols)
+        cols = columns(view.chart, width)
+        return (replace(view, chart=None), cols)
 
     def render_view(self, view: ConnectionsView, width: int, height: int) -> list[Text]:
         style = LEVEL_STYLE.get(view.level, "")
@@ -76,7 +75,7 @@ class ConnectionsPane(Pane[ConnectionsView]):
             line.truncate(max(width - count_w, 1), overflow="ellipsis", pad=True)
             line.append(str(count).rjust(count_w))
             lines.append(line)
-        cols = self._columns.of(view, view.history, view.now, view.span_s, width)
+        cols = columns(view.chart, width)
         rows = chart_of(cols, max(spare - app_rows, 1), top=view.max)
         lines.extend(Text(row, style=style or "cyan", no_wrap=True) for row in rows)
         return lines

@@ -9,21 +9,20 @@ from rich.text import Text
 
 from warroom.formats import ms
 from warroom.widgets.pane import LEVEL_STYLE, Pane
-from warroom.widgets.spark import Columns, chart_of
+from warroom.widgets.spark import chart_of, columns
 from warroom.widgets.views import LatencyView
 
 
 class LatencyPane(Pane[LatencyView]):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("Latency", id=id)
-        self._columns = Columns()
 
     def display_key(self, view: LatencyView, width: int) -> object:
         # Values as shown (0.41 and 0.44 ms are both "0.4ms") and the chart's columns.
-        cols = self._columns.of(view, view.history, view.now, view.span_s, width)
+        cols = columns(view.chart, width)
         shown = tuple(ms(v) for v in (view.p50_ms, view.p95_ms, view.p99_ms, view.connect_ms))
         plain = replace(
-            view, history=(), now=0.0, p50_ms=None, p95_ms=None, p99_ms=None, connect_ms=None
+            view, chart=None, p50_ms=None, p95_ms=None, p99_ms=None, connect_ms=None
         )
         return (plain, shown, cols)
 
@@ -43,6 +42,6 @@ class LatencyPane(Pane[LatencyView]):
             lines.append(line)
         if view.probe_error:
             lines[-1].append(f" {view.probe_error}", style="red")
-        cols = self._columns.of(view, view.history, view.now, view.span_s, width)
+        cols = columns(view.chart, width)
         rows = chart_of(cols, max(height - 5, 1))
         return lines + [Text(r, style=style or "magenta", no_wrap=True) for r in rows]

@@ -3,46 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from warroom.collectors.series import Chart
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
 
 
-def bucket(
-    points: Sequence[tuple[float, float]], now: float, span: float, width: int
-) -> list[float | None]:
-    """Columns of ``span / width`` seconds ending at ``now``, each holding its peak (spikes matter).
-
-    ``points`` are (unix time, value) in time order. Time-based columns treat 1 s live samples
-    and 10 s rollups read back from a session alike, and show a gap where nothing was sampled.
-    """
-    if width <= 0:
-        return []
-    cols: list[float | None] = [None] * width
-    start = now - span
-    per_second = width / span
-    last = width - 1
-    # Runs every second per chart over up to 600 points: plain arithmetic, no calls per point.
-    for at, value in reversed(points):
-        if at < start:
-            break
-        col = int((at - start) * per_second)
-        if col > last:
-            col = last
-        current = cols[col]
-        if current is None or value > current:
-            cols[col] = value
-    return cols
-
-
-def sparkline(
-    points: Sequence[tuple[float, float]],
-    now: float,
-    span: float,
-    width: int,
-    top: float | None = None,
-) -> str:
-    """One row of blocks scaled to ``top`` (default: the peak); gaps show as ``·``."""
-    return _row(bucket(points, now, span, width), top)
+def columns(chart: Chart | None, width: int) -> tuple[float | None, ...]:
+    """A view's chart in ``width`` columns (none when the view has no chart)."""
+    return chart.columns(width) if chart is not None else ()
 
 
 def _row(cols: Sequence[float | None], top: float | None) -> str:
@@ -67,40 +38,9 @@ def bar(fraction: float, width: int) -> str:
     return "█" * filled + "░" * (width - filled)
 
 
-class Columns:
-    """A pane's chart columns, bucketed once per view and width: the pane's redraw key and its
-    picture both need them (each bucketing is a pass over the span's points, 600 of them once
-    the dashboard has run ten minutes, every second)."""
-
-    def __init__(self) -> None:
-        self._last: tuple[object, int, tuple[float | None, ...]] | None = None
-
-    def of(
-        self, view: object, points: Sequence[tuple[float, float]], now: float, span: float,
-        width: int,
-    ) -> tuple[float | None, ...]:
-        last = self._last
-        if last is not None and last[0] is view and last[1] == width:
-            return last[2]
-        cols = tuple(bucket(points, now, span, width))
-        self._last = (view, width, cols)
-        return cols
-
-
-def chart(
-    points: Sequence[tuple[float, float]],
-    now: float,
-    span: float,
-    width: int,
-    height: int,
-    top: float | None = None,
-) -> list[str]:
-    """A block chart ``height`` rows tall (top row first); one row is ``sparkline``."""
-    return chart_of(bucket(points, now, span, width), height, top)
-
-
 def chart_of(cols: Sequence[float | None], height: int, top: float | None = None) -> list[str]:
-    """``chart`` of columns already bucketed."""
+    """A block chart ``height`` rows tall (top row first) of a series' columns
+    (``Series.columns``), scaled to ``top`` (default: the peak); one row shows gaps as ``·``."""
     if height <= 1:
         return [_row(cols, top)]
     present = [v for v in cols if v is not None]

@@ -6,6 +6,10 @@ Frozen dataclasses of what is shown, nothing else; the widgets that draw them im
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # a view names the series it charts; drawing it needs only its columns
+    from warroom.collectors.series import Chart
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,9 +24,7 @@ class ConnectionsView:
     top: tuple[tuple[str, int], ...]  # (application, connections), biggest first
     level: str  # ok, warning, critical, down
     banner: str  # "" when live; "DOWN unreachable 12s" or "stale 4s" otherwise
-    history: tuple[tuple[float, float], ...]  # (unix time, connections)
-    now: float
-    span_s: float = 600.0
+    chart: Chart | None = None  # connections over the last ten minutes
     probe_refused: int = 0  # warroom's connect probes refused in the last minute
     # Connections the server refused in the last minute (all clients, from its log); None while
     # the log is not read, with ``server_log_note`` saying why ("" before the first read).
@@ -39,9 +41,7 @@ class LatencyView:
     refused: int  # connect probe refusals in the window
     probe_error: str  # "" or e.g. "too_many_connections 53300"
     level: str
-    history: tuple[tuple[float, float], ...]  # (unix time, query ms)
-    now: float
-    span_s: float = 600.0
+    chart: Chart | None = None  # query round trip (ms) over the last ten minutes
 
 
 @dataclass(frozen=True, slots=True)
