@@ -39,7 +39,8 @@ from warroom.widgets.views import (
 if TYPE_CHECKING:  # the serverlog package brings psycopg; the state only holds its counts
     from warroom.collectors.serverlog.counts import LogCounts
 
-# The charts show ten minutes at 80 columns and up to an hour on a wide terminal.
+# The charts show the last ten minutes at any width; a series holds 3,600 points, twelve
+# minutes at the shortest interval (0.2 s), so a chart always fills.
 CHART_SPAN_S = 600.0
 HISTORY_POINTS = 3600
 REFUSAL_WINDOW_S = 60.0  # "refused" counts the last minute's refused probes
