@@ -1,4 +1,9 @@
-"""Incident header: id, title, severity, status, the running clock and the wall time."""
+"""Incident header: id, title, severity, status, the running clock and the wall time.
+
+On a narrow terminal (a phone's SSH app is 40-odd columns) the line keeps what a responder
+looks up for: the wall time goes first, then the status word, so severity and the incident
+clock always fit; the title and id are cut with an ellipsis.
+"""
 
 from __future__ import annotations
 
@@ -77,7 +82,9 @@ class IncidentHeader(Horizontal):
     def set_view(self, view: HeaderView) -> None:
         """Before the parts are mounted too: each paints once it has its size."""
         self.view = view
-        for index, (part, text) in enumerate(zip(self._parts, header_parts(view), strict=True)):
+        room = self.content_region.width if self.is_mounted else None
+        parts = header_parts(view, room or None)
+        for index, (part, text) in enumerate(zip(self._parts, parts, strict=True)):
             if index < 2 and self._widths[index] != text.cell_len:
                 # Fixed widths, set only when they change (a new status, a day-long clock):
                 # ``auto`` would measure the text at every layout.
@@ -85,19 +92,32 @@ class IncidentHeader(Horizontal):
                 part.styles.width = text.cell_len
             part.set_view(text)
 
+    def on_resize(self) -> None:
+        if self.view is not None:  # the room decides what the line keeps
+            self.set_view(self.view)
+
     def render(self) -> Text:
         """The whole line as one Text (what the parts show side by side)."""
         return render_header(self.view) if self.view is not None else Text()
 
 
-def header_parts(view: HeaderView) -> tuple[Text, Text, Text]:
+def header_parts(view: HeaderView, room: int | None = None) -> tuple[Text, Text, Text]:
+    """Severity and status, the clocks, the rest; within ``room`` cells when given, the wall
+    time dropped first and then the status word (severity and the incident clock stay)."""
+    lead = _lead(view.severity, view.status)
+    wall = view.wall
+    clock_cells = len(view.clock) + 2
+    if room is not None and lead.cell_len + clock_cells + len(wall) + 2 > room:
+        wall = ""
+        if lead.cell_len + clock_cells > room:
+            lead = _lead(view.severity, "")
     clocks = Text(no_wrap=True, overflow="ellipsis")
     clocks.append(view.clock, style="bold")
     clocks.append("  ")
-    clocks.append(view.wall, style="dim")
-    clocks.append("  ")
-    return (_lead(view.severity, view.status), clocks,
-            _tail(view.notes, view.title, view.incident_id))  # fmt: skip
+    if wall:
+        clocks.append(wall, style="dim")
+        clocks.append("  ")
+    return (lead, clocks, _tail(view.notes, view.title, view.incident_id))
 
 
 # The clocks change every second, the rest seldom: built once per change, not per second.
@@ -106,8 +126,9 @@ def _lead(severity: str, status: str) -> Text:
     lead = Text(no_wrap=True, overflow="ellipsis")
     lead.append(f" {severity} ", style=SEVERITY_STYLE.get(severity, "reverse"))
     lead.append(" ")
-    lead.append(status.upper(), style=STATUS_STYLE.get(status, "bold"))
-    lead.append("  ")
+    if status:
+        lead.append(status.upper(), style=STATUS_STYLE.get(status, "bold"))
+        lead.append("  ")
     return lead
 
 
