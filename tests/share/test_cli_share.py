@@ -106,6 +106,19 @@ def test_sharing_into_the_watched_server_is_refused(ops: Any, hosts: Any, user: 
     assert result.returncode == 1
     assert result.stderr.startswith("warroom: error: --share points at the server being watched")
     assert len(result.stderr.splitlines()) == 1
+    assert not list(a.home.glob("*.toml")), "a refused watch created a session"
+
+
+def test_sharing_into_one_of_several_watched_servers_is_refused(
+    ops: Any, pg: Any, hosts: Any
+) -> None:
+    a = hosts("hostA")
+    a.run("share", "init", "--share", ops.dsn())
+    result = a.run("watch", "--dsn", pg.dsn(), "--dsn", ops.dsn(), "--share", ops.dsn(),
+                   check=False, timeout=30)  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.startswith("warroom: error: --share points at the server being watched")
+    assert not list(a.home.glob("*.toml")), "a refused watch created a session"
 
 
 def test_a_pgbouncer_in_transaction_mode_is_explained(pg: Any, hosts: Any) -> None:

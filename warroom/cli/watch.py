@@ -111,8 +111,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
         # Before anything is created or started: each watched server as the dashboard will
         # reach it (--dsn, else the resumed session's target, else libpq's defaults).
-        for server in servers:
-            opsdb.refuse_watched(server.dsn, share)
+        opsdb.refuse_watched([server.dsn for server in servers], share)
     return run_watch(
         WatchOptions(
             dsn=first.dsn,

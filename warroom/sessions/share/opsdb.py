@@ -18,7 +18,8 @@ import json
 import os
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -273,16 +274,22 @@ def identity(dsn: str) -> tuple[str | None, str | None]:
     return sysid, fingerprint
 
 
-def refuse_watched(watched: str, ops: str) -> None:
-    """Sharing into the server being watched would add load where it hurts: refuse."""
-    (mine, my_print), (theirs, their_print) = identity(ops), identity(watched)
-    same = mine == theirs if mine and theirs else bool(my_print) and my_print == their_print
-    if same:
-        what = f"system identifier {mine}" if mine else "same server"
-        raise OpsError(
-            f"--share points at the server being watched ({where(ops)}, {what}); "
-            "use a separate ops PostgreSQL for sharing"
-        )
+def refuse_watched(watched: Sequence[str], ops: str) -> None:
+    """Sharing into a server being watched would add load where it hurts: refuse.
+
+    The servers are asked side by side, the ops database once: one that drops packets costs
+    the dashboard's start one connect timeout, not one per server and side."""
+    with ThreadPoolExecutor(max_workers=1 + len(watched)) as pool:
+        (mine, my_print), *theirs = pool.map(identity, [ops, *watched])
+    for their_id, their_print in theirs:
+        same = (mine == their_id if mine and their_id
+                else bool(my_print) and my_print == their_print)  # fmt: skip
+        if same:
+            what = f"system identifier {mine}" if mine else "same server"
+            raise OpsError(
+                f"--share points at the server being watched ({where(ops)}, {what}); "
+                "use a separate ops PostgreSQL for sharing"
+            )
 
 
 def check_listen(dsn: str, wait: float = 2.0) -> None:
