@@ -151,38 +151,6 @@ async def test_long_and_wide_names_are_cut_to_the_pane_with_counts_aligned(tmp_p
         assert all(pane.render_line(y).cell_length == width for y in range(len(shown)))
 
 
-def shown_in(header: IncidentHeader) -> str:
-    """The header's line as the terminal shows it: each part's text, cut where the line ends."""
-    right = header.content_region.right
-    text = ""
-    for part in header.query(HeaderPart):
-        strip = part.render_line(0).crop(0, max(right - part.region.x, 0))
-        text += strip.text
-    return text
-
-
-@pytest.mark.asyncio
-async def test_a_narrow_terminal_keeps_severity_and_the_incident_clock(tmp_path: Path) -> None:
-    # A phone's SSH app is 40-odd columns: the wall time goes first, then the status word; the
-    # incident clock is never cut.
-    clock = Clock()
-    app = make_app(new_store(tmp_path), clock)
-    async with app.run_test(size=(120, 40)) as pilot:
-        header = app.query_one(IncidentHeader)
-        seen = {}
-        for second, width in enumerate((44, 30, 120), start=35):
-            await pilot.resize_terminal(width, 40)
-            await pilot.pause()
-            clock.advance(1)
-            app.tick()
-            await pilot.pause()
-            seen[width] = line = shown_in(header)
-            assert "SEV2" in line and f"T+00:12:{second}" in line, line
-        assert "INVESTIGATING" in seen[120] and "UTC" in seen[120] and "orders DB" in seen[120]
-        assert "UTC" not in seen[44] and "INVESTIGATING" in seen[44]
-        assert "INVESTIGATING" not in seen[30]
-
-
 class QuietHost:
     """A host collector that has nothing to say until the test ends."""
 

@@ -73,8 +73,9 @@ STALL_SHOWN_S = 0.5  # a write waiting this long for the lock is news in the hea
 class WarroomApp(Leaving, NoteBox, OtherViews, RecordWrites):
     CSS_PATH = "warroom.tcss"
     TITLE = "warroom"
-    # With several servers the replication pane takes the host pane's place below 100 columns.
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    # With several servers the replication pane takes the host pane's place below 100 columns;
+    # below 70 (a phone's SSH app) only connections and latency stay (warroom.tcss).
+    HORIZONTAL_BREAKPOINTS = [(0, "-phone"), (70, "-narrow"), (100, "-wide")]
     BINDINGS = bindings()
 
     def __init__(self, session: Session | Recorder, **live: Any) -> None:

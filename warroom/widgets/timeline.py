@@ -26,6 +26,9 @@ from warroom.sessions.model import NOTE_MAX_BYTES
 from warroom.widgets.text import clean
 
 TEXT_MIN = 20
+# Narrower than this (a phone's SSH app), the T+ and who columns go and the kind is its mark
+# alone: with them the text, what the responder typed, had no room left on screen.
+COMPACT_BELOW = 64
 FOLD_LINES = 4  # a longer entry shows its first lines until Enter unfolds it
 UNFOLDED_CHARS = NOTE_MAX_BYTES
 
@@ -106,12 +109,19 @@ class TimelineTable(DataTable[Text]):
         self._unsized: list[TimelineRow] | None = None
         self._wanted: str | None = None
         self._unfolded: set[str] = set()  # ids of long entries Enter unfolded
+        self._compact = False
 
     def on_mount(self) -> None:
+        self._add_columns()
+
+    def _add_columns(self) -> None:
         self.add_column("time", key="time", width=8)
-        self.add_column("T+", key="offset", width=10)
-        self.add_column("kind", key="kind", width=12)
-        self.add_column("who", key="who", width=7)
+        if self._compact:
+            self.add_column("", key="kind", width=1)
+        else:
+            self.add_column("T+", key="offset", width=10)
+            self.add_column("kind", key="kind", width=12)
+            self.add_column("who", key="who", width=7)
         self.add_column("text", key="text", width=TEXT_MIN)
 
     def on_resize(self) -> None:
@@ -124,6 +134,14 @@ class TimelineTable(DataTable[Text]):
         text_key = ColumnKey("text")
         if text_key not in self.columns:
             return
+        compact = 0 < self.size.width < COMPACT_BELOW
+        if compact != self._compact:
+            self._compact = compact
+            if self._unsized is None:  # the rows shown are built again below, in new columns
+                self._unsized, self._wanted = self._rows, self.selected_id
+                self._rows = []
+            self.clear(columns=True)
+            self._add_columns()
         fixed = sum(c.get_render_width(self) for k, c in self.columns.items() if k != text_key)
         # One cell for the vertical scrollbar, which appears once the timeline is long.
         width = max(self.size.width - fixed - 2 * self.cell_padding - 1, TEXT_MIN)
@@ -135,6 +153,7 @@ class TimelineTable(DataTable[Text]):
             self.set_rows(rows)
             if self._wanted is not None:
                 self.select(self._wanted)
+                self._wanted = None
         elif column.width != width:
             column.width = width
             rows = self._rows
@@ -268,6 +287,9 @@ class TimelineTable(DataTable[Text]):
     def _add(self, row: TimelineRow) -> None:
         mark, style = KIND_MARK.get(row.kind, ("·", ""))
         text, height, _ = self._text(row, unfold=row.id in self._unfolded)
+        if self._compact:
+            self.add_row(cell(row.time), cell(mark, style=style), text, key=row.id, height=height)
+            return
         self.add_row(
             cell(row.time),
             cell(row.offset, style="dim"),
