@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from textual.widgets.data_table import ColumnKey
-from tui_support import T0, Clock, make_app, new_store, wait_for
+from tui_support import T0, Clock, make_app, new_store, sample, wait_for
 
 from warroom.collectors.host import HostCollector
 from warroom.sessions.model import Source, TimelineEntry
@@ -60,8 +60,10 @@ async def test_on_a_phone_the_panes_shown_fit_and_the_timeline_text_has_room(
                                   start=1):  # fmt: skip
         store.append_entry(TimelineEntry(at=T0 + timedelta(minutes=minute), text=text,
                                          source=Source.CLI))  # fmt: skip
-    app = make_app(store, Clock(), host=HostCollector())
+    clock = Clock()
+    app = make_app(store, clock, host=HostCollector())
     async with app.run_test(size=(120, 40)) as pilot:
+        app.feed(sample(clock.now, total=46))  # 46 of 47 usable: critical
         table = app.query_one(TimelineTable)
         await wait_for(pilot, lambda: table.row_count == 3)
         table.move_cursor(row=1)  # the responder reads an older entry while the screen turns
@@ -71,6 +73,10 @@ async def test_on_a_phone_the_panes_shown_fit_and_the_timeline_text_has_room(
         shown = {name for name, pane in panes.items() if pane.display}
         assert shown == {"connections", "latency"}
         assert all(panes[name].region.right <= 44 for name in shown), "a pane cut at the edge"
+        connections = panes["connections"]
+        lines = [connections.render_line(y).text for y in range(connections.size.height)]
+        gauge = next(line for line in lines if "/47" in line)
+        assert "46/47" in gauge and "98% CRIT" in gauge, gauge  # the figures whole, not cut
         assert [c.value for c in table.columns] == ["time", "kind", "text"]
         text = table.columns[ColumnKey("text")]
         assert text.width >= 20 and table.region.right <= 44

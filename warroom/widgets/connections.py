@@ -48,13 +48,19 @@ class ConnectionsPane(Pane[ConnectionsView]):
                 head.append(" connections, limit unknown", style="dim")
             else:
                 fraction = view.total / view.usable if view.usable else 0.0
-                head.append(f"/{view.usable} usable ", style="")
                 # The level in words too: colour alone fails under NO_COLOR and for
                 # colour-blind eyes.
-                word = LEVEL_WORD.get(view.level, "")
-                gauge_width = max(width - len(head) - 6 - len(word), 4)
-                head.append(bar(fraction, gauge_width), style=style)
-                head.append(f" {fraction * 100:3.0f}%{word}", style=style)
+                share = f" {fraction * 100:3.0f}%{LEVEL_WORD.get(view.level, '')}"
+                # The figures stay whole on a narrow pane: "usable" goes first, then the bar.
+                room = width - len(head) - len(share) - 1  # a cell spare at the right
+                label = f"/{view.usable} usable "
+                if room - len(label) < 4:
+                    label = f"/{view.usable} "
+                head.append(label, style="")
+                gauge_width = room - len(label)
+                if gauge_width >= 4:
+                    head.append(bar(fraction, gauge_width), style=style)
+                head.append(share, style=style)
             lines.append(head)
             states = Text(no_wrap=True, overflow="ellipsis")
             for name, count in view.by_state:
