@@ -88,3 +88,67 @@ def test_behind_a_transaction_pooler_the_sharer_polls(ops: Any, hosts: Any) -> N
             log.handlers, log.propagate = saved
     finally:
         bouncer.cleanup()
+
+
+def _slow(cluster: Any, proxy: Any) -> str:
+    """``cluster`` through a proxy that delays every packet: slower to answer than the time
+    `watch` waits for the check before it opens the dashboard."""
+    return f"host=127.0.0.1 port={proxy.port} dbname=postgres user=postgres"
+
+
+def _events(ops: Any, incident_id: str) -> int:
+    with ops.connect() as conn:
+        row = conn.execute("SELECT count(*) FROM warroom.events WHERE incident = %s",
+                           (incident_id,)).fetchone()  # fmt: skip
+    return int(row[0])
+
+
+def test_a_watched_server_slow_to_answer_is_checked_behind_the_dashboard_and_never_shared_into(
+    ops: Any, hosts: Any
+) -> None:
+    from warroom.drill.proxy import DelayProxy
+    from warroom.sessions.share import opsdb
+
+    a: Host = hosts("hostA")
+    a.run("share", "init", "--share", ops.dsn())
+    with DelayProxy(ops.port, delay=0.2) as proxy:  # the ops server itself, under another name
+        check = opsdb.refuse_watched([_slow(ops, proxy)], ops.dsn())
+        assert check is not None, "the check held the dashboard back until it ended"
+        path = a.run("new", "--title", "storm").stdout.strip()
+        store = Store.open(Path(path))
+        sharer = client.dashboard_sharer(store, ops.dsn(), "ana@hostA", check)
+        assert sharer is not None
+        try:
+            store.append_entry(TimelineEntry(at=utcnow(), text="typed while it checks"))
+            wait_until(lambda: sharer.status().text.startswith("not shared"), 20, "refusal")
+            assert "--share points at the server being watched" in sharer.status().error
+        finally:
+            sharer.stop()
+    assert Store.open(Path(path)).incident.share == ""  # `warroom note` will send nothing
+    a.run("note", "--session", path, "from a shell")
+    assert _events(ops, store.incident.id) == 0
+    assert "--share points at the server being watched" in Path(
+        path).with_suffix(".share.log").read_text()
+
+
+def test_a_slow_watched_server_that_is_another_one_is_shared_once_checked(
+    ops: Any, pg: Any, hosts: Any
+) -> None:
+    from warroom.drill.proxy import DelayProxy
+    from warroom.sessions.share import opsdb
+
+    a: Host = hosts("hostA")
+    a.run("share", "init", "--share", ops.dsn())
+    with DelayProxy(pg.port, delay=0.2) as proxy:
+        check = opsdb.refuse_watched([_slow(pg, proxy)], ops.dsn())
+        assert check is not None
+        store = Store.create(a.home / "new.toml", Incident.create("storm", utcnow()))
+        sharer = client.dashboard_sharer(store, ops.dsn(), "ana@hostA", check)
+        assert sharer is not None
+        try:
+            store.append_entry(TimelineEntry(at=utcnow(), text="typed while it checks"))
+            wait_until(lambda: sharer.status().text == "shared", 20, "published")
+        finally:
+            sharer.stop()
+    assert store.incident.share
+    assert _events(ops, store.incident.id) >= 2  # created, and the note

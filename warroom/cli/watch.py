@@ -106,12 +106,14 @@ def cmd_watch(args: argparse.Namespace) -> int:
     servers = choose(args.dsn, args.pgbouncer, args.target,
                      resumed.target if resumed else None)  # fmt: skip
     first = servers[0]
+    check = None
     if share:
         from warroom.sessions.share import opsdb
 
         # Before anything is created or started: each watched server as the dashboard will
-        # reach it (--dsn, else the resumed session's target, else libpq's defaults).
-        opsdb.refuse_watched([server.dsn for server in servers], share)
+        # reach it (--dsn, else the resumed session's target, else libpq's defaults). Servers
+        # slow to answer leave the verdict to the sharer, which shares nothing until it has it.
+        check = opsdb.refuse_watched([server.dsn for server in servers], share)
     return run_watch(
         WatchOptions(
             dsn=first.dsn,
@@ -121,6 +123,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
             pgbouncer=first.pgbouncer or None,
             author=author(args.author),
             share=share,
+            share_check=check,
             # Named on the command line, they win over what a resumed session watched.
             servers=tuple(servers) if args.dsn or args.target or len(servers) > 1 else (),
         )

@@ -369,7 +369,8 @@ class WarroomApp(Leaving, NoteBox, OtherViews, RecordWrites):
             notes.append((clean(failing, 60), "error"))
         if self.sharer is not None:
             text = self.sharer.status().text
-            notes.append((text, "ok" if text.startswith("shared") else "warning"))
+            level = "ok" if text.startswith("shared") else "warning"
+            notes.append((text, "error" if self.sharer.refused else level))
         return tuple(notes)
 
     def presence(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,6 +48,9 @@ class WatchOptions:
     pgbouncer: str | None
     author: str
     share: str | None = None  # ops database DSN: share this incident through it
+    # The check that ``share`` is no watched server, when it did not finish before the screen:
+    # its refusal, or None (opsdb.refuse_watched).
+    share_check: Future[str | None] | None = None
     # Several servers (the first is also ``dsn``/``pgbouncer``); empty: just ``dsn``.
     servers: tuple[Server, ...] = ()
 
@@ -162,7 +166,7 @@ def run_watch(options: WatchOptions) -> int:
         from warroom.sessions.share import client
 
         author = client.qualified(author)
-        sharer = client.dashboard_sharer(store, options.share, author)
+        sharer = client.dashboard_sharer(store, options.share, author, options.share_check)
     session = watch_session(
         store,
         dsn,

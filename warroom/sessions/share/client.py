@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import socket
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -176,10 +177,13 @@ def start_sharing(store: Store, dsn: str, host: str, author: str) -> Outbox:
     return outbox
 
 
-def dashboard_sharer(store: Store, dsn: str | None, author: str) -> Sharer | None:
+def dashboard_sharer(
+    store: Store, dsn: str | None, author: str, check: Future[str | None] | None = None
+) -> Sharer | None:
     """A started Sharer for the dashboard's store (sharing it first if need be), or None.
 
     Warnings go to ``NAME.share.log`` beside the session: the dashboard owns the terminal.
+    ``check``: the verdict on sharing into a watched server, still coming (Sharer waits).
     """
     import logging
 
@@ -200,7 +204,8 @@ def dashboard_sharer(store: Store, dsn: str | None, author: str) -> Sharer | Non
     log = logging.getLogger("warroom.share")
     log.handlers = [handler]
     log.propagate = False
-    return Sharer(store, dsn, host=host, author=author, outbox=outbox).start()
+    return Sharer(store, dsn, host=host, author=author, outbox=outbox, check=check,
+                  unshare=outbox is not None).start()  # fmt: skip
 
 
 def refuse_if_taken(dsn: str, incident_id: str) -> None:

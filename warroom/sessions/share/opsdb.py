@@ -19,7 +19,7 @@ import os
 import socket
 import threading
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -37,6 +37,10 @@ CHANNEL = "warroom_events"
 SCHEMA_VERSION = 1
 CONNECT_TIMEOUT = 2  # seconds; libpq's own
 QUERY_TIMEOUT = 4.0  # seconds for any one round trip after connecting
+# How long `watch --share` waits for the check that the ops database is not a watched server
+# before it opens the dashboard anyway (the sharer then waits for it): reachable servers answer
+# in tens of milliseconds, and the first frame is due within 0.6 s.
+PREFLIGHT_S = 0.15
 RESPONDER_ROLE = "warroom_responder"
 
 _MIGRATIONS: dict[int, str] = {
@@ -274,22 +278,62 @@ def identity(dsn: str) -> tuple[str | None, str | None]:
     return sysid, fingerprint
 
 
-def refuse_watched(watched: Sequence[str], ops: str) -> None:
-    """Sharing into a server being watched would add load where it hurts: refuse.
+def watched_refusal(watched: Sequence[str], ops: str) -> str | None:
+    """Why ``ops`` must not be shared into (it is one of the ``watched`` servers), or None.
 
-    The servers are asked side by side, the ops database once: one that drops packets costs
-    the dashboard's start one connect timeout, not one per server and side."""
-    with ThreadPoolExecutor(max_workers=1 + len(watched)) as pool:
-        (mine, my_print), *theirs = pool.map(identity, [ops, *watched])
+    The servers are asked side by side, the ops database once; one that cannot be read (down,
+    full, unreachable) cannot be told apart, and counts as another server."""
+    (mine, my_print), *theirs = _identities([ops, *watched])
     for their_id, their_print in theirs:
         same = (mine == their_id if mine and their_id
                 else bool(my_print) and my_print == their_print)  # fmt: skip
         if same:
             what = f"system identifier {mine}" if mine else "same server"
-            raise OpsError(
-                f"--share points at the server being watched ({where(ops)}, {what}); "
-                "use a separate ops PostgreSQL for sharing"
-            )
+            return (f"--share points at the server being watched ({where(ops)}, {what}); "
+                    "use a separate ops PostgreSQL for sharing")  # fmt: skip
+    return None
+
+
+def refuse_watched(
+    watched: Sequence[str], ops: str, wait: float = PREFLIGHT_S
+) -> Future[str | None] | None:
+    """Sharing into a server being watched would add load where it hurts: refuse (OpsError)
+    when the servers answer within ``wait`` seconds. Past it the check goes on behind the
+    dashboard, returned for the sharer to wait on before anything is shared: a watched server
+    slow to accept (the outage itself) or an ops database that drops packets no longer holds
+    the screen back by their connect timeouts."""
+    verdict: Future[str | None] = Future()
+
+    def run() -> None:
+        try:
+            verdict.set_result(watched_refusal(watched, ops))
+        except BaseException as exc:  # handed to whoever waits on the verdict
+            verdict.set_exception(exc)
+
+    threading.Thread(target=run, name="warroom-share-check", daemon=True).start()
+    try:
+        refusal = verdict.result(timeout=wait)
+    except TimeoutError:
+        return verdict
+    if refusal is not None:
+        raise OpsError(refusal)
+    return None
+
+
+def _identities(dsns: Sequence[str]) -> list[tuple[str | None, str | None]]:
+    """identity() of each DSN, side by side on daemon threads: quitting never waits for one."""
+    found: list[tuple[str | None, str | None]] = [(None, None)] * len(dsns)
+
+    def one(index: int, dsn: str) -> None:
+        found[index] = identity(dsn)
+
+    threads = [threading.Thread(target=one, args=(i, dsn), name="warroom-share-check",
+                                daemon=True) for i, dsn in enumerate(dsns)]  # fmt: skip
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return found
 
 
 def check_listen(dsn: str, wait: float = 2.0) -> None:

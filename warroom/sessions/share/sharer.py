@@ -16,6 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC
 from typing import TYPE_CHECKING, Any
@@ -66,7 +67,13 @@ class Sharer:
         heartbeat: float = 5.0,
         check_pooler: bool = True,
         outbox: Outbox | None = None,
+        check: Future[str | None] | None = None,
+        unshare: bool = False,
     ) -> None:
+        """``check``: the verdict, still coming, on whether ``dsn`` is a watched server (its
+        refusal, or None); nothing reaches the ops database before it is in. On a refusal
+        the threads end, ``status`` says so and, with ``unshare`` (this dashboard shared the
+        session), the record is no longer marked shared, so `warroom note` sends nothing."""
         self.dsn = dsn
         self.host = host
         self.author = author
@@ -82,6 +89,10 @@ class Sharer:
         self._failed_since: float | None = None
         self._error = ""
         self._threads: list[threading.Thread] = []
+        self._check = check
+        self._unshare = unshare
+        self._checked = threading.Lock()  # one thread waits for the verdict and acts on it
+        self.refused = ""  # why this dashboard does not share ("" while it does)
         if outbox is None:
             outbox = Outbox.attach(store, host, author, on_local=self.kick)
         else:
@@ -121,6 +132,9 @@ class Sharer:
             extra = time.monotonic() - self._present_at
             present = tuple(p for p in self._present if p.age + extra <= PRESENCE_FRESH)
         down = None if failed is None else time.monotonic() - failed
+        if self.refused:
+            return ShareStatus("not shared: the ops database is a watched server", pending,
+                               None, (), self.refused)  # fmt: skip
         if down is not None:
             text = f"ops DB unreachable {short_age(down)}"
             if pending:
@@ -153,7 +167,30 @@ class Sharer:
     def _pause(self, seconds: float) -> None:
         self._stop.wait(seconds)
 
+    def _cleared(self) -> bool:
+        """May this thread reach the ops database? Waits for a verdict still coming."""
+        if self._check is None:
+            return True
+        with self._checked:
+            try:
+                refusal = self._check.result()
+            except Exception:  # cannot tell: shared, as when a server cannot be read
+                refusal = None
+            if refusal is None or self.refused:
+                return refusal is None
+            self.refused = refusal
+            self._stop.set()
+            warn(refusal)
+            if self._unshare:
+                try:
+                    self.outbox.store.update(lambda incident: setattr(incident, "share", ""))
+                except SessionError as exc:
+                    warn(f"the session is still marked shared: {exc}")
+        return False
+
     def _publisher(self) -> None:
+        if not self._cleared():
+            return
         conn: psycopg.Connection[Any] | None = None
         beat = 0.0
         incident = self.outbox.incident_id
@@ -191,6 +228,8 @@ class Sharer:
             conn.close()
 
     def _listener(self) -> None:
+        if not self._cleared():
+            return
         checked = not self.check_pooler
         while not self._stop.is_set():
             conn: psycopg.Connection[Any] | None = None
