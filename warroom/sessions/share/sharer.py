@@ -172,10 +172,16 @@ class Sharer:
         if self._check is None:
             return True
         with self._checked:
-            try:
-                refusal = self._check.result()
-            except Exception:  # cannot tell: shared, as when a server cannot be read
-                refusal = None
+            while True:
+                try:
+                    refusal = self._check.result(timeout=0.1)
+                    break
+                except TimeoutError:
+                    if self._stop.is_set():  # quitting first: nothing is sent unchecked
+                        return False
+                except Exception:  # cannot tell: shared, as when a server cannot be read
+                    refusal = None
+                    break
             if refusal is None or self.refused:
                 return refusal is None
             self.refused = refusal
