@@ -1,7 +1,7 @@
 """Incident header: id, title, severity, status, the running clock and the wall time.
 
 On a narrow terminal (a phone's SSH app is 40-odd columns) the line keeps what a responder
-looks up for: the wall time goes first, then the status word, so severity and the incident
+looks for: the wall time goes first, then the status word, so severity and the incident
 clock always fit; the title and id are cut with an ellipsis.
 """
 

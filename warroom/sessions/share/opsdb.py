@@ -38,8 +38,8 @@ SCHEMA_VERSION = 1
 CONNECT_TIMEOUT = 2  # seconds; libpq's own
 QUERY_TIMEOUT = 4.0  # seconds for any one round trip after connecting
 # How long `watch --share` waits for the check that the ops database is not a watched server
-# before it opens the dashboard anyway (the sharer then waits for it): reachable servers answer
-# in tens of milliseconds, and the first frame is due within 0.6 s.
+# before it opens the dashboard anyway (the sharer then waits for it): servers near by answer
+# in milliseconds (~6 ms for local ones), and the first frame is due within 0.6 s.
 PREFLIGHT_S = 0.15
 RESPONDER_ROLE = "warroom_responder"
 
