@@ -90,8 +90,8 @@ def test_behind_a_transaction_pooler_the_sharer_polls(ops: Any, hosts: Any) -> N
         bouncer.cleanup()
 
 
-def _slow(cluster: Any, proxy: Any) -> str:
-    """``cluster`` through a proxy that delays every packet: slower to answer than the time
+def _slow(proxy: Any) -> str:
+    """The server behind ``proxy``, which delays every packet: slower to answer than the time
     `watch` waits for the check before it opens the dashboard."""
     return f"host=127.0.0.1 port={proxy.port} dbname=postgres user=postgres"
 
@@ -112,7 +112,7 @@ def test_a_watched_server_slow_to_answer_is_checked_behind_the_dashboard_and_nev
     a: Host = hosts("hostA")
     a.run("share", "init", "--share", ops.dsn())
     with DelayProxy(ops.port, delay=0.2) as proxy:  # the ops server itself, under another name
-        check = opsdb.refuse_watched([_slow(ops, proxy)], ops.dsn())
+        check = opsdb.refuse_watched([_slow(proxy)], ops.dsn())
         assert check is not None, "the check held the dashboard back until it ended"
         path = a.run("new", "--title", "storm").stdout.strip()
         store = Store.open(Path(path))
@@ -140,7 +140,7 @@ def test_a_slow_watched_server_that_is_another_one_is_shared_once_checked(
     a: Host = hosts("hostA")
     a.run("share", "init", "--share", ops.dsn())
     with DelayProxy(pg.port, delay=0.2) as proxy:
-        check = opsdb.refuse_watched([_slow(pg, proxy)], ops.dsn())
+        check = opsdb.refuse_watched([_slow(proxy)], ops.dsn())
         assert check is not None
         store = Store.create(a.home / "new.toml", Incident.create("storm", utcnow()))
         sharer = client.dashboard_sharer(store, ops.dsn(), "ana@hostA", check)
